@@ -1,0 +1,15 @@
+//! jiejing (接警): the incident service, triage engine and (later) console
+//! for 110 police emergency centres.
+//!
+//! Layers, each depending only on those above it:
+//! - [`model`]: domain types and the incident lifecycle, pure.
+//! - [`triage`]: narrative → suggested category, agency, priority, with reasons; pure.
+//! - [`store`]: durable storage on SQLite or PostgreSQL behind one trait.
+//! - [`server`]: the REST API and live event stream over the store.
+//!
+//! See ARCHITECTURE.md for the data flow of one call and the invariants.
+
+pub mod model;
+pub mod server;
+pub mod store;
+pub mod triage;

@@ -1,0 +1,202 @@
+//! The closed vocabularies of the domain: channels, categories, agencies,
+//! priorities, statuses, roles. Each is stored and sent as a stable string code
+//! (the codes of `assets/triage/LABELS.md` where one exists).
+
+/// Declares a string-coded enum with serde, OpenAPI schema, `as_str`, `FromStr`
+/// and `ALL`, so a code is spelled exactly once.
+macro_rules! string_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $code:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        pub enum $name { $($(#[$vmeta])* #[serde(rename = $code)] $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $code),+ }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = crate::model::DomainError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($code => Ok($name::$variant),)+
+                    _ => Err(crate::model::DomainError::invalid(
+                        stringify!($name),
+                        format!("unknown {} {s:?}; expected one of: {}", stringify!($name), [$($code),+].join(", ")),
+                    )),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(self.as_str()) }
+        }
+    };
+}
+
+string_enum! {
+    /// The four intake channels fused into one queue.
+    pub enum Channel { Voice = "voice", Sms = "sms", Wechat = "wechat", Web = "web" }
+}
+
+string_enum! {
+    /// The "seven things" 110 handles, plus referrals and invalid calls.
+    pub enum Category {
+        Criminal = "criminal",
+        PublicOrder = "public_order",
+        MassIncident = "mass_incident",
+        DisasterAccident = "disaster_accident",
+        OtherCrimeUrgent = "other_crime_urgent",
+        PublicSafetyHelp = "public_safety_help",
+        PoliceMisconduct = "police_misconduct",
+        NonPolice = "non_police",
+        Invalid = "invalid",
+    }
+}
+
+impl Category {
+    /// Whether the police handle this category themselves (the seven things).
+    pub fn is_police(self) -> bool {
+        !matches!(self, Category::NonPolice | Category::Invalid)
+    }
+}
+
+string_enum! {
+    /// Linked agencies that take referrals (分流) or co-notifications.
+    pub enum Agency {
+        Ambulance = "120",
+        Fire = "119",
+        Hotline12345 = "12345",
+        MarketRegulation = "market_regulation",
+        CivilAffairs = "civil_affairs",
+        EmergencyMgmt = "emergency_mgmt",
+        Transport = "transport",
+        UrbanManagement = "urban_management",
+        Environment = "environment",
+        Utilities = "utilities",
+        Telecom = "telecom",
+        CommercialService = "commercial_service",
+        None = "none",
+    }
+}
+
+impl Agency {
+    pub fn display_name_zh(self) -> &'static str {
+        match self {
+            Agency::Ambulance => "急救中心",
+            Agency::Fire => "消防救援",
+            Agency::Hotline12345 => "政务服务便民热线",
+            Agency::MarketRegulation => "市场监管",
+            Agency::CivilAffairs => "民政",
+            Agency::EmergencyMgmt => "应急管理",
+            Agency::Transport => "交通运输",
+            Agency::UrbanManagement => "城管/住建",
+            Agency::Environment => "生态环境",
+            Agency::Utilities => "水电气暖",
+            Agency::Telecom => "通信运营商",
+            Agency::CommercialService => "商业服务",
+            Agency::None => "无",
+        }
+    }
+
+    pub fn display_name_en(self) -> &'static str {
+        match self {
+            Agency::Ambulance => "Emergency medical (120)",
+            Agency::Fire => "Fire and rescue (119)",
+            Agency::Hotline12345 => "Government hotline (12345)",
+            Agency::MarketRegulation => "Market regulation",
+            Agency::CivilAffairs => "Civil affairs",
+            Agency::EmergencyMgmt => "Emergency management",
+            Agency::Transport => "Transport",
+            Agency::UrbanManagement => "Urban management",
+            Agency::Environment => "Environment",
+            Agency::Utilities => "Utilities",
+            Agency::Telecom => "Telecom operator",
+            Agency::CommercialService => "Commercial service",
+            Agency::None => "None",
+        }
+    }
+}
+
+string_enum! {
+    /// P1 is the most urgent; the derived order sorts P1 first.
+    pub enum Priority { P1 = "P1", P2 = "P2", P3 = "P3", P4 = "P4" }
+}
+
+string_enum! {
+    /// Incident lifecycle; see [`crate::model::Incident`] for the transitions.
+    pub enum Status {
+        New = "new",
+        InProgress = "in_progress",
+        Dispatched = "dispatched",
+        OnScene = "on_scene",
+        Resolved = "resolved",
+        Referred = "referred",
+        Closed = "closed",
+    }
+}
+
+impl Status {
+    /// Waiting in the intake queue: not yet dispatched, referred or closed.
+    pub fn is_queued(self) -> bool {
+        matches!(self, Status::New | Status::InProgress)
+    }
+    /// No further transition is possible.
+    pub fn is_final(self) -> bool {
+        matches!(self, Status::Resolved | Status::Referred | Status::Closed)
+    }
+}
+
+string_enum! {
+    /// Why an incident was closed without dispatch or referral.
+    pub enum CloseReason { Invalid = "invalid", Duplicate = "duplicate", Advice = "advice" }
+}
+
+string_enum! {
+    pub enum Role {
+        CallTaker = "call_taker",
+        ShiftLead = "shift_lead",
+        Admin = "admin",
+        /// A channel gateway: may only post intakes.
+        Gateway = "gateway",
+        /// A linked agency: may only work its own referrals.
+        Agency = "agency",
+    }
+}
+
+impl Role {
+    /// Operators who work incidents (take calls, dispatch, refer).
+    pub const STAFF: &'static [Role] = &[Role::CallTaker, Role::ShiftLead, Role::Admin];
+    /// Shift leads and admins.
+    pub const LEADS: &'static [Role] = &[Role::ShiftLead, Role::Admin];
+}
+
+string_enum! {
+    pub enum UnitKind { Station = "station", Patrol = "patrol", Traffic = "traffic" }
+}
+
+string_enum! {
+    pub enum UnitStatus { Available = "available", EnRoute = "en_route", OnScene = "on_scene", OffDuty = "off_duty" }
+}
+
+string_enum! {
+    /// A referral work order's state, moved forward by the agency.
+    pub enum ReferralStatus { Sent = "sent", Accepted = "accepted", Feedback = "feedback", Closed = "closed" }
+}
+
+string_enum! {
+    /// Caller flags a shift lead can set on a phone number.
+    pub enum CallerFlagKind { Nuisance = "nuisance", Abusive = "abusive", FalseReport = "false_report" }
+}
+
+string_enum! {
+    /// Why a call ended before the caller stated the matter.
+    pub enum Disconnect { Hangup = "hangup", Silent = "silent" }
+}
+
+string_enum! {
+    pub enum CallbackStatus { Open = "open", Closed = "closed" }
+}

@@ -1,0 +1,256 @@
+//! Sign-in, bearer tokens and role checks.
+//!
+//! Tokens are 256 random bits; only their SHA-256 is stored, so a copy of the
+//! database does not let anyone sign in. Passwords are hashed with argon2.
+
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _, phc::PasswordHash};
+use argon2::{Argon2, Params};
+use axum::Json;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::error::{ApiError, ApiJson, ApiResult, ErrorBody};
+use crate::model::{Agency, Role, User};
+
+/// Argon2 cost settings: the defaults in production, cheap ones in tests.
+#[derive(Debug, Clone, Copy)]
+pub struct HashCost {
+    pub memory_kib: u32,
+    pub iterations: u32,
+}
+
+impl Default for HashCost {
+    fn default() -> Self {
+        HashCost {
+            memory_kib: Params::DEFAULT_M_COST,
+            iterations: Params::DEFAULT_T_COST,
+        }
+    }
+}
+
+impl HashCost {
+    /// For tests only: fast, and still a real argon2 hash.
+    pub const CHEAP: HashCost = HashCost {
+        memory_kib: 64,
+        iterations: 1,
+    };
+
+    fn argon2(self) -> Argon2<'static> {
+        let params = Params::new(self.memory_kib, self.iterations, 1, None).unwrap_or_default();
+        Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot hash password: {0}")]
+pub struct HashError(String);
+
+/// Hashes a password to a PHC string.
+pub fn hash_password(password: &str, cost: HashCost) -> Result<String, HashError> {
+    cost.argon2()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| HashError(e.to_string()))
+}
+
+fn verify_password(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+}
+
+/// Minimum password length for new accounts.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+pub fn check_new_password(password: &str) -> Result<(), ApiError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(ApiError::invalid(
+            "password",
+            format!("password needs at least {MIN_PASSWORD_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a new account's name, role and agency together.
+pub fn check_new_account(name: &str, role: Role, agency: Option<Agency>) -> Result<(), ApiError> {
+    let n = name.trim().chars().count();
+    if n == 0 || n > 64 || name.trim() != name {
+        return Err(ApiError::invalid(
+            "name",
+            "user name must be 1–64 characters without leading or trailing spaces",
+        ));
+    }
+    match (role, agency) {
+        (Role::Agency, None | Some(Agency::None)) => Err(ApiError::invalid(
+            "agency",
+            "an agency account needs the agency it works for",
+        )),
+        (Role::Agency, Some(_)) | (_, None) => Ok(()),
+        (_, Some(_)) => Err(ApiError::invalid("agency", "only agency accounts belong to an agency")),
+    }
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The signed-in user of a request. Extracting it answers 401 without a valid token.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    pub user: User,
+    token_hash: String,
+}
+
+impl Auth {
+    /// The user, if their role is one of `roles`; 403 otherwise.
+    pub fn require(&self, roles: &[Role]) -> ApiResult<&User> {
+        if roles.contains(&self.user.role) {
+            Ok(&self.user)
+        } else {
+            let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            Err(ApiError::forbidden(format!(
+                "your role ({}) may not do this; it needs one of: {}",
+                self.user.role,
+                allowed.join(", ")
+            )))
+        }
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer(&parts.headers)
+            .ok_or_else(|| ApiError::unauthorized("sign in first: send Authorization: Bearer <token>"))?;
+        let hash = token_hash(token);
+        let user = state
+            .store
+            .session_user(&hash, Utc::now())
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("your session has expired or is unknown: sign in again"))?;
+        Ok(Auth { user, token_hash: hash })
+    }
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub name: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct LoginResponse {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: User,
+}
+
+/// Sign in with name and password; returns a bearer token.
+#[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
+    let creds = state.store.credentials(&req.name).await?;
+    let password = req.password;
+    // Verify on a blocking thread: argon2 is deliberately slow. An unknown
+    // name is checked against a dummy hash so timing does not reveal it.
+    let (user, hash) = match creds {
+        Some((u, h)) => (Some(u), h),
+        None => (None, state.dummy_hash.to_string()),
+    };
+    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "sign-in failed"))?;
+    let user = match (user, ok) {
+        (Some(u), true) => u,
+        _ => return Err(ApiError::unauthorized("wrong user name or password")),
+    };
+    let token = hex::encode(rand::random::<[u8; 32]>());
+    let now = Utc::now();
+    let expires_at = now + state.config.token_ttl;
+    state
+        .store
+        .create_session(&token_hash(&token), user.id, now, expires_at)
+        .await?;
+    tracing::info!(user = %user.name, role = %user.role, "signed in");
+    Ok(Json(LoginResponse {
+        token,
+        expires_at,
+        user,
+    }))
+}
+
+/// End this session; the token stops working at once.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses((status = 204), (status = 401, body = ErrorBody)))]
+pub async fn logout(State(state): State<AppState>, auth: Auth) -> ApiResult<StatusCode> {
+    state.store.delete_session(&auth.token_hash).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Who the token belongs to.
+#[utoipa::path(get, path = "/auth/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
+pub async fn me(auth: Auth) -> Json<User> {
+    Json(auth.user)
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserRequest {
+    pub name: String,
+    pub role: Role,
+    pub agency: Option<Agency>,
+    pub password: String,
+}
+
+/// Create an account (admin only).
+#[utoipa::path(post, path = "/users", tag = "users", security(("bearer" = [])), request_body = NewUserRequest,
+    responses((status = 201, body = User), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn create_user(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiJson(req): ApiJson<NewUserRequest>,
+) -> ApiResult<(StatusCode, Json<User>)> {
+    let actor = auth.require(&[Role::Admin])?;
+    check_new_account(&req.name, req.role, req.agency)?;
+    check_new_password(&req.password)?;
+    let cost = state.config.hash_cost;
+    let password = req.password;
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password, cost))
+        .await
+        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "hashing failed"))?
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+    let user = state
+        .store
+        .create_user(Some(actor), &req.name, req.role, req.agency, &hash, Utc::now())
+        .await?;
+    state.hub.wake();
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+/// All accounts (leads and admins).
+#[utoipa::path(get, path = "/users", tag = "users", security(("bearer" = [])),
+    responses((status = 200, body = Vec<User>), (status = 403, body = ErrorBody)))]
+pub async fn list_users(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<User>>> {
+    auth.require(Role::LEADS)?;
+    Ok(Json(state.store.users().await?))
+}

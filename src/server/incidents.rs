@@ -1,0 +1,563 @@
+//! Intake and the incident lifecycle endpoints.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::Auth;
+use super::error::{ApiError, ApiJson, ApiResult, ErrorBody};
+use super::{ApiPath, ApiQuery, AppState};
+use crate::model::gazetteer::{self, Jurisdiction};
+use crate::model::{
+    Agency, CallerPhone, Category, Channel, CloseReason, Event, Incident, IncidentId, IncidentOp, IncidentPatch,
+    IntakeRequest, Referral, Role, Status, Suggestion, Unit, UnitId, UnitStatus,
+};
+use crate::store::{AuditFilter, IncidentFilter, Mutation};
+use crate::triage::{self, HistoryStats, TriageInput};
+
+/// Longest Idempotency-Key accepted.
+const MAX_KEY_LEN: usize = 200;
+/// Incidents this close in time may be duplicates of each other.
+const DUPLICATE_WINDOW_MINUTES: i64 = 30;
+/// Coordinates this close (metres) count as the same place.
+const SAME_PLACE_METRES: f64 = 500.0;
+
+const INTAKE_ROLES: &[Role] = &[Role::Gateway, Role::CallTaker, Role::ShiftLead, Role::Admin];
+
+/// Triage with the caller's history, so the suggestion carries a nuisance warning.
+async fn suggest(
+    state: &AppState,
+    channel: Channel,
+    text: &str,
+    phone: Option<&CallerPhone>,
+) -> ApiResult<Option<Suggestion>> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let history = match phone {
+        Some(p) => {
+            let h = state.store.caller_history(p, Utc::now()).await?;
+            Some(HistoryStats {
+                total_calls: h.total_calls,
+                invalid_last_30d: h.invalid_last_30d,
+                flagged: !h.flags.is_empty(),
+            })
+        }
+        None => None,
+    };
+    Ok(Some(triage::triage(&TriageInput { channel, text, history })))
+}
+
+fn locate(state: &AppState, location: &str, narrative: &str) -> Option<Jurisdiction> {
+    state
+        .gazetteer
+        .resolve(location)
+        .or_else(|| state.gazetteer.resolve(narrative))
+}
+
+/// Take in a call from any channel. Gateways post what they receive;
+/// operators post a voice call they log by hand (it is then held by them).
+/// A retry with the same `Idempotency-Key` returns the first incident (200)
+/// instead of creating another.
+#[utoipa::path(post, path = "/intake", tag = "intake", security(("bearer" = [])), request_body = IntakeRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the same key returns the same incident")),
+    responses((status = 201, body = Incident, description = "Stored durably"), (status = 200, body = Incident, description = "Replay of an earlier request with this key"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub async fn intake(
+    State(state): State<AppState>,
+    auth: Auth,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<IntakeRequest>,
+) -> ApiResult<(StatusCode, HeaderMap, Json<Incident>)> {
+    let actor = auth.require(INTAKE_ROLES)?;
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => match v.to_str().map(str::trim) {
+            Ok(k) if !k.is_empty() && k.len() <= MAX_KEY_LEN => Some(k.to_owned()),
+            _ => {
+                return Err(ApiError::invalid(
+                    "Idempotency-Key",
+                    format!("Idempotency-Key must be 1–{MAX_KEY_LEN} visible ASCII characters"),
+                ));
+            }
+        },
+    };
+    let now = Utc::now();
+    let mut new = req.parse(now)?;
+    new.location.jurisdiction = locate(&state, &new.location.text, &new.narrative).map(|j| j.code);
+    new.suggestion = suggest(&state, new.channel, &new.narrative, new.caller.phone.as_ref()).await?;
+    let channel = new.channel;
+    let out = state.store.intake(actor, key.as_deref(), new, now).await?;
+    if !out.replayed {
+        state.hub.wake();
+        state.metrics.intake(channel);
+    }
+    let mut h = HeaderMap::new();
+    if let Ok(loc) = HeaderValue::from_str(&format!("/api/v1/incidents/{}", out.incident.id)) {
+        h.insert(header::LOCATION, loc);
+    }
+    let status = if out.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, h, Json(out.incident)))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct QueueQuery {
+    channel: Option<Channel>,
+    status: Option<Status>,
+    category: Option<Category>,
+}
+
+/// Open incidents (new and in progress) from every channel, by priority then
+/// waiting time.
+#[utoipa::path(get, path = "/queue", tag = "incidents", security(("bearer" = [])), params(QueueQuery),
+    responses((status = 200, body = Vec<Incident>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn queue(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<QueueQuery>,
+) -> ApiResult<Json<Vec<Incident>>> {
+    auth.require(Role::STAFF)?;
+    let mut list = state.store.queue().await?;
+    list.retain(|i| {
+        q.channel.is_none_or(|c| i.channel == c)
+            && q.status.is_none_or(|s| i.status == s)
+            && q.category.is_none_or(|c| i.effective_category() == Some(c))
+    });
+    Ok(Json(list))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListQuery {
+    status: Option<Status>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    /// At most this many, newest first (default 1000).
+    limit: Option<i64>,
+}
+
+/// Incidents received in a time range, newest first.
+#[utoipa::path(get, path = "/incidents", tag = "incidents", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, body = Vec<Incident>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Vec<Incident>>> {
+    auth.require(Role::STAFF)?;
+    let limit = q.limit.unwrap_or(1000);
+    if !(1..=10_000).contains(&limit) {
+        return Err(ApiError::invalid("limit", "limit must be between 1 and 10000"));
+    }
+    let filter = IncidentFilter {
+        statuses: q.status.into_iter().collect(),
+        since: q.since,
+        until: q.until,
+        limit,
+    };
+    Ok(Json(state.store.incidents(&filter).await?))
+}
+
+/// One incident.
+#[utoipa::path(get, path = "/incidents/{id}", tag = "incidents", security(("bearer" = [])),
+    responses((status = 200, body = Incident), (status = 404, body = ErrorBody)))]
+pub async fn get_incident(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<IncidentId>,
+) -> ApiResult<Json<Incident>> {
+    auth.require(Role::STAFF)?;
+    Ok(Json(state.store.incident(id).await?))
+}
+
+async fn run(
+    state: &AppState,
+    auth: &Auth,
+    id: IncidentId,
+    version: Option<i64>,
+    op: IncidentOp,
+) -> ApiResult<Mutation> {
+    let actor = auth.require(Role::STAFF)?;
+    let m = state.store.mutate(actor, id, version, op, Utc::now()).await?;
+    state.hub.wake();
+    Ok(m)
+}
+
+/// Edit an incident the caller holds. `version` must be the version edited;
+/// a stale one gets 409. A new narrative is triaged again; a new location is
+/// resolved to its jurisdiction again.
+#[utoipa::path(patch, path = "/incidents/{id}", tag = "incidents", security(("bearer" = [])), request_body = IncidentPatch,
+    responses((status = 200, body = Incident), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<IncidentId>,
+    ApiJson(patch): ApiJson<IncidentPatch>,
+) -> ApiResult<Json<Incident>> {
+    auth.require(Role::STAFF)?;
+    let version = patch.version;
+    let mut parsed = patch.parse()?;
+    if parsed.narrative.is_some() || parsed.location.is_some() || parsed.phone.is_some() {
+        let current = state.store.incident(id).await?;
+        let narrative = parsed.narrative.as_deref().unwrap_or(&current.narrative).to_owned();
+        let location = parsed.location.as_deref().unwrap_or(&current.location.text).to_owned();
+        let phone = match &parsed.phone {
+            Some(p) => p.clone(),
+            None => current.caller.phone.clone(),
+        };
+        if parsed.narrative.is_some() || parsed.phone.is_some() {
+            parsed.suggestion = suggest(&state, current.channel, &narrative, phone.as_ref()).await?;
+        }
+        if parsed.location.is_some() || parsed.narrative.is_some() {
+            parsed.jurisdiction = Some(locate(&state, &location, &narrative).map(|j| j.code));
+        }
+    }
+    let m = run(
+        &state,
+        &auth,
+        id,
+        Some(version),
+        IncidentOp::Update {
+            patch: Box::new(parsed),
+        },
+    )
+    .await?;
+    Ok(Json(m.incident))
+}
+
+/// Take a call: it is held by you until you dispatch, refer, close or
+/// release it. 409 when another operator holds it.
+#[utoipa::path(post, path = "/incidents/{id}/claim", tag = "incidents", security(("bearer" = [])),
+    responses((status = 200, body = Incident), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn claim(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<IncidentId>,
+) -> ApiResult<Json<Incident>> {
+    Ok(Json(run(&state, &auth, id, None, IncidentOp::Claim).await?.incident))
+}
+
+/// Put a held call back in the queue (the holder, or a shift lead for a call
+/// held by an operator who went away).
+#[utoipa::path(post, path = "/incidents/{id}/release", tag = "incidents", security(("bearer" = [])),
+    responses((status = 200, body = Incident), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn release(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<IncidentId>,
+) -> ApiResult<Json<Incident>> {
+    Ok(Json(run(&state, &auth, id, None, IncidentOp::Release).await?.incident))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DispatchRequest {
+    pub unit_id: UnitId,
+    /// Agencies to notify as well ("police first": fire → 119, injuries → 120).
+    #[serde(default)]
+    pub co_notify: Vec<Agency>,
+    pub version: Option<i64>,
+}
+
+/// Dispatch a police unit; the unit goes `en_route`.
+#[utoipa::path(post, path = "/incidents/{id}/dispatch", tag = "incidents", security(("bearer" = [])), request_body = DispatchRequest,
+    responses((status = 200, body = Incident), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn dispatch(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<IncidentId>,
+    ApiJson(req): ApiJson<DispatchRequest>,
+) -> ApiResult<Json<Incident>> {
+    let op = IncidentOp::Dispatch {
+        unit_id: req.unit_id,
+        co_notify: req.co_notify,
+    };
+    Ok(Json(run(&state, &auth, id, req.version, op).await?.incident))
+}
+
+/// The dispatched unit reports it is on scene.
+#[utoipa::path(post, path = "/incidents/{id}/on-scene", tag = "incidents", security(("bearer" = [])),
+    responses((status = 200, body = Incident), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn on_scene(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<IncidentId>,
+) -> ApiResult<Json<Incident>> {
+    Ok(Json(run(&state, &auth, id, None, IncidentOp::OnScene).await?.incident))
+}
+
+/// The unit on scene has resolved it; the unit is available again.
+#[utoipa::path(post, path = "/incidents/{id}/resolve", tag = "incidents", security(("bearer" = [])),
+    responses((status = 200, body = Incident), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn resolve_incident(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<IncidentId>,
+) -> ApiResult<Json<Incident>> {
+    Ok(Json(run(&state, &auth, id, None, IncidentOp::Resolve).await?.incident))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReferRequest {
+    pub agency: Agency,
+    pub version: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct ReferResponse {
+    pub incident: Incident,
+    /// The work order; read its number to the caller.
+    pub referral: Referral,
+}
+
+/// Refer a non-police matter to a linked agency as a tracked work order.
+#[utoipa::path(post, path = "/incidents/{id}/refer", tag = "incidents", security(("bearer" = [])), request_body = ReferRequest,
+    responses((status = 200, body = ReferResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn refer(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<IncidentId>,
+    ApiJson(req): ApiJson<ReferRequest>,
+) -> ApiResult<Json<ReferResponse>> {
+    let m = run(&state, &auth, id, req.version, IncidentOp::Refer { agency: req.agency }).await?;
+    let referral = m.referral.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "referral was not created",
+        )
+    })?;
+    Ok(Json(ReferResponse {
+        incident: m.incident,
+        referral,
+    }))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseRequest {
+    pub reason: CloseReason,
+    pub note: Option<String>,
+    pub version: Option<i64>,
+}
+
+/// Close without dispatch: invalid call, duplicate (link it instead), or advice given.
+#[utoipa::path(post, path = "/incidents/{id}/close", tag = "incidents", security(("bearer" = [])), request_body = CloseRequest,
+    responses((status = 200, body = Incident), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn close(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<IncidentId>,
+    ApiJson(req): ApiJson<CloseRequest>,
+) -> ApiResult<Json<Incident>> {
+    if req.note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+        return Err(ApiError::invalid("note", "note is too long (at most 2000 characters)"));
+    }
+    let op = IncidentOp::Close {
+        reason: req.reason,
+        note: req.note,
+    };
+    Ok(Json(run(&state, &auth, id, req.version, op).await?.incident))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkRequest {
+    /// The incident this one duplicates.
+    pub of: IncidentId,
+    pub version: Option<i64>,
+}
+
+/// Link as a duplicate of another incident, which closes this one.
+#[utoipa::path(post, path = "/incidents/{id}/link", tag = "incidents", security(("bearer" = [])), request_body = LinkRequest,
+    responses((status = 200, body = Incident), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn link_duplicate(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<IncidentId>,
+    ApiJson(req): ApiJson<LinkRequest>,
+) -> ApiResult<Json<Incident>> {
+    Ok(Json(
+        run(&state, &auth, id, req.version, IncidentOp::LinkDuplicate { of: req.of })
+            .await?
+            .incident,
+    ))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct DuplicateCandidate {
+    pub incident: Incident,
+    /// Higher is more likely the same event.
+    pub score: f64,
+    pub reasons: Vec<String>,
+}
+
+fn metres_between(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (lat1, lon1) = (a.0.to_radians(), a.1.to_radians());
+    let (lat2, lon2) = (b.0.to_radians(), b.1.to_radians());
+    let h = ((lat2 - lat1) / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * ((lon2 - lon1) / 2.0).sin().powi(2);
+    2.0 * 6_371_000.0 * h.sqrt().asin()
+}
+
+/// How likely `other` reports the same event as `inc`, with why.
+fn duplicate_score(inc: &Incident, other: &Incident) -> (f64, Vec<String>) {
+    let mut score = 0.0;
+    let mut reasons = Vec::new();
+    if let (Some(a), Some(b)) = (&inc.location.jurisdiction, &other.location.jurisdiction)
+        && a == b
+    {
+        score += 1.0;
+        reasons.push(format!("same jurisdiction {a}"));
+    }
+    if let (Some(a), Some(b)) = (&inc.caller.phone, &other.caller.phone)
+        && a == b
+    {
+        score += 1.0;
+        reasons.push("same caller".to_owned());
+    }
+    if let (Some(la), Some(lo), Some(lb), Some(ob)) = (
+        inc.location.lat,
+        inc.location.lon,
+        other.location.lat,
+        other.location.lon,
+    ) {
+        let d = metres_between((la, lo), (lb, ob));
+        if d <= SAME_PLACE_METRES {
+            score += 1.5;
+            reasons.push(format!("{d:.0} m apart"));
+        }
+    }
+    if !inc.location.text.is_empty() && inc.location.text == other.location.text {
+        score += 1.0;
+        reasons.push("same location text".to_owned());
+    }
+    if score > 0.0 && inc.effective_category().is_some() && inc.effective_category() == other.effective_category() {
+        score += 0.5;
+        reasons.push("same kind of call".to_owned());
+    }
+    (score, reasons)
+}
+
+/// Open incidents near the same place and time, from any channel, best first.
+#[utoipa::path(get, path = "/incidents/{id}/duplicates", tag = "incidents", security(("bearer" = [])),
+    responses((status = 200, body = Vec<DuplicateCandidate>), (status = 404, body = ErrorBody)))]
+pub async fn duplicates(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<IncidentId>,
+) -> ApiResult<Json<Vec<DuplicateCandidate>>> {
+    auth.require(Role::STAFF)?;
+    let inc = state.store.incident(id).await?;
+    let window = chrono::Duration::minutes(DUPLICATE_WINDOW_MINUTES);
+    let filter = IncidentFilter {
+        statuses: vec![Status::New, Status::InProgress, Status::Dispatched, Status::OnScene],
+        since: Some(inc.received_at - window),
+        until: Some(inc.received_at + window),
+        limit: 2000,
+    };
+    let mut out: Vec<DuplicateCandidate> = state
+        .store
+        .incidents(&filter)
+        .await?
+        .into_iter()
+        .filter(|o| o.id != inc.id)
+        .filter_map(|o| {
+            let (score, reasons) = duplicate_score(&inc, &o);
+            (score > 0.0).then_some(DuplicateCandidate {
+                incident: o,
+                score,
+                reasons,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.incident.id.cmp(&b.incident.id)));
+    out.truncate(20);
+    Ok(Json(out))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct Recommendation {
+    /// Where the location resolved to; `None` when the gazetteer knows no place in it.
+    pub jurisdiction: Option<Jurisdiction>,
+    /// Available units covering it, best fit first.
+    pub units: Vec<Unit>,
+}
+
+/// Whether the narrative speaks of a road accident (traffic police fit best).
+fn on_the_road(text: &str) -> bool {
+    ["车祸", "追尾", "撞车", "相撞", "撞了", "交通事故", "剐蹭", "翻车"]
+        .iter()
+        .any(|w| text.contains(w))
+}
+
+/// Units to dispatch: available, covering the resolved jurisdiction, of the
+/// right type for the category.
+#[utoipa::path(get, path = "/incidents/{id}/units", tag = "incidents", security(("bearer" = [])),
+    responses((status = 200, body = Recommendation), (status = 404, body = ErrorBody)))]
+pub async fn recommended_units(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<IncidentId>,
+) -> ApiResult<Json<Recommendation>> {
+    auth.require(Role::STAFF)?;
+    let inc = state.store.incident(id).await?;
+    let jurisdiction = locate(&state, &inc.location.text, &inc.narrative);
+    let Some(j) = &jurisdiction else {
+        return Ok(Json(Recommendation {
+            jurisdiction: None,
+            units: Vec::new(),
+        }));
+    };
+    let category = inc.effective_category();
+    let traffic = on_the_road(&inc.narrative);
+    let mut units: Vec<Unit> = state
+        .store
+        .units()
+        .await?
+        .into_iter()
+        .filter(|u| u.status == UnitStatus::Available && gazetteer::covers(&u.jurisdiction, &j.code))
+        .collect();
+    units.sort_by_key(|u| (gazetteer::kind_rank(u.kind, category, traffic), u.code.clone()));
+    Ok(Json(Recommendation { jurisdiction, units }))
+}
+
+/// The incident's history from the event log, oldest first.
+#[utoipa::path(get, path = "/incidents/{id}/events", tag = "incidents", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Event>), (status = 404, body = ErrorBody)))]
+pub async fn incident_events(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<IncidentId>,
+) -> ApiResult<Json<Vec<Event>>> {
+    auth.require(Role::STAFF)?;
+    state.store.incident(id).await?;
+    let mut events = state
+        .store
+        .audit(&AuditFilter {
+            incident_id: Some(id),
+            limit: 5000,
+            ..Default::default()
+        })
+        .await?;
+    events.reverse();
+    Ok(Json(events))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distance_is_sane() {
+        // Two points about 111 m apart in latitude.
+        let d = metres_between((43.88, 125.32), (43.881, 125.32));
+        assert!((d - 111.0).abs() < 2.0, "{d}");
+    }
+}

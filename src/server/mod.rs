@@ -1,0 +1,329 @@
+//! The incident service: the REST API, the live event stream, auth and
+//! metrics, composed in [`app`].
+//!
+//! Owns: HTTP, roles, mapping errors to status codes, waking the event hub
+//! after each committed change. Must not touch: SQL (that is `store`) or
+//! lifecycle rules (that is `model`).
+
+pub mod auth;
+mod error;
+mod events;
+mod incidents;
+mod metrics;
+mod resources;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::Utc;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use error::{ApiError, ErrorBody, ErrorDetail};
+pub use events::EventHub;
+pub use incidents::{DuplicateCandidate, Recommendation};
+
+use crate::model::Role;
+use crate::model::gazetteer::Gazetteer;
+use crate::store::{self, Policy, SqlStore, Store, StoreError};
+use auth::HashCost;
+
+/// Service settings; `serve` fills them from flags and `JIEJING_*` variables.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub db_url: String,
+    /// How long a sign-in lasts: a twelve-hour shift plus handover.
+    pub token_ttl: chrono::Duration,
+    pub policy: Policy,
+    pub hash_cost: HashCost,
+    pub max_body_bytes: usize,
+    /// Creates an `admin` account with this password when there are no users.
+    pub admin_password: Option<String>,
+}
+
+impl Config {
+    pub fn new(db_url: impl Into<String>) -> Self {
+        Config {
+            db_url: db_url.into(),
+            token_ttl: chrono::Duration::hours(13),
+            policy: Policy::default(),
+            hash_cost: HashCost::default(),
+            max_body_bytes: 256 * 1024,
+            admin_password: None,
+        }
+    }
+}
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub hub: Arc<EventHub>,
+    pub gazetteer: Arc<Gazetteer>,
+    pub config: Arc<Config>,
+    pub metrics: Arc<metrics::Metrics>,
+    /// Verified against when a user name is unknown, so sign-in timing does
+    /// not tell which names exist.
+    dummy_hash: Arc<str>,
+    /// Cancelled at shutdown: open event streams end on it.
+    pub shutdown: CancellationToken,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Hash(#[from] auth::HashError),
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(title = "jiejing incident service", description = "The REST API behind every 110 console."),
+    modifiers(&SecurityAddon),
+    tags((name = "intake"), (name = "incidents"), (name = "referrals"), (name = "units"), (name = "callers"), (name = "auth"), (name = "users"), (name = "events"), (name = "ops"))
+)]
+struct ApiDoc;
+
+struct SecurityAddon;
+impl utoipa::Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The API routes and their OpenAPI description, under `/api/v1`.
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::create_user, auth::list_users))
+        .routes(routes!(incidents::intake))
+        .routes(routes!(incidents::queue))
+        .routes(routes!(incidents::list))
+        .routes(routes!(incidents::get_incident, incidents::update))
+        .routes(routes!(incidents::claim))
+        .routes(routes!(incidents::release))
+        .routes(routes!(incidents::dispatch))
+        .routes(routes!(incidents::on_scene))
+        .routes(routes!(incidents::resolve_incident))
+        .routes(routes!(incidents::refer))
+        .routes(routes!(incidents::close))
+        .routes(routes!(incidents::link_duplicate))
+        .routes(routes!(incidents::duplicates))
+        .routes(routes!(incidents::recommended_units))
+        .routes(routes!(incidents::incident_events))
+        .routes(routes!(resources::units))
+        .routes(routes!(resources::set_unit_status))
+        .routes(routes!(resources::agencies))
+        .routes(routes!(resources::referrals))
+        .routes(routes!(resources::accept_referral))
+        .routes(routes!(resources::referral_feedback))
+        .routes(routes!(resources::close_referral))
+        .routes(routes!(resources::callbacks))
+        .routes(routes!(resources::close_callback))
+        .routes(routes!(resources::caller_history))
+        .routes(routes!(resources::add_flag))
+        .routes(routes!(resources::remove_flag))
+        .routes(routes!(resources::audit))
+        .routes(routes!(events::events))
+}
+
+/// The whole service as a router.
+pub fn app(state: AppState) -> Router {
+    let (api, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", api())
+        .split_for_parts();
+    doc.merge(ApiDoc::openapi());
+    let doc = Arc::new(doc);
+    let max_body = state.config.max_body_bytes;
+    api.route(
+        "/api/openapi.json",
+        get(move |_auth: auth::Auth| {
+            let doc = doc.clone();
+            async move { Json((*doc).clone()) }
+        }),
+    )
+    .route("/healthz", get(healthz))
+    .route("/metrics", get(metrics::metrics))
+    .fallback(|| async { ApiError::not_found("no such endpoint; see /api/openapi.json") })
+    .method_not_allowed_fallback(|| async {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this endpoint does not take that method",
+        )
+    })
+    .layer(axum::extract::DefaultBodyLimit::max(max_body))
+    .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+    .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; nothing was changed",
+        )
+        .into_response()
+    }))
+    .with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    let checked = tokio::time::timeout(Duration::from_secs(3), state.store.health()).await;
+    match checked {
+        Ok(Ok(())) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))),
+        Ok(Err(e)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "unavailable", "reason": e.to_string() })),
+        ),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "unavailable", "reason": "database did not answer in 3 s" })),
+        ),
+    }
+}
+
+/// A running service: its address, and the handle to stop it.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Opens the database, seeds the gazetteer's units, and serves on `listener`.
+    pub async fn start(config: Config, listener: TcpListener) -> Result<Server, ServerError> {
+        let store = store::open(&config.db_url, config.policy).await?;
+        let gazetteer = Gazetteer::builtin();
+        let now = Utc::now();
+        let seeded = store.seed_units(&gazetteer.unit_seeds(), now).await?;
+        if seeded > 0 {
+            tracing::info!(units = seeded, "created the gazetteer's units");
+        }
+        ensure_admin(&store, &config).await?;
+        let pg_pool = store.pg_pool().cloned();
+        let store: Arc<dyn Store> = Arc::new(store);
+        let shutdown = CancellationToken::new();
+        let hub = Arc::new(EventHub::new());
+        hub.clone().spawn_pump(store.clone(), shutdown.clone()).await?;
+        if let Some(pool) = pg_pool {
+            events::spawn_pg_listener(pool, hub.clone(), shutdown.clone());
+        }
+        let dummy_hash: Arc<str> = hash_in_background(rand_password(), config.hash_cost).await?.into();
+        let state = AppState {
+            store,
+            hub,
+            gazetteer: Arc::new(gazetteer),
+            config: Arc::new(config),
+            metrics: Arc::new(metrics::Metrics::new()),
+            dummy_hash,
+            shutdown: shutdown.clone(),
+        };
+        let addr = listener.local_addr()?;
+        let router = app(state.clone());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown.cancelled_owned())
+                .await
+        });
+        tracing::info!(%addr, "incident service listening");
+        Ok(Server { addr, state, task })
+    }
+
+    /// Base URL of the API, e.g. `http://127.0.0.1:8110/api/v1`.
+    pub fn api_url(&self) -> String {
+        format!("http://{}/api/v1", self.addr)
+    }
+
+    /// Stops accepting requests, ends event streams, and waits for in-flight
+    /// requests to finish.
+    pub async fn stop(self) -> std::io::Result<()> {
+        self.state.shutdown.cancel();
+        self.task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+
+    /// Runs until the shutdown token is cancelled.
+    pub async fn wait(self) -> std::io::Result<()> {
+        self.task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+}
+
+fn rand_password() -> String {
+    hex::encode(rand::random::<[u8; 16]>())
+}
+
+async fn hash_in_background(password: String, cost: HashCost) -> Result<String, ServerError> {
+    tokio::task::spawn_blocking(move || auth::hash_password(&password, cost))
+        .await
+        .map_err(|e| ServerError::Io(std::io::Error::other(e)))?
+        .map_err(ServerError::from)
+}
+
+async fn ensure_admin(store: &SqlStore, config: &Config) -> Result<(), ServerError> {
+    if store.user_count().await? > 0 {
+        return Ok(());
+    }
+    match &config.admin_password {
+        Some(pw) if pw.chars().count() >= auth::MIN_PASSWORD_CHARS => {
+            let hash = hash_in_background(pw.clone(), config.hash_cost).await?;
+            store
+                .create_user(None, "admin", Role::Admin, None, &hash, Utc::now())
+                .await?;
+            tracing::info!("created the first account \"admin\" from JIEJING_ADMIN_PASSWORD");
+        }
+        Some(_) => tracing::warn!(
+            "JIEJING_ADMIN_PASSWORD is shorter than {} characters; no admin was created",
+            auth::MIN_PASSWORD_CHARS
+        ),
+        None => tracing::warn!(
+            "the database has no accounts yet. Create the first admin with:\n    \
+             jiejing user add --db {} --name admin --role admin\n\
+             or start the service with JIEJING_ADMIN_PASSWORD set",
+            config.db_url
+        ),
+    }
+    Ok(())
+}
+
+/// `Path` whose rejection is a JSON [`ApiError`].
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| ApiPath(p.0))
+            .map_err(|e| ApiError::invalid("path", e.body_text()))
+    }
+}
+
+/// `Query` whose rejection is a JSON [`ApiError`].
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e| ApiError::invalid("query", e.body_text()))
+    }
+}

@@ -1,0 +1,282 @@
+//! Units, agencies, referrals, callback tasks, callers and the audit log.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::Auth;
+use super::error::{ApiError, ApiJson, ApiResult, ErrorBody};
+use super::{ApiPath, ApiQuery, AppState};
+use crate::model::{
+    Agency, Callback, CallerFlag, CallerFlagKind, CallerHistory, CallerPhone, Event, IncidentId, Referral, ReferralId,
+    ReferralStatus, ReferralStep, Role, Unit, UnitId, UnitStatus, UserId,
+};
+use crate::store::{AuditFilter, ReferralFilter};
+
+/// Every unit with its status.
+#[utoipa::path(get, path = "/units", tag = "units", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Unit>), (status = 403, body = ErrorBody)))]
+pub async fn units(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<Unit>>> {
+    auth.require(Role::STAFF)?;
+    Ok(Json(state.store.units().await?))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnitStatusRequest {
+    pub status: UnitStatus,
+}
+
+/// Change a unit's status (e.g. back `available`, or `off_duty`).
+#[utoipa::path(post, path = "/units/{id}/status", tag = "units", security(("bearer" = [])), request_body = UnitStatusRequest,
+    responses((status = 200, body = Unit), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn set_unit_status(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<UnitId>,
+    ApiJson(req): ApiJson<UnitStatusRequest>,
+) -> ApiResult<Json<Unit>> {
+    let actor = auth.require(Role::STAFF)?;
+    let unit = state.store.set_unit_status(actor, id, req.status, Utc::now()).await?;
+    state.hub.wake();
+    Ok(Json(unit))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct AgencyInfo {
+    pub code: Agency,
+    pub name_zh: String,
+    pub name_en: String,
+}
+
+/// The linked agencies calls can be referred to.
+#[utoipa::path(get, path = "/agencies", tag = "referrals", security(("bearer" = [])),
+    responses((status = 200, body = Vec<AgencyInfo>)))]
+pub async fn agencies(_auth: Auth) -> Json<Vec<AgencyInfo>> {
+    Json(
+        Agency::ALL
+            .iter()
+            .filter(|a| **a != Agency::None)
+            .map(|&a| AgencyInfo {
+                code: a,
+                name_zh: a.display_name_zh().into(),
+                name_en: a.display_name_en().into(),
+            })
+            .collect(),
+    )
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ReferralQuery {
+    status: Option<ReferralStatus>,
+    agency: Option<Agency>,
+    incident_id: Option<IncidentId>,
+}
+
+/// Referral work orders, overdue first. An agency account sees only its own.
+#[utoipa::path(get, path = "/referrals", tag = "referrals", security(("bearer" = [])), params(ReferralQuery),
+    responses((status = 200, body = Vec<Referral>), (status = 403, body = ErrorBody)))]
+pub async fn referrals(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<ReferralQuery>,
+) -> ApiResult<Json<Vec<Referral>>> {
+    let user = auth.require(&[Role::CallTaker, Role::ShiftLead, Role::Admin, Role::Agency])?;
+    let agency = if user.role == Role::Agency {
+        user.agency
+    } else {
+        q.agency
+    };
+    let filter = ReferralFilter {
+        agency,
+        statuses: q.status.into_iter().collect(),
+        incident_id: q.incident_id,
+    };
+    Ok(Json(state.store.referrals(&filter, Utc::now()).await?))
+}
+
+async fn step(state: &AppState, auth: &Auth, id: ReferralId, step: ReferralStep) -> ApiResult<Json<Referral>> {
+    let actor = auth.require(&[Role::Agency])?;
+    let r = state.store.referral_step(actor, id, step, Utc::now()).await?;
+    state.hub.wake();
+    Ok(Json(r))
+}
+
+/// The agency accepts the work order.
+#[utoipa::path(post, path = "/referrals/{id}/accept", tag = "referrals", security(("bearer" = [])),
+    responses((status = 200, body = Referral), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn accept_referral(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<ReferralId>,
+) -> ApiResult<Json<Referral>> {
+    step(&state, &auth, id, ReferralStep::Accept).await
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeedbackRequest {
+    pub text: String,
+}
+
+/// The agency reports what it did.
+#[utoipa::path(post, path = "/referrals/{id}/feedback", tag = "referrals", security(("bearer" = [])), request_body = FeedbackRequest,
+    responses((status = 200, body = Referral), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn referral_feedback(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<ReferralId>,
+    ApiJson(req): ApiJson<FeedbackRequest>,
+) -> ApiResult<Json<Referral>> {
+    step(&state, &auth, id, ReferralStep::Feedback(req.text)).await
+}
+
+/// The agency closes the work order.
+#[utoipa::path(post, path = "/referrals/{id}/close", tag = "referrals", security(("bearer" = [])),
+    responses((status = 200, body = Referral), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn close_referral(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<ReferralId>,
+) -> ApiResult<Json<Referral>> {
+    step(&state, &auth, id, ReferralStep::Close).await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct CallbackQuery {
+    /// Only open tasks (default true).
+    open: Option<bool>,
+}
+
+/// Call-back tasks for calls that hung up or stayed silent.
+#[utoipa::path(get, path = "/callbacks", tag = "incidents", security(("bearer" = [])), params(CallbackQuery),
+    responses((status = 200, body = Vec<Callback>)))]
+pub async fn callbacks(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<CallbackQuery>,
+) -> ApiResult<Json<Vec<Callback>>> {
+    auth.require(Role::STAFF)?;
+    Ok(Json(state.store.callbacks(q.open.unwrap_or(true)).await?))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseCallbackRequest {
+    /// What the call back found, e.g. "misdialled, no help needed".
+    pub outcome: String,
+}
+
+/// Close a call-back task with its outcome.
+#[utoipa::path(post, path = "/callbacks/{id}/close", tag = "incidents", security(("bearer" = [])), request_body = CloseCallbackRequest,
+    responses((status = 200, body = Callback), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn close_callback(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(req): ApiJson<CloseCallbackRequest>,
+) -> ApiResult<Json<Callback>> {
+    let actor = auth.require(Role::STAFF)?;
+    let outcome = req.outcome.trim();
+    if outcome.is_empty() || outcome.chars().count() > 2000 {
+        return Err(ApiError::invalid(
+            "outcome",
+            "write the outcome of the call back (1–2000 characters)",
+        ));
+    }
+    let c = state.store.close_callback(actor, id, outcome, Utc::now()).await?;
+    state.hub.wake();
+    Ok(Json(c))
+}
+
+/// A caller's past incidents, invalid-call counts and flags.
+#[utoipa::path(get, path = "/callers/{phone}", tag = "callers", security(("bearer" = [])),
+    responses((status = 200, body = CallerHistory), (status = 400, body = ErrorBody)))]
+pub async fn caller_history(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(phone): ApiPath<String>,
+) -> ApiResult<Json<CallerHistory>> {
+    auth.require(Role::STAFF)?;
+    let phone = CallerPhone::parse(&phone)?;
+    Ok(Json(state.store.caller_history(&phone, Utc::now()).await?))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlagRequest {
+    pub flag: CallerFlagKind,
+    /// Why: the evidence a colleague can check.
+    pub note: String,
+}
+
+/// Flag a number as nuisance, abusive or false-report (shift leads).
+#[utoipa::path(post, path = "/callers/{phone}/flags", tag = "callers", security(("bearer" = [])), request_body = FlagRequest,
+    responses((status = 201, body = CallerFlag), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn add_flag(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(phone): ApiPath<String>,
+    ApiJson(req): ApiJson<FlagRequest>,
+) -> ApiResult<(StatusCode, Json<CallerFlag>)> {
+    let actor = auth.require(Role::LEADS)?;
+    let phone = CallerPhone::parse(&phone)?;
+    let note = req.note.trim();
+    if note.is_empty() || note.chars().count() > 2000 {
+        return Err(ApiError::invalid(
+            "note",
+            "say why the number is flagged (1–2000 characters)",
+        ));
+    }
+    let f = state.store.add_flag(actor, &phone, req.flag, note, Utc::now()).await?;
+    state.hub.wake();
+    Ok((StatusCode::CREATED, Json(f)))
+}
+
+/// Remove a caller flag (shift leads).
+#[utoipa::path(delete, path = "/callers/flags/{id}", tag = "callers", security(("bearer" = [])),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn remove_flag(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<i64>,
+) -> ApiResult<StatusCode> {
+    let actor = auth.require(Role::LEADS)?;
+    state.store.remove_flag(actor, id, Utc::now()).await?;
+    state.hub.wake();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AuditQuery {
+    actor_id: Option<UserId>,
+    incident_id: Option<IncidentId>,
+    /// Event kind or its prefix, e.g. `incident.` or `referral.accepted`.
+    kind: Option<String>,
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    limit: Option<i64>,
+}
+
+/// The audit trail, newest first (shift leads and admins).
+#[utoipa::path(get, path = "/audit", tag = "ops", security(("bearer" = [])), params(AuditQuery),
+    responses((status = 200, body = Vec<Event>), (status = 403, body = ErrorBody)))]
+pub async fn audit(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<AuditQuery>,
+) -> ApiResult<Json<Vec<Event>>> {
+    auth.require(Role::LEADS)?;
+    let filter = AuditFilter {
+        actor_id: q.actor_id,
+        incident_id: q.incident_id,
+        kind_prefix: q.kind,
+        since: q.since,
+        until: q.until,
+        limit: q.limit.unwrap_or(500),
+    };
+    Ok(Json(state.store.audit(&filter).await?))
+}

@@ -1,0 +1,195 @@
+//! Durable storage: incidents, referrals, units, callers, users and the
+//! append-only event log, on SQLite (embedded default) or PostgreSQL.
+//!
+//! Owns: SQL, migrations, transactions, and the guarantee that a successful
+//! write is durable and its event is in the log. Must not touch: HTTP, egui,
+//! or lifecycle rules (those are [`crate::model::apply`], called inside the
+//! store's transactions).
+
+mod sql;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::model::{
+    Agency, Callback, CallerFlag, CallerFlagKind, CallerHistory, CallerPhone, DomainError, Event, EventId, Incident,
+    IncidentId, IncidentOp, NewIncident, Referral, ReferralId, ReferralStatus, ReferralStep, Role, Status, Unit,
+    UnitId, UnitStatus, User, UserId, gazetteer::UnitSeed,
+};
+
+pub use sql::{PG_EVENT_CHANNEL, SqlStore};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(String),
+    /// Someone else changed the row first (optimistic concurrency).
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// The database cannot be reached right now; retrying later may work.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A stored intake, and whether it was a replay of an earlier request.
+#[derive(Debug, Clone)]
+pub struct IntakeOutcome {
+    pub incident: Incident,
+    pub replayed: bool,
+    pub callback: Option<Callback>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Mutation {
+    pub incident: Incident,
+    pub referral: Option<Referral>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct IncidentFilter {
+    pub statuses: Vec<Status>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ReferralFilter {
+    pub agency: Option<Agency>,
+    pub statuses: Vec<ReferralStatus>,
+    pub incident_id: Option<IncidentId>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor_id: Option<UserId>,
+    pub incident_id: Option<IncidentId>,
+    pub kind_prefix: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub limit: i64,
+}
+
+/// Settings the store applies inside its transactions.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// A referral not accepted within this time is overdue.
+    pub referral_accept_secs: i64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            referral_accept_secs: 30 * 60,
+        }
+    }
+}
+
+/// Everything the service persists. Each method is one transaction; a method
+/// that changes state appends its event(s) in the same transaction.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+    /// Fails fast when the database is unreachable.
+    async fn health(&self) -> Result<()>;
+
+    async fn user_count(&self) -> Result<i64>;
+    async fn create_user(
+        &self,
+        actor: Option<&User>,
+        name: &str,
+        role: Role,
+        agency: Option<Agency>,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<User>;
+    /// The user and their password hash, for sign-in.
+    async fn credentials(&self, name: &str) -> Result<Option<(User, String)>>;
+    async fn users(&self) -> Result<Vec<User>>;
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> Result<()>;
+    async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>>;
+    async fn delete_session(&self, token_hash: &str) -> Result<()>;
+
+    /// Creates the gazetteer's units if there are none yet; returns how many.
+    async fn seed_units(&self, seeds: &[UnitSeed], now: DateTime<Utc>) -> Result<usize>;
+    async fn units(&self) -> Result<Vec<Unit>>;
+    async fn set_unit_status(&self, actor: &User, id: UnitId, status: UnitStatus, now: DateTime<Utc>) -> Result<Unit>;
+
+    /// Stores an intake. With an idempotency key already used by this actor,
+    /// returns the incident stored the first time instead.
+    async fn intake(
+        &self,
+        actor: &User,
+        idempotency_key: Option<&str>,
+        new: NewIncident,
+        now: DateTime<Utc>,
+    ) -> Result<IntakeOutcome>;
+    async fn incident(&self, id: IncidentId) -> Result<Incident>;
+    /// Open incidents (new, in progress), by priority then waiting time.
+    async fn queue(&self) -> Result<Vec<Incident>>;
+    async fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>>;
+    /// Applies a lifecycle operation. `expected_version`, when given, must be
+    /// the incident's current version; without it a concurrent change is
+    /// retried against the fresh state.
+    async fn mutate(
+        &self,
+        actor: &User,
+        id: IncidentId,
+        expected_version: Option<i64>,
+        op: IncidentOp,
+        now: DateTime<Utc>,
+    ) -> Result<Mutation>;
+
+    async fn referrals(&self, filter: &ReferralFilter, now: DateTime<Utc>) -> Result<Vec<Referral>>;
+    async fn referral_step(
+        &self,
+        actor: &User,
+        id: ReferralId,
+        step: ReferralStep,
+        now: DateTime<Utc>,
+    ) -> Result<Referral>;
+
+    async fn callbacks(&self, open_only: bool) -> Result<Vec<Callback>>;
+    async fn close_callback(&self, actor: &User, id: i64, outcome: &str, now: DateTime<Utc>) -> Result<Callback>;
+
+    async fn caller_history(&self, phone: &CallerPhone, now: DateTime<Utc>) -> Result<CallerHistory>;
+    async fn add_flag(
+        &self,
+        actor: &User,
+        phone: &CallerPhone,
+        flag: CallerFlagKind,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CallerFlag>;
+    async fn remove_flag(&self, actor: &User, id: i64, now: DateTime<Utc>) -> Result<()>;
+
+    /// Events with id greater than `after`, oldest first.
+    async fn events_after(&self, after: EventId, limit: i64) -> Result<Vec<Event>>;
+    async fn last_event_id(&self) -> Result<EventId>;
+    /// Events matching the filter, newest first.
+    async fn audit(&self, filter: &AuditFilter) -> Result<Vec<Event>>;
+}
+
+/// Opens the store named by `url` (`sqlite://PATH` or `postgres://…`) and runs
+/// its migrations.
+pub async fn open(url: &str, policy: Policy) -> Result<SqlStore> {
+    SqlStore::open(url, policy).await
+}

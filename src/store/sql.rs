@@ -1,0 +1,1514 @@
+//! One SQL implementation for both backends. The SQL is portable (`$N`
+//! placeholders, which SQLite also accepts; integer milliseconds for time;
+//! text for codes and JSON), so each statement is written once and the
+//! [`on_tx!`]/[`on_read!`] macros run it on whichever pool is open.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+
+use super::{
+    AuditFilter, Backend, IncidentFilter, IntakeOutcome, Mutation, Policy, ReferralFilter, Result, Store, StoreError,
+};
+use crate::model::{
+    self, Agency, Callback, CallbackStatus, Caller, CallerFlag, CallerFlagKind, CallerHistory, CallerPhone, Event,
+    EventId, Incident, IncidentId, IncidentOp, IncidentSummary, Location, NewIncident, Referral, ReferralId,
+    ReferralStatus, ReferralStep, Role, Status, Unit, UnitId, UnitStatus, User, UserId, UserRef, gazetteer::UnitSeed,
+};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
+static PG_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/postgres");
+
+/// Serialises event-log appends across every service instance on one
+/// PostgreSQL database, so event ids grow in commit order.
+const PG_EVENT_LOCK: i64 = 0x110_110;
+/// The channel other instances listen on for new events.
+pub const PG_EVENT_CHANNEL: &str = "jiejing_events";
+
+pub struct SqlStore {
+    db: Db,
+    policy: Policy,
+}
+
+enum Db {
+    /// One writer connection: SQLite allows one writer anyway, and a single
+    /// connection makes the order of commits the order of event ids.
+    Sqlite {
+        write: SqlitePool,
+        read: SqlitePool,
+    },
+    Pg(PgPool),
+}
+
+enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Pg(Transaction<'static, Postgres>),
+}
+
+/// Runs `$body` with `$c` bound to the transaction's connection.
+macro_rules! on_tx {
+    ($tx:expr, |$c:ident| $body:expr) => {
+        match $tx {
+            Tx::Sqlite(t) => {
+                let $c = &mut **t;
+                $body
+            }
+            Tx::Pg(t) => {
+                let $c = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+/// Runs `$body` with `$c` bound to the read pool.
+macro_rules! on_read {
+    ($self:expr, |$c:ident| $body:expr) => {
+        match &$self.db {
+            Db::Sqlite { read, .. } => {
+                let $c = read;
+                $body
+            }
+            Db::Pg(p) => {
+                let $c = p;
+                $body
+            }
+        }
+    };
+}
+
+fn map_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(d.message().to_owned()),
+        _ => StoreError::Internal(e.to_string()),
+    }
+}
+
+trait SqlResultExt<T> {
+    fn db(self) -> Result<T>;
+}
+impl<T> SqlResultExt<T> for std::result::Result<T, sqlx::Error> {
+    fn db(self) -> Result<T> {
+        self.map_err(map_err)
+    }
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Internal(format!("stored {what} is unreadable: {e}"))
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn ts(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+fn parse<T: FromStr>(what: &str, s: &str) -> Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    s.parse().map_err(|e| corrupt(what, e))
+}
+
+fn parse_opt<T: FromStr>(what: &str, s: Option<&str>) -> Result<Option<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    s.map(|s| parse(what, s)).transpose()
+}
+
+fn phone(s: Option<String>) -> Option<CallerPhone> {
+    s.and_then(|p| CallerPhone::parse(&p).ok())
+}
+
+// ---------------------------------------------------------------- rows
+
+const INCIDENT_COLS: &str = "id, channel, phone, caller_name, wechat_id, web_account, callback_number, \
+    location_text, lat, lon, jurisdiction, narrative, received_at, category, agency, priority, suggestion, \
+    sugg_category, sugg_priority, status, holder_id, holder_name, claimed_at, dispatched_at, on_scene_at, \
+    closed_at, close_reason, close_note, duplicate_of, unit_id, co_notify, disconnect, version, updated_at";
+
+/// Binds an [`IncidentRow`]'s columns after `id`, in [`INCIDENT_COLS`] order ($1..$33).
+macro_rules! bind_incident {
+    ($q:expr, $r:expr) => {
+        $q.bind(&$r.channel)
+            .bind(&$r.phone)
+            .bind(&$r.caller_name)
+            .bind(&$r.wechat_id)
+            .bind(&$r.web_account)
+            .bind(&$r.callback_number)
+            .bind(&$r.location_text)
+            .bind($r.lat)
+            .bind($r.lon)
+            .bind(&$r.jurisdiction)
+            .bind(&$r.narrative)
+            .bind($r.received_at)
+            .bind(&$r.category)
+            .bind(&$r.agency)
+            .bind(&$r.priority)
+            .bind(&$r.suggestion)
+            .bind(&$r.sugg_category)
+            .bind(&$r.sugg_priority)
+            .bind(&$r.status)
+            .bind($r.holder_id)
+            .bind(&$r.holder_name)
+            .bind($r.claimed_at)
+            .bind($r.dispatched_at)
+            .bind($r.on_scene_at)
+            .bind($r.closed_at)
+            .bind(&$r.close_reason)
+            .bind(&$r.close_note)
+            .bind($r.duplicate_of)
+            .bind($r.unit_id)
+            .bind(&$r.co_notify)
+            .bind(&$r.disconnect)
+            .bind($r.version)
+            .bind($r.updated_at)
+    };
+}
+
+const INSERT_INCIDENT: &str = "INSERT INTO incidents (channel, phone, caller_name, wechat_id, web_account, \
+    callback_number, location_text, lat, lon, jurisdiction, narrative, received_at, category, agency, priority, \
+    suggestion, sugg_category, sugg_priority, status, holder_id, holder_name, claimed_at, dispatched_at, \
+    on_scene_at, closed_at, close_reason, close_note, duplicate_of, unit_id, co_notify, disconnect, version, \
+    updated_at, idem_key, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+    $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35) \
+    RETURNING id";
+
+const UPDATE_INCIDENT: &str = "UPDATE incidents SET channel = $1, phone = $2, caller_name = $3, wechat_id = $4, \
+    web_account = $5, callback_number = $6, location_text = $7, lat = $8, lon = $9, jurisdiction = $10, \
+    narrative = $11, received_at = $12, category = $13, agency = $14, priority = $15, suggestion = $16, \
+    sugg_category = $17, sugg_priority = $18, status = $19, holder_id = $20, holder_name = $21, claimed_at = $22, \
+    dispatched_at = $23, on_scene_at = $24, closed_at = $25, close_reason = $26, close_note = $27, \
+    duplicate_of = $28, unit_id = $29, co_notify = $30, disconnect = $31, version = $32, updated_at = $33 \
+    WHERE id = $34 AND version = $35";
+
+#[derive(sqlx::FromRow)]
+struct IncidentRow {
+    id: i64,
+    channel: String,
+    phone: Option<String>,
+    caller_name: Option<String>,
+    wechat_id: Option<String>,
+    web_account: Option<String>,
+    callback_number: Option<String>,
+    location_text: String,
+    lat: Option<f64>,
+    lon: Option<f64>,
+    jurisdiction: Option<String>,
+    narrative: String,
+    received_at: i64,
+    category: Option<String>,
+    agency: Option<String>,
+    priority: Option<String>,
+    suggestion: Option<String>,
+    sugg_category: Option<String>,
+    sugg_priority: Option<String>,
+    status: String,
+    holder_id: Option<i64>,
+    holder_name: Option<String>,
+    claimed_at: Option<i64>,
+    dispatched_at: Option<i64>,
+    on_scene_at: Option<i64>,
+    closed_at: Option<i64>,
+    close_reason: Option<String>,
+    close_note: Option<String>,
+    duplicate_of: Option<i64>,
+    unit_id: Option<i64>,
+    co_notify: String,
+    disconnect: Option<String>,
+    version: i64,
+    updated_at: i64,
+}
+
+impl IncidentRow {
+    fn from_model(i: &Incident) -> Self {
+        let code = |c: Option<&'static str>| c.map(str::to_owned);
+        IncidentRow {
+            id: i.id,
+            channel: i.channel.as_str().to_owned(),
+            phone: i.caller.phone.as_ref().map(|p| p.as_str().to_owned()),
+            caller_name: i.caller.name.clone(),
+            wechat_id: i.caller.wechat_id.clone(),
+            web_account: i.caller.web_account.clone(),
+            callback_number: i.caller.callback_number.as_ref().map(|p| p.as_str().to_owned()),
+            location_text: i.location.text.clone(),
+            lat: i.location.lat,
+            lon: i.location.lon,
+            jurisdiction: i.location.jurisdiction.clone(),
+            narrative: i.narrative.clone(),
+            received_at: ms(i.received_at),
+            category: code(i.category.map(|c| c.as_str())),
+            agency: code(i.agency.map(|c| c.as_str())),
+            priority: code(i.priority.map(|c| c.as_str())),
+            suggestion: i.suggestion.as_ref().and_then(|s| serde_json::to_string(s).ok()),
+            sugg_category: code(i.suggestion.as_ref().map(|s| s.category.as_str())),
+            sugg_priority: code(i.suggestion.as_ref().map(|s| s.priority.as_str())),
+            status: i.status.as_str().to_owned(),
+            holder_id: i.holder.as_ref().map(|h| h.id),
+            holder_name: i.holder.as_ref().map(|h| h.name.clone()),
+            claimed_at: i.claimed_at.map(ms),
+            dispatched_at: i.dispatched_at.map(ms),
+            on_scene_at: i.on_scene_at.map(ms),
+            closed_at: i.closed_at.map(ms),
+            close_reason: code(i.close_reason.map(|c| c.as_str())),
+            close_note: i.close_note.clone(),
+            duplicate_of: i.duplicate_of,
+            unit_id: i.unit_id,
+            co_notify: i.co_notify.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(","),
+            disconnect: code(i.disconnect.map(|d| d.as_str())),
+            version: i.version,
+            updated_at: ms(i.updated_at),
+        }
+    }
+
+    fn into_model(self) -> Result<Incident> {
+        Ok(Incident {
+            id: self.id,
+            channel: parse("channel", &self.channel)?,
+            caller: Caller {
+                phone: phone(self.phone),
+                name: self.caller_name,
+                wechat_id: self.wechat_id,
+                web_account: self.web_account,
+                callback_number: phone(self.callback_number),
+            },
+            location: Location {
+                text: self.location_text,
+                lat: self.lat,
+                lon: self.lon,
+                jurisdiction: self.jurisdiction,
+            },
+            narrative: self.narrative,
+            received_at: ts(self.received_at),
+            category: parse_opt("category", self.category.as_deref())?,
+            agency: parse_opt("agency", self.agency.as_deref())?,
+            priority: parse_opt("priority", self.priority.as_deref())?,
+            suggestion: self
+                .suggestion
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| corrupt("suggestion", e))?,
+            status: parse("status", &self.status)?,
+            holder: self.holder_id.map(|id| UserRef {
+                id,
+                name: self.holder_name.unwrap_or_default(),
+            }),
+            claimed_at: self.claimed_at.map(ts),
+            dispatched_at: self.dispatched_at.map(ts),
+            on_scene_at: self.on_scene_at.map(ts),
+            closed_at: self.closed_at.map(ts),
+            close_reason: parse_opt("close_reason", self.close_reason.as_deref())?,
+            close_note: self.close_note,
+            duplicate_of: self.duplicate_of,
+            unit_id: self.unit_id,
+            co_notify: self
+                .co_notify
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(|s| parse::<Agency>("co_notify", s))
+                .collect::<Result<_>>()?,
+            disconnect: parse_opt("disconnect", self.disconnect.as_deref())?,
+            version: self.version,
+            updated_at: ts(self.updated_at),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    name: String,
+    role: String,
+    agency: Option<String>,
+    password_hash: String,
+}
+
+impl UserRow {
+    fn into_model(self) -> Result<(User, String)> {
+        Ok((
+            User {
+                id: self.id,
+                name: self.name,
+                role: parse("role", &self.role)?,
+                agency: parse_opt("agency", self.agency.as_deref())?,
+            },
+            self.password_hash,
+        ))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct UnitRow {
+    id: i64,
+    code: String,
+    name: String,
+    kind: String,
+    jurisdiction: String,
+    status: String,
+    incident_id: Option<i64>,
+}
+
+impl UnitRow {
+    fn into_model(self) -> Result<Unit> {
+        Ok(Unit {
+            id: self.id,
+            code: self.code,
+            name: self.name,
+            kind: parse("unit kind", &self.kind)?,
+            jurisdiction: self.jurisdiction,
+            status: parse("unit status", &self.status)?,
+            incident_id: self.incident_id,
+        })
+    }
+}
+
+const REFERRAL_COLS: &str =
+    "id, number, incident_id, agency, status, feedback, created_at, due_at, accepted_at, feedback_at, closed_at";
+
+#[derive(sqlx::FromRow)]
+struct ReferralRow {
+    id: i64,
+    number: String,
+    incident_id: i64,
+    agency: String,
+    status: String,
+    feedback: Option<String>,
+    created_at: i64,
+    due_at: i64,
+    accepted_at: Option<i64>,
+    feedback_at: Option<i64>,
+    closed_at: Option<i64>,
+}
+
+impl ReferralRow {
+    fn into_model(self, now: DateTime<Utc>) -> Result<Referral> {
+        let status: ReferralStatus = parse("referral status", &self.status)?;
+        Ok(Referral {
+            id: self.id,
+            number: self.number,
+            incident_id: self.incident_id,
+            agency: parse("agency", &self.agency)?,
+            status,
+            feedback: self.feedback,
+            created_at: ts(self.created_at),
+            due_at: ts(self.due_at),
+            accepted_at: self.accepted_at.map(ts),
+            feedback_at: self.feedback_at.map(ts),
+            closed_at: self.closed_at.map(ts),
+            overdue: status == ReferralStatus::Sent && ms(now) > self.due_at,
+        })
+    }
+}
+
+const CALLBACK_COLS: &str =
+    "id, incident_id, phone, reason, status, outcome, created_at, closed_at, closed_by_id, closed_by_name";
+
+#[derive(sqlx::FromRow)]
+struct CallbackRow {
+    id: i64,
+    incident_id: i64,
+    phone: Option<String>,
+    reason: String,
+    status: String,
+    outcome: Option<String>,
+    created_at: i64,
+    closed_at: Option<i64>,
+    closed_by_id: Option<i64>,
+    closed_by_name: Option<String>,
+}
+
+impl CallbackRow {
+    fn into_model(self) -> Result<Callback> {
+        Ok(Callback {
+            id: self.id,
+            incident_id: self.incident_id,
+            phone: phone(self.phone),
+            reason: parse("callback reason", &self.reason)?,
+            status: parse("callback status", &self.status)?,
+            outcome: self.outcome,
+            created_at: ts(self.created_at),
+            closed_at: self.closed_at.map(ts),
+            closed_by: self.closed_by_id.map(|id| UserRef {
+                id,
+                name: self.closed_by_name.unwrap_or_default(),
+            }),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct FlagRow {
+    id: i64,
+    phone: String,
+    flag: String,
+    note: String,
+    created_by_id: i64,
+    created_by_name: String,
+    created_at: i64,
+}
+
+impl FlagRow {
+    fn into_model(self) -> Result<CallerFlag> {
+        Ok(CallerFlag {
+            id: self.id,
+            phone: CallerPhone::parse(&self.phone).map_err(|e| corrupt("flag phone", e))?,
+            flag: parse("flag", &self.flag)?,
+            note: self.note,
+            created_by: UserRef {
+                id: self.created_by_id,
+                name: self.created_by_name,
+            },
+            created_at: ts(self.created_at),
+        })
+    }
+}
+
+const EVENT_COLS: &str =
+    "id, at, actor_id, actor_name, kind, incident_id, referral_id, unit_id, before_json, after_json";
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: i64,
+    at: i64,
+    actor_id: Option<i64>,
+    actor_name: Option<String>,
+    kind: String,
+    incident_id: Option<i64>,
+    referral_id: Option<i64>,
+    unit_id: Option<i64>,
+    before_json: Option<String>,
+    after_json: Option<String>,
+}
+
+impl EventRow {
+    fn into_model(self) -> Result<Event> {
+        let json = |s: Option<String>| -> Result<Option<serde_json::Value>> {
+            s.map(|s| serde_json::from_str(&s).map_err(|e| corrupt("event", e)))
+                .transpose()
+        };
+        Ok(Event {
+            id: self.id,
+            at: ts(self.at),
+            actor: self.actor_id.map(|id| UserRef {
+                id,
+                name: self.actor_name.unwrap_or_default(),
+            }),
+            kind: self.kind,
+            incident_id: self.incident_id,
+            referral_id: self.referral_id,
+            unit_id: self.unit_id,
+            before: json(self.before_json)?,
+            after: json(self.after_json)?,
+        })
+    }
+}
+
+/// One event to append, with the entity it concerns.
+struct NewEvent<'a> {
+    actor: Option<&'a User>,
+    kind: &'a str,
+    incident_id: Option<IncidentId>,
+    referral_id: Option<ReferralId>,
+    unit_id: Option<UnitId>,
+    before: Option<String>,
+    after: Option<String>,
+}
+
+impl<'a> NewEvent<'a> {
+    fn of(actor: Option<&'a User>, kind: &'a str) -> Self {
+        NewEvent {
+            actor,
+            kind,
+            incident_id: None,
+            referral_id: None,
+            unit_id: None,
+            before: None,
+            after: None,
+        }
+    }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Option<String> {
+    serde_json::to_string(v).ok()
+}
+
+// ---------------------------------------------------------------- store
+
+impl SqlStore {
+    pub async fn open(url: &str, policy: Policy) -> Result<Self> {
+        let db = if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Internal(format!("bad SQLite URL {url:?}: {e}")))?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                // FULL: a commit is on disk before we acknowledge it.
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts.clone())
+                .await
+                .db()?;
+            SQLITE_MIGRATIONS
+                .run(&write)
+                .await
+                .map_err(|e| StoreError::Internal(format!("migration failed: {e}")))?;
+            let read = SqlitePoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await
+                .db()?;
+            Db::Sqlite { write, read }
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            let opts = PgConnectOptions::from_str(url)
+                .map_err(|e| StoreError::Internal(format!("bad PostgreSQL URL: {e}")))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                // Fail in seconds, not minutes, when the database is gone:
+                // callers get 503 and /healthz turns red.
+                .acquire_timeout(Duration::from_secs(3))
+                .connect_with(opts)
+                .await
+                .db()?;
+            PG_MIGRATIONS
+                .run(&pool)
+                .await
+                .map_err(|e| StoreError::Internal(format!("migration failed: {e}")))?;
+            Db::Pg(pool)
+        } else {
+            return Err(StoreError::Internal(format!(
+                "unsupported database URL {url:?}: use sqlite://PATH or postgres://…"
+            )));
+        };
+        Ok(SqlStore { db, policy })
+    }
+
+    /// The PostgreSQL pool, for the event listener of multi-instance setups.
+    pub fn pg_pool(&self) -> Option<&PgPool> {
+        match &self.db {
+            Db::Pg(p) => Some(p),
+            Db::Sqlite { .. } => None,
+        }
+    }
+
+    async fn begin(&self) -> Result<Tx> {
+        Ok(match &self.db {
+            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin().await.db()?),
+            Db::Pg(p) => Tx::Pg(p.begin().await.db()?),
+        })
+    }
+
+    async fn append_event(tx: &mut Tx, ev: NewEvent<'_>, now: DateTime<Utc>) -> Result<EventId> {
+        if let Tx::Pg(t) = tx {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(PG_EVENT_LOCK)
+                .execute(&mut **t)
+                .await
+                .db()?;
+        }
+        let sql = "INSERT INTO events (at, actor_id, actor_name, kind, incident_id, referral_id, unit_id, \
+                   before_json, after_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
+        let id: i64 = on_tx!(tx, |c| sqlx::query_scalar(sql)
+            .bind(ms(now))
+            .bind(ev.actor.map(|a| a.id))
+            .bind(ev.actor.map(|a| a.name.clone()))
+            .bind(ev.kind)
+            .bind(ev.incident_id)
+            .bind(ev.referral_id)
+            .bind(ev.unit_id)
+            .bind(ev.before)
+            .bind(ev.after)
+            .fetch_one(c)
+            .await
+            .db()?);
+        if let Tx::Pg(t) = tx {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(PG_EVENT_CHANNEL)
+                .bind(id.to_string())
+                .execute(&mut **t)
+                .await
+                .db()?;
+        }
+        Ok(id)
+    }
+
+    async fn commit(tx: Tx) -> Result<()> {
+        match tx {
+            Tx::Sqlite(t) => t.commit().await.db(),
+            Tx::Pg(t) => t.commit().await.db(),
+        }
+    }
+
+    async fn load_incident(tx: &mut Tx, id: IncidentId) -> Result<Incident> {
+        let sql = format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1");
+        let row: Option<IncidentRow> = on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(c)
+            .await
+            .db()?);
+        row.ok_or_else(|| StoreError::NotFound(format!("incident #{id}")))?
+            .into_model()
+    }
+
+    async fn load_unit(tx: &mut Tx, id: UnitId) -> Result<Unit> {
+        let sql = "SELECT id, code, name, kind, jurisdiction, status, incident_id FROM units WHERE id = $1";
+        let row: Option<UnitRow> = on_tx!(tx, |c| sqlx::query_as(sql).bind(id).fetch_optional(c).await.db()?);
+        row.ok_or_else(|| StoreError::NotFound(format!("unit {id}")))?
+            .into_model()
+    }
+
+    /// Changes a unit's status if it is still `from`; false when it changed meanwhile.
+    async fn move_unit(
+        tx: &mut Tx,
+        actor: &User,
+        unit: &Unit,
+        to: UnitStatus,
+        incident: Option<IncidentId>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Unit>> {
+        let sql = "UPDATE units SET status = $1, incident_id = $2, updated_at = $3 WHERE id = $4 AND status = $5";
+        let n = on_tx!(tx, |c| sqlx::query(sql)
+            .bind(to.as_str())
+            .bind(incident)
+            .bind(ms(now))
+            .bind(unit.id)
+            .bind(unit.status.as_str())
+            .execute(c)
+            .await
+            .db()?
+            .rows_affected());
+        if n == 0 {
+            return Ok(None);
+        }
+        let after = Unit {
+            status: to,
+            incident_id: incident,
+            ..unit.clone()
+        };
+        let ev = NewEvent {
+            incident_id: incident.or(unit.incident_id),
+            unit_id: Some(unit.id),
+            before: to_json(unit),
+            after: to_json(&after),
+            ..NewEvent::of(Some(actor), "unit.status")
+        };
+        Self::append_event(tx, ev, now).await?;
+        Ok(Some(after))
+    }
+
+    async fn read_incidents(&self, sql: String, binds: Vec<i64>) -> Result<Vec<Incident>> {
+        let rows: Vec<IncidentRow> = on_read!(self, |c| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for b in binds {
+                q = q.bind(b);
+            }
+            q.fetch_all(c).await.db()?
+        });
+        rows.into_iter().map(IncidentRow::into_model).collect()
+    }
+
+    async fn try_mutate(
+        &self,
+        actor: &User,
+        id: IncidentId,
+        expected_version: Option<i64>,
+        op: IncidentOp,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Mutation>> {
+        let mut tx = self.begin().await?;
+        let mut inc = Self::load_incident(&mut tx, id).await?;
+        if let Some(v) = expected_version
+            && v != inc.version
+        {
+            return Err(StoreError::Conflict(format!(
+                "incident #{id} was changed by someone else (now version {}, yours {v}): reload it and try again",
+                inc.version
+            )));
+        }
+        let unit = match &op {
+            IncidentOp::Dispatch { unit_id, .. } => Some(Self::load_unit(&mut tx, *unit_id).await?),
+            _ => None,
+        };
+        if let IncidentOp::LinkDuplicate { of } = &op {
+            Self::load_incident(&mut tx, *of).await?;
+        }
+        let kind = op.event_kind();
+        let before = inc.clone();
+        let effects = model::apply(&mut inc, op, actor, now, unit.as_ref())?;
+        let row = IncidentRow::from_model(&inc);
+        let updated = on_tx!(&mut tx, |c| bind_incident!(sqlx::query(UPDATE_INCIDENT), row)
+            .bind(id)
+            .bind(before.version)
+            .execute(c)
+            .await
+            .db()?
+            .rows_affected());
+        if updated == 0 {
+            return Ok(None);
+        }
+        if let Some((unit_id, to)) = effects.unit_status {
+            let current = match unit {
+                Some(u) => u,
+                None => Self::load_unit(&mut tx, unit_id).await?,
+            };
+            let working = (to != UnitStatus::Available).then_some(id);
+            if Self::move_unit(&mut tx, actor, &current, to, working, now)
+                .await?
+                .is_none()
+            {
+                return Ok(None);
+            }
+        }
+        let mut referral = None;
+        if let Some(agency) = effects.referral {
+            // One referral per incident (referring closes it), so the
+            // incident id makes the work-order number unique.
+            let number = model::referral_number(id, now);
+            let due = ms(now) + self.policy.referral_accept_secs * 1000;
+            let sql = "INSERT INTO referrals (number, incident_id, agency, status, created_at, due_at) \
+                       VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+            let rid: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(sql)
+                .bind(&number)
+                .bind(id)
+                .bind(agency.as_str())
+                .bind(ReferralStatus::Sent.as_str())
+                .bind(ms(now))
+                .bind(due)
+                .fetch_one(c)
+                .await
+                .db()?);
+            let r = Referral {
+                id: rid,
+                number,
+                incident_id: id,
+                agency,
+                status: ReferralStatus::Sent,
+                feedback: None,
+                created_at: now,
+                due_at: ts(due),
+                accepted_at: None,
+                feedback_at: None,
+                closed_at: None,
+                overdue: false,
+            };
+            let ev = NewEvent {
+                incident_id: Some(id),
+                referral_id: Some(rid),
+                after: to_json(&r),
+                ..NewEvent::of(Some(actor), "referral.sent")
+            };
+            Self::append_event(&mut tx, ev, now).await?;
+            referral = Some(r);
+        }
+        let ev = NewEvent {
+            incident_id: Some(id),
+            referral_id: referral.as_ref().map(|r| r.id),
+            unit_id: inc.unit_id,
+            before: to_json(&before),
+            after: to_json(&inc),
+            ..NewEvent::of(Some(actor), kind)
+        };
+        Self::append_event(&mut tx, ev, now).await?;
+        Self::commit(tx).await?;
+        Ok(Some(Mutation {
+            incident: inc,
+            referral,
+        }))
+    }
+
+    async fn find_by_key(tx: &mut Tx, key: &str) -> Result<Option<IncidentId>> {
+        on_tx!(tx, |c| sqlx::query_scalar(
+            "SELECT id FROM incidents WHERE idem_key = $1"
+        )
+        .bind(key)
+        .fetch_optional(c)
+        .await
+        .db())
+    }
+
+    async fn try_intake(
+        &self,
+        actor: &User,
+        key: Option<&str>,
+        new: &NewIncident,
+        now: DateTime<Utc>,
+    ) -> Result<IntakeOutcome> {
+        let mut tx = self.begin().await?;
+        // Keys are scoped per account so two gateways cannot collide.
+        let key = key.map(|k| format!("{}:{k}", actor.id));
+        if let Some(k) = &key
+            && let Some(id) = Self::find_by_key(&mut tx, k).await?
+        {
+            let incident = Self::load_incident(&mut tx, id).await?;
+            return Ok(IntakeOutcome {
+                incident,
+                replayed: true,
+                callback: None,
+            });
+        }
+        // An operator logging a call works it at once; gateway calls queue.
+        let held = Role::STAFF.contains(&actor.role);
+        let mut inc = Incident {
+            id: 0,
+            channel: new.channel,
+            caller: new.caller.clone(),
+            location: new.location.clone(),
+            narrative: new.narrative.clone(),
+            received_at: new.received_at,
+            category: new.category,
+            agency: new.agency,
+            priority: new.priority,
+            suggestion: new.suggestion.clone(),
+            status: if held { Status::InProgress } else { Status::New },
+            holder: held.then(|| actor.as_ref()),
+            claimed_at: held.then_some(now),
+            dispatched_at: None,
+            on_scene_at: None,
+            closed_at: None,
+            close_reason: None,
+            close_note: None,
+            duplicate_of: None,
+            unit_id: None,
+            co_notify: Vec::new(),
+            disconnect: new.disconnect,
+            version: 1,
+            updated_at: now,
+        };
+        let row = IncidentRow::from_model(&inc);
+        inc.id = on_tx!(&mut tx, |c| bind_incident!(sqlx::query_scalar(INSERT_INCIDENT), row)
+            .bind(&key)
+            .bind(actor.id)
+            .fetch_one(c)
+            .await
+            .db()?);
+        let mut callback = None;
+        if let Some(reason) = new.disconnect {
+            let sql = "INSERT INTO callbacks (incident_id, phone, reason, status, created_at) \
+                       VALUES ($1, $2, $3, $4, $5) RETURNING id";
+            let phone = inc.caller.callback_number.clone().or(inc.caller.phone.clone());
+            let cid: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(sql)
+                .bind(inc.id)
+                .bind(phone.as_ref().map(|p| p.as_str().to_owned()))
+                .bind(reason.as_str())
+                .bind(CallbackStatus::Open.as_str())
+                .bind(ms(now))
+                .fetch_one(c)
+                .await
+                .db()?);
+            callback = Some(Callback {
+                id: cid,
+                incident_id: inc.id,
+                phone,
+                reason,
+                status: CallbackStatus::Open,
+                outcome: None,
+                created_at: now,
+                closed_at: None,
+                closed_by: None,
+            });
+        }
+        let ev = NewEvent {
+            incident_id: Some(inc.id),
+            after: to_json(&inc),
+            ..NewEvent::of(Some(actor), "incident.created")
+        };
+        Self::append_event(&mut tx, ev, now).await?;
+        Self::commit(tx).await?;
+        Ok(IntakeOutcome {
+            incident: inc,
+            replayed: false,
+            callback,
+        })
+    }
+}
+
+/// How often a mutation is retried after losing a race to a concurrent change.
+const RACE_RETRIES: usize = 8;
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> Backend {
+        match self.db {
+            Db::Sqlite { .. } => Backend::Sqlite,
+            Db::Pg(_) => Backend::Postgres,
+        }
+    }
+
+    async fn health(&self) -> Result<()> {
+        match &self.db {
+            Db::Sqlite { write, read } => {
+                sqlx::query("SELECT 1").execute(read).await.db()?;
+                // The writer must be free too, or intakes would stall.
+                write.acquire().await.db()?;
+            }
+            Db::Pg(p) => {
+                sqlx::query("SELECT 1").execute(p).await.db()?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn user_count(&self) -> Result<i64> {
+        on_read!(self, |c| sqlx::query_scalar("SELECT COUNT(*) FROM users")
+            .fetch_one(c)
+            .await
+            .db())
+    }
+
+    async fn create_user(
+        &self,
+        actor: Option<&User>,
+        name: &str,
+        role: Role,
+        agency: Option<Agency>,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<User> {
+        let mut tx = self.begin().await?;
+        let sql = "INSERT INTO users (name, role, agency, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id";
+        let id: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(sql)
+            .bind(name)
+            .bind(role.as_str())
+            .bind(agency.map(|a| a.as_str()))
+            .bind(password_hash)
+            .bind(ms(now))
+            .fetch_one(c)
+            .await
+            .map_err(|e| match map_err(e) {
+                StoreError::Conflict(_) => StoreError::Conflict(format!("a user named {name:?} already exists")),
+                other => other,
+            })?);
+        let user = User {
+            id,
+            name: name.to_owned(),
+            role,
+            agency,
+        };
+        let ev = NewEvent {
+            after: to_json(&user),
+            ..NewEvent::of(actor, "user.created")
+        };
+        Self::append_event(&mut tx, ev, now).await?;
+        Self::commit(tx).await?;
+        Ok(user)
+    }
+
+    async fn credentials(&self, name: &str) -> Result<Option<(User, String)>> {
+        let sql = "SELECT id, name, role, agency, password_hash FROM users WHERE name = $1";
+        let row: Option<UserRow> = on_read!(self, |c| sqlx::query_as(sql).bind(name).fetch_optional(c).await.db()?);
+        row.map(UserRow::into_model).transpose()
+    }
+
+    async fn users(&self) -> Result<Vec<User>> {
+        let sql = "SELECT id, name, role, agency, password_hash FROM users ORDER BY id";
+        let rows: Vec<UserRow> = on_read!(self, |c| sqlx::query_as(sql).fetch_all(c).await.db()?);
+        rows.into_iter().map(|r| r.into_model().map(|(u, _)| u)).collect()
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        now: DateTime<Utc>,
+        expires: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin().await?;
+        // Sweep expired sessions on the way; sign-ins are rare enough.
+        on_tx!(&mut tx, |c| sqlx::query("DELETE FROM sessions WHERE expires_at < $1")
+            .bind(ms(now))
+            .execute(c)
+            .await
+            .map(drop)
+            .db()?);
+        let sql = "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)";
+        on_tx!(&mut tx, |c| sqlx::query(sql)
+            .bind(token_hash)
+            .bind(user)
+            .bind(ms(now))
+            .bind(ms(expires))
+            .execute(c)
+            .await
+            .map(drop)
+            .db()?);
+        Self::commit(tx).await
+    }
+
+    async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
+        let sql = "SELECT u.id, u.name, u.role, u.agency, u.password_hash FROM sessions s \
+                   JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND s.expires_at > $2";
+        let row: Option<UserRow> = on_read!(self, |c| sqlx::query_as(sql)
+            .bind(token_hash)
+            .bind(ms(now))
+            .fetch_optional(c)
+            .await
+            .db()?);
+        Ok(row.map(UserRow::into_model).transpose()?.map(|(u, _)| u))
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<()> {
+        let mut tx = self.begin().await?;
+        on_tx!(&mut tx, |c| sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(c)
+            .await
+            .map(drop)
+            .db()?);
+        Self::commit(tx).await
+    }
+
+    async fn seed_units(&self, seeds: &[UnitSeed], now: DateTime<Utc>) -> Result<usize> {
+        let mut tx = self.begin().await?;
+        let count: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT COUNT(*) FROM units")
+            .fetch_one(c)
+            .await
+            .db()?);
+        if count > 0 {
+            return Ok(0);
+        }
+        let sql = "INSERT INTO units (code, name, kind, jurisdiction, status, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                   ON CONFLICT (code) DO NOTHING";
+        for s in seeds {
+            on_tx!(&mut tx, |c| sqlx::query(sql)
+                .bind(&s.code)
+                .bind(&s.name)
+                .bind(s.kind.as_str())
+                .bind(&s.jurisdiction)
+                .bind(UnitStatus::Available.as_str())
+                .bind(ms(now))
+                .execute(c)
+                .await
+                .map(drop)
+                .db()?);
+        }
+        Self::commit(tx).await?;
+        Ok(seeds.len())
+    }
+
+    async fn units(&self) -> Result<Vec<Unit>> {
+        let sql = "SELECT id, code, name, kind, jurisdiction, status, incident_id FROM units ORDER BY code";
+        let rows: Vec<UnitRow> = on_read!(self, |c| sqlx::query_as(sql).fetch_all(c).await.db()?);
+        rows.into_iter().map(UnitRow::into_model).collect()
+    }
+
+    async fn set_unit_status(&self, actor: &User, id: UnitId, status: UnitStatus, now: DateTime<Utc>) -> Result<Unit> {
+        for _ in 0..RACE_RETRIES {
+            let mut tx = self.begin().await?;
+            let unit = Self::load_unit(&mut tx, id).await?;
+            if unit.status == status {
+                return Ok(unit);
+            }
+            // Going available or off duty ends the unit's assignment.
+            let incident = match status {
+                UnitStatus::Available | UnitStatus::OffDuty => None,
+                _ => unit.incident_id,
+            };
+            if let Some(after) = Self::move_unit(&mut tx, actor, &unit, status, incident, now).await? {
+                Self::commit(tx).await?;
+                return Ok(after);
+            }
+        }
+        Err(StoreError::Conflict(format!(
+            "unit {id} is changing too often; try again"
+        )))
+    }
+
+    async fn intake(
+        &self,
+        actor: &User,
+        key: Option<&str>,
+        new: NewIncident,
+        now: DateTime<Utc>,
+    ) -> Result<IntakeOutcome> {
+        match self.try_intake(actor, key, &new, now).await {
+            // Two requests with one key raced (PostgreSQL): the loser replays
+            // the winner's incident.
+            Err(StoreError::Conflict(_)) if key.is_some() => self.try_intake(actor, key, &new, now).await,
+            other => other,
+        }
+    }
+
+    async fn incident(&self, id: IncidentId) -> Result<Incident> {
+        let sql = format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1");
+        self.read_incidents(sql, vec![id])
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::NotFound(format!("incident #{id}")))
+    }
+
+    async fn queue(&self) -> Result<Vec<Incident>> {
+        let sql = format!(
+            "SELECT {INCIDENT_COLS} FROM incidents WHERE status IN ('new', 'in_progress') \
+             ORDER BY COALESCE(priority, sugg_priority, 'P3'), received_at, id"
+        );
+        self.read_incidents(sql, vec![]).await
+    }
+
+    async fn incidents(&self, f: &IncidentFilter) -> Result<Vec<Incident>> {
+        let mut sql = format!("SELECT {INCIDENT_COLS} FROM incidents WHERE received_at >= $1 AND received_at <= $2");
+        if !f.statuses.is_empty() {
+            // Codes come from a closed enum, so inlining them is safe.
+            let list: Vec<String> = f.statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
+            sql.push_str(&format!(" AND status IN ({})", list.join(", ")));
+        }
+        sql.push_str(" ORDER BY received_at DESC, id DESC LIMIT $3");
+        let since = f.since.map_or(i64::MIN, ms);
+        let until = f.until.map_or(i64::MAX, ms);
+        let limit = if f.limit > 0 { f.limit } else { 1000 };
+        self.read_incidents(sql, vec![since, until, limit]).await
+    }
+
+    async fn mutate(
+        &self,
+        actor: &User,
+        id: IncidentId,
+        expected_version: Option<i64>,
+        op: IncidentOp,
+        now: DateTime<Utc>,
+    ) -> Result<Mutation> {
+        for _ in 0..RACE_RETRIES {
+            match self.try_mutate(actor, id, expected_version, op.clone(), now).await? {
+                Some(m) => return Ok(m),
+                None if expected_version.is_some() => {
+                    return Err(StoreError::Conflict(format!(
+                        "incident #{id} was changed by someone else: reload it and try again"
+                    )));
+                }
+                None => continue,
+            }
+        }
+        Err(StoreError::Conflict(format!(
+            "incident #{id} is changing too often; try again"
+        )))
+    }
+
+    async fn referrals(&self, f: &ReferralFilter, now: DateTime<Utc>) -> Result<Vec<Referral>> {
+        let mut sql = format!("SELECT {REFERRAL_COLS} FROM referrals WHERE 1 = 1");
+        if let Some(a) = f.agency {
+            sql.push_str(&format!(" AND agency = '{}'", a.as_str()));
+        }
+        if !f.statuses.is_empty() {
+            let list: Vec<String> = f.statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
+            sql.push_str(&format!(" AND status IN ({})", list.join(", ")));
+        }
+        if let Some(i) = f.incident_id {
+            sql.push_str(&format!(" AND incident_id = {i}"));
+        }
+        sql.push_str(" ORDER BY due_at, id LIMIT 2000");
+        let rows: Vec<ReferralRow> = on_read!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(c)
+            .await
+            .db()?);
+        let mut out: Vec<Referral> = rows.into_iter().map(|r| r.into_model(now)).collect::<Result<_>>()?;
+        // Overdue first, then oldest.
+        out.sort_by_key(|r| (!r.overdue, r.created_at));
+        Ok(out)
+    }
+
+    async fn referral_step(
+        &self,
+        actor: &User,
+        id: ReferralId,
+        step: ReferralStep,
+        now: DateTime<Utc>,
+    ) -> Result<Referral> {
+        for _ in 0..RACE_RETRIES {
+            let mut tx = self.begin().await?;
+            let sql = format!("SELECT {REFERRAL_COLS} FROM referrals WHERE id = $1");
+            let row: Option<ReferralRow> = on_tx!(&mut tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_optional(c)
+                .await
+                .db()?);
+            let before = row
+                .ok_or_else(|| StoreError::NotFound(format!("referral {id}")))?
+                .into_model(now)?;
+            let mut r = before.clone();
+            let kind = step.event_kind();
+            model::apply_referral(&mut r, step.clone(), actor, now)?;
+            let sql = "UPDATE referrals SET status = $1, feedback = $2, accepted_at = $3, feedback_at = $4, \
+                       closed_at = $5 WHERE id = $6 AND status = $7";
+            let n = on_tx!(&mut tx, |c| sqlx::query(sql)
+                .bind(r.status.as_str())
+                .bind(&r.feedback)
+                .bind(r.accepted_at.map(ms))
+                .bind(r.feedback_at.map(ms))
+                .bind(r.closed_at.map(ms))
+                .bind(id)
+                .bind(before.status.as_str())
+                .execute(c)
+                .await
+                .db()?
+                .rows_affected());
+            if n == 0 {
+                continue;
+            }
+            let ev = NewEvent {
+                incident_id: Some(r.incident_id),
+                referral_id: Some(id),
+                before: to_json(&before),
+                after: to_json(&r),
+                ..NewEvent::of(Some(actor), kind)
+            };
+            Self::append_event(&mut tx, ev, now).await?;
+            Self::commit(tx).await?;
+            return Ok(r);
+        }
+        Err(StoreError::Conflict(format!(
+            "referral {id} is changing too often; try again"
+        )))
+    }
+
+    async fn callbacks(&self, open_only: bool) -> Result<Vec<Callback>> {
+        let sql = if open_only {
+            format!("SELECT {CALLBACK_COLS} FROM callbacks WHERE status = 'open' ORDER BY created_at, id")
+        } else {
+            format!("SELECT {CALLBACK_COLS} FROM callbacks ORDER BY created_at DESC, id DESC LIMIT 2000")
+        };
+        let rows: Vec<CallbackRow> = on_read!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(c)
+            .await
+            .db()?);
+        rows.into_iter().map(CallbackRow::into_model).collect()
+    }
+
+    async fn close_callback(&self, actor: &User, id: i64, outcome: &str, now: DateTime<Utc>) -> Result<Callback> {
+        let mut tx = self.begin().await?;
+        let sql = format!("SELECT {CALLBACK_COLS} FROM callbacks WHERE id = $1");
+        let row: Option<CallbackRow> = on_tx!(&mut tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(c)
+            .await
+            .db()?);
+        let before = row
+            .ok_or_else(|| StoreError::NotFound(format!("callback {id}")))?
+            .into_model()?;
+        if before.status == CallbackStatus::Closed {
+            return Err(StoreError::Conflict(format!("callback {id} is already closed")));
+        }
+        let after = Callback {
+            status: CallbackStatus::Closed,
+            outcome: Some(outcome.to_owned()),
+            closed_at: Some(now),
+            closed_by: Some(actor.as_ref()),
+            ..before.clone()
+        };
+        let sql = "UPDATE callbacks SET status = 'closed', outcome = $1, closed_at = $2, closed_by_id = $3, \
+                   closed_by_name = $4 WHERE id = $5 AND status = 'open'";
+        let n = on_tx!(&mut tx, |c| sqlx::query(sql)
+            .bind(outcome)
+            .bind(ms(now))
+            .bind(actor.id)
+            .bind(&actor.name)
+            .bind(id)
+            .execute(c)
+            .await
+            .db()?
+            .rows_affected());
+        if n == 0 {
+            return Err(StoreError::Conflict(format!(
+                "callback {id} was closed by someone else"
+            )));
+        }
+        let ev = NewEvent {
+            incident_id: Some(before.incident_id),
+            before: to_json(&before),
+            after: to_json(&after),
+            ..NewEvent::of(Some(actor), "callback.closed")
+        };
+        Self::append_event(&mut tx, ev, now).await?;
+        Self::commit(tx).await?;
+        Ok(after)
+    }
+
+    async fn caller_history(&self, phone: &CallerPhone, now: DateTime<Utc>) -> Result<CallerHistory> {
+        let p = phone.as_str();
+        let month_ago = ms(now) - 30 * 24 * 3600 * 1000;
+        let invalid = "(category = 'invalid' OR close_reason = 'invalid')";
+        let sql = format!(
+            "SELECT COUNT(*), \
+             COALESCE(SUM(CASE WHEN {invalid} THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN {invalid} AND received_at >= $2 THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN {invalid} AND dispatched_at IS NOT NULL THEN 1 ELSE 0 END), 0) \
+             FROM incidents WHERE phone = $1"
+        );
+        let (total, invalid_calls, invalid_30, wasted): (i64, i64, i64, i64) =
+            on_read!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(p)
+                .bind(month_ago)
+                .fetch_one(c)
+                .await
+                .db()?);
+        let sql = format!("SELECT {INCIDENT_COLS} FROM incidents WHERE phone = $1 ORDER BY received_at DESC LIMIT 200");
+        let rows: Vec<IncidentRow> = on_read!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(p)
+            .fetch_all(c)
+            .await
+            .db()?);
+        let incidents = rows
+            .into_iter()
+            .map(|r| {
+                r.into_model().map(|i| IncidentSummary {
+                    id: i.id,
+                    channel: i.channel,
+                    received_at: i.received_at,
+                    status: i.status,
+                    category: i.effective_category(),
+                    close_reason: i.close_reason,
+                    narrative: i.narrative,
+                })
+            })
+            .collect::<Result<_>>()?;
+        let sql = "SELECT id, phone, flag, note, created_by_id, created_by_name, created_at FROM caller_flags \
+                   WHERE phone = $1 AND removed_at IS NULL ORDER BY created_at DESC";
+        let flags: Vec<FlagRow> = on_read!(self, |c| sqlx::query_as(sql).bind(p).fetch_all(c).await.db()?);
+        Ok(CallerHistory {
+            phone: phone.clone(),
+            total_calls: total,
+            invalid_calls,
+            invalid_last_30d: invalid_30,
+            wasted_dispatches: wasted,
+            flags: flags.into_iter().map(FlagRow::into_model).collect::<Result<_>>()?,
+            incidents,
+        })
+    }
+
+    async fn add_flag(
+        &self,
+        actor: &User,
+        phone: &CallerPhone,
+        flag: CallerFlagKind,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CallerFlag> {
+        let mut tx = self.begin().await?;
+        let sql = "INSERT INTO caller_flags (phone, flag, note, created_by_id, created_by_name, created_at) \
+                   VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+        let id: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(sql)
+            .bind(phone.as_str())
+            .bind(flag.as_str())
+            .bind(note)
+            .bind(actor.id)
+            .bind(&actor.name)
+            .bind(ms(now))
+            .fetch_one(c)
+            .await
+            .db()?);
+        let f = CallerFlag {
+            id,
+            phone: phone.clone(),
+            flag,
+            note: note.to_owned(),
+            created_by: actor.as_ref(),
+            created_at: now,
+        };
+        let ev = NewEvent {
+            after: to_json(&f),
+            ..NewEvent::of(Some(actor), "caller.flagged")
+        };
+        Self::append_event(&mut tx, ev, now).await?;
+        Self::commit(tx).await?;
+        Ok(f)
+    }
+
+    async fn remove_flag(&self, actor: &User, id: i64, now: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let sql = "SELECT id, phone, flag, note, created_by_id, created_by_name, created_at FROM caller_flags \
+                   WHERE id = $1 AND removed_at IS NULL";
+        let row: Option<FlagRow> = on_tx!(&mut tx, |c| sqlx::query_as(sql)
+            .bind(id)
+            .fetch_optional(c)
+            .await
+            .db()?);
+        let flag = row
+            .ok_or_else(|| StoreError::NotFound(format!("caller flag {id}")))?
+            .into_model()?;
+        on_tx!(&mut tx, |c| sqlx::query(
+            "UPDATE caller_flags SET removed_at = $1, removed_by_id = $2 WHERE id = $3"
+        )
+        .bind(ms(now))
+        .bind(actor.id)
+        .bind(id)
+        .execute(c)
+        .await
+        .map(drop)
+        .db()?);
+        let ev = NewEvent {
+            before: to_json(&flag),
+            ..NewEvent::of(Some(actor), "caller.unflagged")
+        };
+        Self::append_event(&mut tx, ev, now).await?;
+        Self::commit(tx).await
+    }
+
+    async fn events_after(&self, after: EventId, limit: i64) -> Result<Vec<Event>> {
+        let sql = format!("SELECT {EVENT_COLS} FROM events WHERE id > $1 ORDER BY id LIMIT $2");
+        let rows: Vec<EventRow> = on_read!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(c)
+            .await
+            .db()?);
+        rows.into_iter().map(EventRow::into_model).collect()
+    }
+
+    async fn last_event_id(&self) -> Result<EventId> {
+        on_read!(self, |c| sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events")
+            .fetch_one(c)
+            .await
+            .db())
+    }
+
+    async fn audit(&self, f: &AuditFilter) -> Result<Vec<Event>> {
+        let mut sql = format!("SELECT {EVENT_COLS} FROM events WHERE at >= $1 AND at <= $2");
+        let mut n = 2;
+        let mut ints = Vec::new();
+        if let Some(a) = f.actor_id {
+            n += 1;
+            sql.push_str(&format!(" AND actor_id = ${n}"));
+            ints.push(a);
+        }
+        if let Some(i) = f.incident_id {
+            n += 1;
+            sql.push_str(&format!(" AND incident_id = ${n}"));
+            ints.push(i);
+        }
+        if f.kind_prefix.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND kind LIKE ${n} ESCAPE '\\'"));
+        }
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", n + 1));
+        let limit = if f.limit > 0 { f.limit.min(5000) } else { 500 };
+        let like = f.kind_prefix.as_ref().map(|k| {
+            let escaped = k.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            format!("{escaped}%")
+        });
+        let rows: Vec<EventRow> = on_read!(self, |c| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(f.since.map_or(i64::MIN, ms))
+                .bind(f.until.map_or(i64::MAX, ms));
+            for i in &ints {
+                q = q.bind(*i);
+            }
+            if let Some(l) = &like {
+                q = q.bind(l.clone());
+            }
+            q.bind(limit).fetch_all(c).await.db()?
+        });
+        rows.into_iter().map(EventRow::into_model).collect()
+    }
+}

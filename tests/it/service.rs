@@ -1,0 +1,968 @@
+//! The incident service over HTTP, on each backend.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use eventsource_stream::Eventsource as _;
+use futures_util::StreamExt as _;
+use jiejing::model::{Agency, Role};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::backend_tests;
+use crate::helpers::{Api, Backend, assert_error, spawn_server, spawn_server_with};
+
+backend_tests!(
+    health_and_auth_required,
+    four_channels_reach_the_queue,
+    idempotent_retry_creates_one_incident,
+    claim_race_has_one_winner,
+    roles_are_enforced,
+    dispatch_lifecycle_moves_the_unit,
+    optimistic_concurrency_and_illegal_transitions,
+    referral_work_order_by_agency,
+    close_link_and_duplicate_candidates,
+    hangup_opens_a_callback_task,
+    caller_history_and_nuisance_flags,
+    bad_input_is_refused_and_changes_nothing,
+    live_events_resume_with_last_event_id,
+    restart_keeps_every_acknowledged_incident,
+    audit_and_metrics,
+);
+
+fn voice(phone: &str, location: &str, narrative: &str) -> Value {
+    json!({ "channel": "voice", "phone": phone, "location": location, "narrative": narrative })
+}
+
+async fn queue_ids(api: &Api) -> Vec<i64> {
+    let (status, q) = api.get("/queue").await;
+    assert_eq!(status, StatusCode::OK, "{q}");
+    q.as_array()
+        .expect("array")
+        .iter()
+        .map(|i| i["id"].as_i64().expect("id"))
+        .collect()
+}
+
+async fn health_and_auth_required(backend: Backend) {
+    let srv = spawn_server(backend).await;
+    let anon = srv.anonymous();
+    let (status, body) = anon.get("/healthz").await;
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ok")));
+    for path in [
+        "/queue",
+        "/units",
+        "/agencies",
+        "/events",
+        "/api/openapi.json",
+        "/metrics",
+        "/auth/me",
+    ] {
+        let (status, body) = anon.get(path).await;
+        assert_error(status, &body, StatusCode::UNAUTHORIZED);
+    }
+    let (status, body) = Api::send(
+        anon.request(reqwest::Method::POST, "/auth/login")
+            .json(&json!({"name": "admin", "password": "wrong-password"})),
+    )
+    .await;
+    assert_error(status, &body, StatusCode::UNAUTHORIZED);
+    let (status, body) = Api::send(
+        anon.request(reqwest::Method::POST, "/auth/login")
+            .json(&json!({"name": "nobody", "password": "wrong-password"})),
+    )
+    .await;
+    assert_error(status, &body, StatusCode::UNAUTHORIZED);
+
+    let (status, doc) = srv.admin.get("/api/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.")),
+        "{}",
+        doc["openapi"]
+    );
+    for path in [
+        "/api/v1/intake",
+        "/api/v1/queue",
+        "/api/v1/incidents/{id}/claim",
+        "/api/v1/events",
+        "/api/v1/callers/{phone}",
+    ] {
+        assert!(doc["paths"][path].is_object(), "openapi documents {path}");
+    }
+
+    // A token stops working on logout.
+    let ct = srv.user("ct1", Role::CallTaker, None).await;
+    assert_eq!(ct.get("/auth/me").await.1["role"], "call_taker");
+    assert_eq!(ct.post_empty("/auth/logout").await.0, StatusCode::NO_CONTENT);
+    let (status, body) = ct.get("/auth/me").await;
+    assert_error(status, &body, StatusCode::UNAUTHORIZED);
+}
+
+async fn four_channels_reach_the_queue(backend: Backend) {
+    let srv = spawn_server(backend).await;
+    let gw = srv.user("gateway", Role::Gateway, None).await;
+    let ct = srv.user("ct", Role::CallTaker, None).await;
+
+    let fire = gw
+        .intake(voice("13804310001", "红旗街万达广场", "商场三楼着火了，有人被困"))
+        .await;
+    let sms = gw
+        .intake(json!({ "channel": "sms", "phone": "13804310002", "narrative": "我手机话费充值没到账 帮我查查" }))
+        .await;
+    let wechat = gw
+        .intake(json!({ "channel": "wechat", "wechat_id": "wx_liu", "narrative": "长春站北口有人打架[定位]", "lat": 43.9076, "lon": 125.3245 }))
+        .await;
+    let web = gw
+        .intake(json!({ "channel": "web", "web_account": "user42", "location": "桂林路", "narrative": "举报：小区地下室有人组织赌博" }))
+        .await;
+
+    assert_eq!(fire["status"], "new");
+    assert_eq!(fire["location"]["jurisdiction"], "CC-CY-HQ");
+    assert_eq!(fire["suggestion"]["category"], "disaster_accident");
+    assert_eq!(fire["suggestion"]["priority"], "P1");
+    assert!(
+        fire["suggestion"]["reasons"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|r| r["keyword"] == "着火"))
+    );
+    assert_eq!(sms["suggestion"]["category"], "non_police");
+    assert_eq!(sms["suggestion"]["agency"], "telecom");
+    assert_eq!(
+        wechat["location"]["jurisdiction"], "CC-KC-CZ",
+        "resolved from the narrative"
+    );
+    assert_eq!(web["caller"]["web_account"], "user42");
+
+    // All four are in the queue, the P1 fire first, the P4 top-up last.
+    let ids = queue_ids(&ct).await;
+    let all: HashSet<i64> = [&fire, &sms, &wechat, &web]
+        .iter()
+        .map(|i| i["id"].as_i64().expect("id"))
+        .collect();
+    assert_eq!(ids.iter().copied().collect::<HashSet<_>>(), all);
+    assert_eq!(ids.first(), fire["id"].as_i64().as_ref());
+    assert_eq!(ids.last(), sms["id"].as_i64().as_ref());
+
+    // Filters.
+    let (_, only_sms) = ct.get("/queue?channel=sms").await;
+    assert_eq!(only_sms.as_array().map(Vec::len), Some(1));
+
+    // An operator logging a voice call holds it at once.
+    let own = ct.intake(voice("13804310003", "", "有人在楼下吵架")).await;
+    assert_eq!(own["status"], "in_progress");
+    assert_eq!(own["holder"]["name"], "ct");
+    let (status, got) = ct.get(&format!("/incidents/{}", own["id"])).await;
+    assert_eq!((status, &got["narrative"]), (StatusCode::OK, &json!("有人在楼下吵架")));
+}
+
+async fn idempotent_retry_creates_one_incident(backend: Backend) {
+    let srv = spawn_server(backend).await;
+    let gw = srv.user("gateway", Role::Gateway, None).await;
+    let body = voice("13804310001", "人民广场", "有人抢包往南跑了");
+    let send = |key: &'static str| {
+        let rb = gw
+            .request(reqwest::Method::POST, "/intake")
+            .header("Idempotency-Key", key)
+            .json(&body);
+        Api::send(rb)
+    };
+    let (s1, first) = send("call-0001").await;
+    let (s2, again) = send("call-0001").await;
+    assert_eq!(s1, StatusCode::CREATED);
+    assert_eq!(s2, StatusCode::OK, "a replay is not a new creation");
+    assert_eq!(first["id"], again["id"]);
+    // Concurrent retries of one key still make one incident.
+    let results = futures_util::future::join_all((0..8).map(|_| send("call-0002"))).await;
+    let ids: HashSet<i64> = results
+        .iter()
+        .map(|(s, b)| {
+            assert!(s.is_success(), "{b}");
+            b["id"].as_i64().expect("id")
+        })
+        .collect();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(queue_ids(&srv.admin).await.len(), 2);
+    // Keys belong to their account: another gateway's same key is its own.
+    let gw2 = srv.user("gateway2", Role::Gateway, None).await;
+    let (s3, other) = Api::send(
+        gw2.request(reqwest::Method::POST, "/intake")
+            .header("Idempotency-Key", "call-0001")
+            .json(&body),
+    )
+    .await;
+    assert_eq!(s3, StatusCode::CREATED);
+    assert_ne!(other["id"], first["id"]);
+}
+
+async fn claim_race_has_one_winner(backend: Backend) {
+    let srv = spawn_server(backend).await;
+    let gw = srv.user("gateway", Role::Gateway, None).await;
+    let inc = gw.intake(voice("13804310001", "桂林路", "有人撬门")).await;
+    let id = inc["id"].as_i64().expect("id");
+    let mut operators = Vec::new();
+    for n in 0..20 {
+        operators.push(srv.user(&format!("op{n}"), Role::CallTaker, None).await);
+    }
+    let path = format!("/incidents/{id}/claim");
+    let results = futures_util::future::join_all(operators.iter().map(|op| op.post_empty(&path))).await;
+    let winners: Vec<&Value> = results
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::OK)
+        .map(|(_, b)| b)
+        .collect();
+    let losers: Vec<&(StatusCode, Value)> = results.iter().filter(|(s, _)| *s != StatusCode::OK).collect();
+    assert_eq!(winners.len(), 1, "{results:?}");
+    assert_eq!(losers.len(), 19);
+    let holder = winners[0]["holder"]["name"].as_str().expect("holder").to_owned();
+    for (status, body) in losers {
+        let err = assert_error(*status, body, StatusCode::CONFLICT);
+        assert!(
+            err["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("already holds") && m.contains(&holder)),
+            "{err}"
+        );
+    }
+    let (_, now) = srv.admin.get(&format!("/incidents/{id}")).await;
+    assert_eq!(now["holder"]["name"], holder.as_str());
+    assert_eq!(now["version"], 2, "exactly one change was written");
+}
+
+async fn roles_are_enforced(backend: Backend) {
+    let srv = spawn_server(backend).await;
+    let gw = srv.user("gateway", Role::Gateway, None).await;
+    let ct = srv.user("ct", Role::CallTaker, None).await;
+    let ag = srv.user("power", Role::Agency, Some(Agency::Utilities)).await;
+    let inc = gw.intake(voice("13804310001", "", "家里停电了")).await;
+    let id = inc["id"].as_i64().expect("id");
+
+    // A gateway may only post intakes.
+    for path in [
+        "/queue",
+        "/units",
+        "/events",
+        "/incidents",
+        &format!("/incidents/{id}"),
+        "/callers/13804310001",
+    ] {
+        let (s, b) = gw.get(path).await;
+        assert_error(s, &b, StatusCode::FORBIDDEN);
+    }
+    let (s, b) = gw.post_empty(&format!("/incidents/{id}/claim")).await;
+    assert_error(s, &b, StatusCode::FORBIDDEN);
+    // An agency account may not take intakes or work incidents.
+    let (s, b) = ag.post("/intake", voice("13804310001", "", "测试")).await;
+    assert_error(s, &b, StatusCode::FORBIDDEN);
+    let (s, b) = ag.get("/queue").await;
+    assert_error(s, &b, StatusCode::FORBIDDEN);
+    // Call takers cannot administer or see lead tools.
+    let (s, b) = ct
+        .post(
+            "/users",
+            json!({"name": "x", "role": "admin", "password": "long-enough-pw"}),
+        )
+        .await;
+    let err = assert_error(s, &b, StatusCode::FORBIDDEN);
+    assert!(
+        err["message"].as_str().is_some_and(|m| m.contains("call_taker")),
+        "{err}"
+    );
+    for path in ["/audit", "/users", "/metrics"] {
+        let (s, b) = ct.get(path).await;
+        assert_error(s, &b, StatusCode::FORBIDDEN);
+    }
+    let (s, b) = ct
+        .post("/callers/13804310001/flags", json!({"flag": "nuisance", "note": "n"}))
+        .await;
+    assert_error(s, &b, StatusCode::FORBIDDEN);
+    // Referral steps belong to agency accounts.
+    ct.post_empty(&format!("/incidents/{id}/claim")).await;
+    let (s, r) = ct
+        .post(&format!("/incidents/{id}/refer"), json!({"agency": "utilities"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let rid = r["referral"]["id"].as_i64().expect("referral id");
+    let (s, b) = ct.post_empty(&format!("/referrals/{rid}/accept")).await;
+    assert_error(s, &b, StatusCode::FORBIDDEN);
+    // Admin can create accounts; agency accounts need an agency.
+    let (s, b) = srv
+        .admin
+        .post(
+            "/users",
+            json!({"name": "a2", "role": "agency", "password": "long-enough-pw"}),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST);
+    let (s, b) = srv
+        .admin
+        .post(
+            "/users",
+            json!({"name": "ct", "role": "call_taker", "password": "long-enough-pw"}),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::CONFLICT);
+    let (s, b) = srv
+        .admin
+        .post(
+            "/users",
+            json!({"name": "short", "role": "call_taker", "password": "short"}),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST);
+}
+
+async fn dispatch_lifecycle_moves_the_unit(backend: Backend) {
+    let srv = spawn_server(backend).await;
+    let ct = srv.user("ct", Role::CallTaker, None).await;
+    let inc = ct
+        .intake(voice("13804310001", "红旗街万达广场门口", "两辆车追尾，有人受伤流血"))
+        .await;
+    let id = inc["id"].as_i64().expect("id");
+
+    let (s, rec) = ct.get(&format!("/incidents/{id}/units")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(rec["jurisdiction"]["code"], "CC-CY-HQ");
+    assert_eq!(rec["jurisdiction"]["station"], "红旗街派出所");
+    let units = rec["units"].as_array().expect("units");
+    assert!(!units.is_empty());
+    assert_eq!(
+        units[0]["kind"], "traffic",
+        "a road accident wants traffic police first: {rec}"
+    );
+    assert!(units.iter().all(|u| u["status"] == "available"));
+    assert!(units.iter().all(|u| {
+        let j = u["jurisdiction"].as_str().unwrap_or_default();
+        j == "CC-CY-HQ" || j == "CC-CY"
+    }));
+    let unit_id = units[0]["id"].as_i64().expect("unit id");
+
+    let (s, d) = ct
+        .post(
+            &format!("/incidents/{id}/dispatch"),
+            json!({"unit_id": unit_id, "co_notify": ["120"]}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert_eq!(d["status"], "dispatched");
+    assert_eq!(d["co_notify"], json!(["120"]));
+    assert!(d["holder"].is_null());
+    let unit_status = |units: &Value| {
+        units
+            .as_array()
+            .expect("units")
+            .iter()
+            .find(|u| u["id"] == unit_id)
+            .expect("unit")["status"]
+            .clone()
+    };
+    assert_eq!(unit_status(&ct.get("/units").await.1), "en_route");
+    // The busy unit is no longer recommended, and cannot be dispatched again.
+    let other = ct.intake(voice("13804310002", "红旗街", "有人打架")).await;
+    let (_, rec2) = ct.get(&format!("/incidents/{}/units", other["id"])).await;
+    assert!(
+        rec2["units"]
+            .as_array()
+            .expect("units")
+            .iter()
+            .all(|u| u["id"] != unit_id)
+    );
+    let (s, b) = ct
+        .post(
+            &format!("/incidents/{}/dispatch", other["id"]),
+            json!({"unit_id": unit_id}),
+        )
+        .await;
+    let err = assert_error(s, &b, StatusCode::CONFLICT);
+    assert!(err["message"].as_str().is_some_and(|m| m.contains("en_route")), "{err}");
+
+    let (s, b) = ct.post_empty(&format!("/incidents/{id}/on-scene")).await;
+    assert_eq!((s, &b["status"]), (StatusCode::OK, &json!("on_scene")));
+    assert_eq!(unit_status(&ct.get("/units").await.1), "on_scene");
+    let (s, b) = ct.post_empty(&format!("/incidents/{id}/resolve")).await;
+    assert_eq!((s, &b["status"]), (StatusCode::OK, &json!("resolved")));
+    assert_eq!(unit_status(&ct.get("/units").await.1), "available");
+    assert!(!queue_ids(&ct).await.contains(&id));
+
+    // Units can be set by hand, and unknown ones are 404.
+    let (s, u) = ct
+        .post(&format!("/units/{unit_id}/status"), json!({"status": "off_duty"}))
+        .await;
+    assert_eq!((s, &u["status"]), (StatusCode::OK, &json!("off_duty")));
+    let (s, b) = ct.post("/units/999999/status", json!({"status": "available"})).await;
+    assert_error(s, &b, StatusCode::NOT_FOUND);
+    let (s, b) = ct
+        .post(
+            &format!("/incidents/{}/dispatch", other["id"]),
+            json!({"unit_id": 999999}),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::NOT_FOUND);
+}
+
+async fn optimistic_concurrency_and_illegal_transitions(backend: Backend) {
+    let srv = spawn_server(backend).await;
+    let ct = srv.user("ct", Role::CallTaker, None).await;
+    let ct2 = srv.user("ct2", Role::CallTaker, None).await;
+    let lead = srv.user("lead", Role::ShiftLead, None).await;
+    let inc = ct.intake(voice("13804310001", "", "有人吵架")).await;
+    let id = inc["id"].as_i64().expect("id");
+    let v = inc["version"].as_i64().expect("version");
+
+    // Edit with the right version: the narrative is triaged again and the
+    // location resolved again.
+    let (s, edited) = ct
+        .patch(
+            &format!("/incidents/{id}"),
+            json!({"version": v, "narrative": "有人拿刀在楼下砍人", "location": "长春站", "priority": "P1"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{edited}");
+    assert_eq!(edited["version"], v + 1);
+    assert_eq!(edited["suggestion"]["category"], "criminal");
+    assert_eq!(edited["location"]["jurisdiction"], "CC-KC-CZ");
+    assert_eq!(edited["priority"], "P1");
+    // The stale version is refused and changes nothing.
+    let (s, b) = ct
+        .patch(
+            &format!("/incidents/{id}"),
+            json!({"version": v, "narrative": "没事了"}),
+        )
+        .await;
+    let err = assert_error(s, &b, StatusCode::CONFLICT);
+    assert!(err["message"].as_str().is_some_and(|m| m.contains("reload")), "{err}");
+    assert_eq!(
+        ct.get(&format!("/incidents/{id}")).await.1["narrative"],
+        "有人拿刀在楼下砍人"
+    );
+    // Another operator cannot edit or release a held call; a lead can release it.
+    let (s, b) = ct2
+        .patch(&format!("/incidents/{id}"), json!({"version": v + 1, "narrative": "x"}))
+        .await;
+    assert_error(s, &b, StatusCode::CONFLICT);
+    let (s, b) = ct2.post_empty(&format!("/incidents/{id}/release")).await;
+    assert_error(s, &b, StatusCode::CONFLICT);
+    let (s, b) = lead.post_empty(&format!("/incidents/{id}/release")).await;
+    assert_eq!((s, &b["status"]), (StatusCode::OK, &json!("new")));
+    assert!(b["holder"].is_null());
+    // Illegal transitions are 409 with a message.
+    for action in ["on-scene", "resolve"] {
+        let (s, b) = ct.post_empty(&format!("/incidents/{id}/{action}")).await;
+        let err = assert_error(s, &b, StatusCode::CONFLICT);
+        assert!(err["message"].as_str().is_some_and(|m| m.contains("new")), "{err}");
+    }
+    // Working an unclaimed call asks for a claim first.
+    let (s, b) = ct
+        .post(&format!("/incidents/{id}/close"), json!({"reason": "advice"}))
+        .await;
+    let err = assert_error(s, &b, StatusCode::CONFLICT);
+    assert!(err["message"].as_str().is_some_and(|m| m.contains("claim")), "{err}");
+    ct.post_empty(&format!("/incidents/{id}/claim")).await;
+    let (s, closed) = ct
+        .post(
+            &format!("/incidents/{id}/close"),
+            json!({"reason": "advice", "note": "told to call 12345"}),
+        )
+        .await;
+    assert_eq!((s, &closed["status"]), (StatusCode::OK, &json!("closed")));
+    let (s, b) = ct.post_empty(&format!("/incidents/{id}/claim")).await;
+    assert_error(s, &b, StatusCode::CONFLICT);
+    let (s, b) = ct
+        .patch(
+            &format!("/incidents/{id}"),
+            json!({"version": closed["version"], "narrative": "x"}),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::CONFLICT);
+}
+
+async fn referral_work_order_by_agency(backend: Backend) {
+    let srv = spawn_server_with(backend, |c| c.policy.referral_accept_secs = 0).await;
+    let ct = srv.user("ct", Role::CallTaker, None).await;
+    let power = srv.user("power", Role::Agency, Some(Agency::Utilities)).await;
+    let telecom = srv.user("telecom", Role::Agency, Some(Agency::Telecom)).await;
+    let inc = ct.intake(voice("13804310001", "", "小区停水两天了")).await;
+    let id = inc["id"].as_i64().expect("id");
+    let (s, r) = ct
+        .post(&format!("/incidents/{id}/refer"), json!({"agency": "utilities"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(r["incident"]["status"], "referred");
+    let number = r["referral"]["number"].as_str().expect("number");
+    assert!(number.starts_with("FL") && number.len() > 10, "{number}");
+    let rid = r["referral"]["id"].as_i64().expect("rid");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+
+    // The agency's inbox has it, overdue (accept time 0); the other agency's does not.
+    let (_, inbox) = power.get("/referrals").await;
+    assert_eq!(inbox.as_array().map(Vec::len), Some(1), "{inbox}");
+    assert_eq!(inbox[0]["overdue"], true);
+    let (_, other) = telecom.get("/referrals?agency=utilities").await;
+    assert_eq!(
+        other.as_array().map(Vec::len),
+        Some(0),
+        "agency accounts see only their own"
+    );
+    let (s, b) = telecom.post_empty(&format!("/referrals/{rid}/accept")).await;
+    assert_error(s, &b, StatusCode::FORBIDDEN);
+
+    let (s, b) = power.post_empty(&format!("/referrals/{rid}/close")).await;
+    assert_error(s, &b, StatusCode::CONFLICT);
+    let (s, a) = power.post_empty(&format!("/referrals/{rid}/accept")).await;
+    assert_eq!(
+        (s, &a["status"], &a["overdue"]),
+        (StatusCode::OK, &json!("accepted"), &json!(false))
+    );
+    let (s, b) = power
+        .post(&format!("/referrals/{rid}/feedback"), json!({"text": "  "}))
+        .await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST);
+    let (s, f) = power
+        .post(
+            &format!("/referrals/{rid}/feedback"),
+            json!({"text": "维修队已到场，管道已修复"}),
+        )
+        .await;
+    assert_eq!((s, &f["status"]), (StatusCode::OK, &json!("feedback")));
+    let (s, c) = power.post_empty(&format!("/referrals/{rid}/close")).await;
+    assert_eq!((s, &c["status"]), (StatusCode::OK, &json!("closed")));
+    // The call taker sees the state on the incident's referrals.
+    let (_, mine) = ct.get(&format!("/referrals?incident_id={id}")).await;
+    assert_eq!(mine[0]["status"], "closed");
+    assert_eq!(mine[0]["feedback"], "维修队已到场，管道已修复");
+    let (_, agencies) = ct.get("/agencies").await;
+    assert!(agencies.as_array().is_some_and(|a| {
+        a.iter()
+            .any(|a| a["code"] == "12345" && a["name_zh"] == "政务服务便民热线")
+    }));
+    // Referring to "none" is refused.
+    let inc2 = ct.intake(voice("13804310001", "", "宽带坏了")).await;
+    let (s, b) = ct
+        .post(&format!("/incidents/{}/refer", inc2["id"]), json!({"agency": "none"}))
+        .await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST);
+}
+
+async fn close_link_and_duplicate_candidates(backend: Backend) {
+    let srv = spawn_server(backend).await;
+    let gw = srv.user("gateway", Role::Gateway, None).await;
+    let ct = srv.user("ct", Role::CallTaker, None).await;
+    let first = gw
+        .intake(voice("13804310001", "长春站北口", "长春站北口有人打架，好几个人"))
+        .await;
+    let second = gw
+        .intake(json!({"channel": "wechat", "wechat_id": "wx1", "location": "长春站北口", "narrative": "火车站这边打起来了"}))
+        .await;
+    let unrelated = gw.intake(voice("13804310003", "净月潭", "净月潭有人落水")).await;
+    let id2 = second["id"].as_i64().expect("id");
+
+    let (s, cands) = ct.get(&format!("/incidents/{id2}/duplicates")).await;
+    assert_eq!(s, StatusCode::OK);
+    let ids: Vec<&Value> = cands
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|c| &c["incident"]["id"])
+        .collect();
+    assert_eq!(ids, vec![&first["id"]], "{cands}");
+    assert!(cands[0]["reasons"].as_array().is_some_and(|r| !r.is_empty()));
+    assert!(!ids.contains(&&unrelated["id"]));
+
+    ct.post_empty(&format!("/incidents/{id2}/claim")).await;
+    let (s, b) = ct.post(&format!("/incidents/{id2}/link"), json!({"of": id2})).await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST);
+    let (s, b) = ct.post(&format!("/incidents/{id2}/link"), json!({"of": 999999})).await;
+    assert_error(s, &b, StatusCode::NOT_FOUND);
+    let (s, linked) = ct
+        .post(&format!("/incidents/{id2}/link"), json!({"of": first["id"]}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{linked}");
+    assert_eq!(
+        (&linked["status"], &linked["close_reason"], &linked["duplicate_of"]),
+        (&json!("closed"), &json!("duplicate"), &first["id"])
+    );
+
+    let id3 = unrelated["id"].as_i64().expect("id");
+    ct.post_empty(&format!("/incidents/{id3}/claim")).await;
+    let (s, b) = ct
+        .post(&format!("/incidents/{id3}/close"), json!({"reason": "duplicate"}))
+        .await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST);
+    let (s, inv) = ct
+        .post(
+            &format!("/incidents/{id3}/close"),
+            json!({"reason": "invalid", "note": "prank"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{inv}");
+    assert_eq!(
+        (&inv["category"], &inv["close_note"]),
+        (&json!("invalid"), &json!("prank"))
+    );
+    assert_eq!(queue_ids(&ct).await, vec![first["id"].as_i64().expect("id")]);
+}
+
+async fn hangup_opens_a_callback_task(backend: Backend) {
+    let srv = spawn_server(backend).await;
+    let gw = srv.user("gateway", Role::Gateway, None).await;
+    let ct = srv.user("ct", Role::CallTaker, None).await;
+    let inc = gw
+        .intake(json!({"channel": "voice", "phone": "13804310009", "disconnect": "hangup"}))
+        .await;
+    assert_eq!(inc["disconnect"], "hangup");
+    assert_eq!(inc["narrative"], "");
+    let (s, b) = gw
+        .post("/intake", json!({"channel": "voice", "disconnect": "silent"}))
+        .await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST);
+
+    let (_, tasks) = ct.get("/callbacks").await;
+    assert_eq!(tasks.as_array().map(Vec::len), Some(1), "{tasks}");
+    assert_eq!(
+        (&tasks[0]["incident_id"], &tasks[0]["phone"], &tasks[0]["status"]),
+        (&inc["id"], &json!("13804310009"), &json!("open"))
+    );
+    let cid = tasks[0]["id"].as_i64().expect("id");
+    let (s, b) = ct
+        .post(&format!("/callbacks/{cid}/close"), json!({"outcome": ""}))
+        .await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST);
+    let (s, done) = ct
+        .post(
+            &format!("/callbacks/{cid}/close"),
+            json!({"outcome": "回拨：误拨，无需帮助"}),
+        )
+        .await;
+    assert_eq!((s, &done["status"]), (StatusCode::OK, &json!("closed")));
+    assert_eq!(done["closed_by"]["name"], "ct");
+    let (s, b) = ct
+        .post(&format!("/callbacks/{cid}/close"), json!({"outcome": "again"}))
+        .await;
+    assert_error(s, &b, StatusCode::CONFLICT);
+    assert_eq!(ct.get("/callbacks").await.1.as_array().map(Vec::len), Some(0));
+    assert_eq!(
+        ct.get("/callbacks?open=false").await.1.as_array().map(Vec::len),
+        Some(1)
+    );
+}
+
+async fn caller_history_and_nuisance_flags(backend: Backend) {
+    let srv = spawn_server(backend).await;
+    let ct = srv.user("ct", Role::CallTaker, None).await;
+    let lead = srv.user("lead", Role::ShiftLead, None).await;
+    let nuisance = "13900000001";
+    for text in ["陪我聊聊天", "你们警察都是吃干饭的", "测试一下"] {
+        let inc = ct.intake(voice(nuisance, "", text)).await;
+        let (s, b) = ct
+            .post(&format!("/incidents/{}/close", inc["id"]), json!({"reason": "invalid"}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    let (s, h) = ct.get(&format!("/callers/{nuisance}")).await;
+    assert_eq!(s, StatusCode::OK, "{h}");
+    assert_eq!(
+        (&h["total_calls"], &h["invalid_calls"], &h["invalid_last_30d"]),
+        (&json!(3), &json!(3), &json!(3))
+    );
+    assert_eq!(h["incidents"].as_array().map(Vec::len), Some(3));
+    // The same number written another way is the same caller.
+    assert_eq!(ct.get("/callers/+86%20139-0000-0001").await.1["total_calls"], 3);
+    let (s, b) = ct.get("/callers/12ab").await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST);
+
+    let (s, f) = lead
+        .post(
+            &format!("/callers/{nuisance}/flags"),
+            json!({"flag": "nuisance", "note": "反复无故拨打110"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{f}");
+    let (_, h) = ct.get(&format!("/callers/{nuisance}")).await;
+    assert_eq!(h["flags"][0]["flag"], "nuisance");
+    assert_eq!(h["flags"][0]["created_by"]["name"], "lead");
+
+    // A flagged caller in real danger is still triaged as the danger it is.
+    let inc = ct.intake(voice(nuisance, "", "有人拿刀在我家门口砍人")).await;
+    assert_eq!(inc["suggestion"]["category"], "criminal");
+    assert_eq!(inc["suggestion"]["priority"], "P1");
+    assert!(inc["suggestion"]["nuisance_warning"].is_string(), "{inc}");
+
+    let fid = f["id"].as_i64().expect("id");
+    assert_eq!(
+        lead.delete(&format!("/callers/flags/{fid}")).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(ct.get(&format!("/callers/{nuisance}")).await.1["flags"], json!([]));
+    let (s, b) = lead.delete(&format!("/callers/flags/{fid}")).await;
+    assert_error(s, &b, StatusCode::NOT_FOUND);
+}
+
+async fn bad_input_is_refused_and_changes_nothing(backend: Backend) {
+    let srv = spawn_server(backend).await;
+    let gw = srv.user("gateway", Role::Gateway, None).await;
+    let ct = srv.user("ct", Role::CallTaker, None).await;
+    let post_raw = |body: &'static str| {
+        Api::send(
+            gw.request(reqwest::Method::POST, "/intake")
+                .header("content-type", "application/json")
+                .body(body),
+        )
+    };
+
+    let (s, b) = post_raw("{not json").await;
+    let err = assert_error(s, &b, StatusCode::BAD_REQUEST);
+    assert!(err["message"].as_str().is_some_and(|m| m.contains("JSON")), "{err}");
+    let (s, b) = post_raw(r#"{"channel": "fax", "narrative": "x"}"#).await;
+    let err = assert_error(s, &b, StatusCode::BAD_REQUEST);
+    assert_eq!(err["field"], "channel");
+    assert!(err["message"].as_str().is_some_and(|m| m.contains("fax")), "{err}");
+    let (s, b) = post_raw(r#"{"channel": "voice", "narrative": 42}"#).await;
+    assert_eq!(assert_error(s, &b, StatusCode::BAD_REQUEST)["field"], "narrative");
+    let (s, b) = post_raw(r#"{"channel": "voice", "narrative": "x", "lat": "north"}"#).await;
+    assert_eq!(assert_error(s, &b, StatusCode::BAD_REQUEST)["field"], "lat");
+    let (s, b) = post_raw(r#"{"channel": "voice", "narrative": "x", "colour": "red"}"#).await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST);
+    let (s, b) = gw
+        .post("/intake", json!({"channel": "voice", "narrative": "   "}))
+        .await;
+    assert_eq!(assert_error(s, &b, StatusCode::BAD_REQUEST)["field"], "narrative");
+    let (s, b) = gw.post("/intake", voice("1380431", "", "有人打架")).await;
+    let err = assert_error(s, &b, StatusCode::BAD_REQUEST);
+    assert_eq!(err["field"], "phone");
+    let (s, b) = gw.post("/intake", json!({"channel": "sms", "narrative": "救命"})).await;
+    assert_eq!(assert_error(s, &b, StatusCode::BAD_REQUEST)["field"], "phone");
+    let (s, b) = gw
+        .post(
+            "/intake",
+            json!({"channel": "voice", "narrative": "x", "lat": 91.0, "lon": 125.0}),
+        )
+        .await;
+    assert_eq!(assert_error(s, &b, StatusCode::BAD_REQUEST)["field"], "lat");
+    let (s, b) = gw
+        .post(
+            "/intake",
+            json!({"channel": "voice", "narrative": "x", "received_at": "2099-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(assert_error(s, &b, StatusCode::BAD_REQUEST)["field"], "received_at");
+    let huge = "很".repeat(200_000);
+    let (s, b) = gw.post("/intake", json!({"channel": "voice", "narrative": huge})).await;
+    assert_error(s, &b, StatusCode::PAYLOAD_TOO_LARGE);
+    let long = "很".repeat(20_000);
+    let (s, b) = gw.post("/intake", json!({"channel": "voice", "narrative": long})).await;
+    assert_eq!(assert_error(s, &b, StatusCode::BAD_REQUEST)["field"], "narrative");
+    let (s, b) = Api::send(
+        gw.request(reqwest::Method::POST, "/intake")
+            .header("content-type", "text/plain")
+            .body("hi"),
+    )
+    .await;
+    assert_error(s, &b, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (s, b) = Api::send(
+        gw.request(reqwest::Method::POST, "/intake")
+            .header("Idempotency-Key", "")
+            .json(&voice("13804310001", "", "x")),
+    )
+    .await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST);
+
+    // Unknown ids, bad ids, unknown routes and methods.
+    let (s, b) = ct.get("/incidents/999999").await;
+    assert_error(s, &b, StatusCode::NOT_FOUND);
+    let (s, b) = ct.get("/incidents/abc").await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST);
+    let (s, b) = ct.get("/no/such/thing").await;
+    assert_error(s, &b, StatusCode::NOT_FOUND);
+    let (s, b) = ct.delete("/queue").await;
+    assert_error(s, &b, StatusCode::METHOD_NOT_ALLOWED);
+    let (s, b) = ct.get("/queue?channel=fax").await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST);
+    let (s, b) = ct
+        .post(&format!("/incidents/{}/close", 999999), json!({"reason": "why-not"}))
+        .await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST);
+
+    // Nothing was stored by any of it.
+    assert!(queue_ids(&ct).await.is_empty());
+    let (_, all) = ct.get("/incidents").await;
+    assert_eq!(all, json!([]));
+
+    // Script and SQL strings are stored verbatim.
+    let nasty = "'; DROP TABLE incidents; -- <script>alert(1)</script>";
+    let inc = gw
+        .intake(json!({"channel": "web", "web_account": nasty, "location": nasty, "narrative": nasty}))
+        .await;
+    let (_, got) = ct.get(&format!("/incidents/{}", inc["id"])).await;
+    assert_eq!(
+        (
+            &got["narrative"],
+            &got["location"]["text"],
+            &got["caller"]["web_account"]
+        ),
+        (&json!(nasty), &json!(nasty), &json!(nasty))
+    );
+}
+
+/// Reads SSE events until `n` arrived or the timeout passes.
+async fn read_events(
+    stream: &mut (impl futures_util::Stream<Item = Result<eventsource_stream::Event, impl std::fmt::Debug>> + Unpin),
+    n: usize,
+) -> Vec<eventsource_stream::Event> {
+    let mut out = Vec::new();
+    while out.len() < n {
+        match tokio::time::timeout(Duration::from_secs(10), stream.next()).await {
+            Ok(Some(Ok(e))) => out.push(e),
+            Ok(Some(Err(e))) => panic!("stream error {e:?}"),
+            Ok(None) => break,
+            Err(_) => panic!("timed out after {} of {n} events", out.len()),
+        }
+    }
+    out
+}
+
+async fn live_events_resume_with_last_event_id(backend: Backend) {
+    let srv = spawn_server(backend).await;
+    let gw = srv.user("gateway", Role::Gateway, None).await;
+    let ct = srv.user("ct", Role::CallTaker, None).await;
+    let open = |last: Option<String>| {
+        let mut rb = ct.request(reqwest::Method::GET, "/events");
+        if let Some(id) = last {
+            rb = rb.header("Last-Event-ID", id);
+        }
+        async move {
+            let res = rb.send().await.expect("events");
+            assert_eq!(res.status(), StatusCode::OK);
+            assert!(
+                res.headers()["content-type"]
+                    .to_str()
+                    .is_ok_and(|c| c.starts_with("text/event-stream"))
+            );
+            res.bytes_stream().eventsource()
+        }
+    };
+    let mut live = open(None).await;
+    let a = gw.intake(voice("13804310001", "", "有人打架")).await;
+    let got = read_events(&mut live, 1).await;
+    assert_eq!(got[0].event, "incident.created");
+    let data: Value = serde_json::from_str(&got[0].data).expect("json");
+    assert_eq!(data["after"]["id"], a["id"]);
+    let last_id = got[0].id.clone();
+    drop(live);
+
+    // While disconnected: an intake and a claim.
+    let b = gw.intake(voice("13804310002", "", "有人偷车")).await;
+    let (s, _) = ct.post_empty(&format!("/incidents/{}/claim", b["id"])).await;
+    assert_eq!(s, StatusCode::OK);
+
+    // Resuming with Last-Event-ID replays exactly what was missed, in order,
+    // then continues live.
+    let mut resumed = open(Some(last_id.clone())).await;
+    let missed = read_events(&mut resumed, 2).await;
+    assert_eq!(
+        missed.iter().map(|e| e.event.as_str()).collect::<Vec<_>>(),
+        ["incident.created", "incident.claimed"]
+    );
+    let ids: Vec<i64> = missed.iter().map(|e| e.id.parse().expect("numeric id")).collect();
+    assert!(ids[0] > last_id.parse::<i64>().expect("id") && ids[1] > ids[0]);
+    let c = gw.intake(voice("13804310003", "", "有人落水")).await;
+    let next = read_events(&mut resumed, 1).await;
+    let data: Value = serde_json::from_str(&next[0].data).expect("json");
+    assert_eq!(data["after"]["id"], c["id"]);
+
+    // A burst larger than the broadcast buffer still arrives complete and in order.
+    let mut burst_stream = open(Some(next[0].id.clone())).await;
+    let n = 60;
+    futures_util::future::join_all((0..n).map(|i| gw.intake(voice("13804310004", "", &format!("第{i}个警情"))))).await;
+    let burst = read_events(&mut burst_stream, n).await;
+    let ids: Vec<i64> = burst.iter().map(|e| e.id.parse().expect("id")).collect();
+    assert!(ids.windows(2).all(|w| w[1] > w[0]), "in order: {ids:?}");
+    assert_eq!(ids.len(), n);
+}
+
+async fn restart_keeps_every_acknowledged_incident(backend: Backend) {
+    let mut srv = spawn_server(backend).await;
+    let gw = srv.user("gateway", Role::Gateway, None).await;
+    let mut acked = Vec::new();
+    for i in 0..25 {
+        let rb = gw
+            .request(reqwest::Method::POST, "/intake")
+            .header("Idempotency-Key", format!("k{i}"))
+            .json(&voice("13804310001", "", &format!("警情{i}")));
+        let (s, b) = Api::send(rb).await;
+        assert_eq!(s, StatusCode::CREATED);
+        acked.push(b["id"].as_i64().expect("id"));
+    }
+    srv.restart().await;
+    // Sessions survive too: the same token still works.
+    let (s, all) = gw.get("/queue").await;
+    assert_error(s, &all, StatusCode::FORBIDDEN);
+    let (s, queue) = srv.admin.get("/queue").await;
+    assert_eq!(s, StatusCode::OK);
+    let mut ids: Vec<i64> = queue
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|i| i["id"].as_i64().expect("id"))
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, acked);
+    // Retrying an acknowledged request after the restart does not duplicate it.
+    let rb = gw
+        .request(reqwest::Method::POST, "/intake")
+        .header("Idempotency-Key", "k3")
+        .json(&voice("13804310001", "", "警情3"));
+    let (s, b) = Api::send(rb).await;
+    assert_eq!((s, b["id"].as_i64()), (StatusCode::OK, Some(acked[3])));
+    assert_eq!(srv.admin.get("/queue").await.1.as_array().map(Vec::len), Some(25));
+    // Units are seeded once, not again on restart.
+    let (_, units) = srv.admin.get("/units").await;
+    let codes: HashSet<&str> = units
+        .as_array()
+        .expect("units")
+        .iter()
+        .filter_map(|u| u["code"].as_str())
+        .collect();
+    assert_eq!(codes.len(), units.as_array().map_or(0, Vec::len));
+    srv.stop().await;
+    let (s, _) =
+        (srv.admin.http.get(srv.admin.url("/healthz")).send().await).map_or((None, ()), |r| (Some(r.status()), ()));
+    assert_eq!(s, None, "a stopped service answers nothing");
+}
+
+async fn audit_and_metrics(backend: Backend) {
+    let srv = spawn_server(backend).await;
+    let ct = srv.user("ct", Role::CallTaker, None).await;
+    let lead = srv.user("lead", Role::ShiftLead, None).await;
+    let inc = ct.intake(voice("13804310001", "", "有人打架")).await;
+    let id = inc["id"].as_i64().expect("id");
+    ct.post(&format!("/incidents/{id}/close"), json!({"reason": "advice"}))
+        .await;
+
+    let (s, log) = lead.get(&format!("/audit?incident_id={id}")).await;
+    assert_eq!(s, StatusCode::OK, "{log}");
+    let kinds: Vec<&str> = log
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["incident.closed", "incident.created"], "newest first");
+    assert_eq!(log[0]["actor"]["name"], "ct");
+    assert_eq!(log[0]["before"]["status"], "in_progress");
+    assert_eq!(log[0]["after"]["status"], "closed");
+    let ct_id = ct.get("/auth/me").await.1["id"].clone();
+    let (_, by_actor) = lead.get(&format!("/audit?actor_id={ct_id}&kind=incident.cl")).await;
+    assert_eq!(by_actor.as_array().map(Vec::len), Some(1), "{by_actor}");
+    let (_, timeline) = ct.get(&format!("/incidents/{id}/events")).await;
+    assert_eq!(timeline[0]["kind"], "incident.created", "oldest first");
+
+    let res = lead
+        .request(reqwest::Method::GET, "/metrics")
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(res.status(), StatusCode::OK);
+    let text = res.text().await.expect("text");
+    assert!(text.contains("jiejing_intakes_total{channel=\"voice\"} 1"), "{text}");
+    assert!(text.contains("jiejing_http_requests_total"), "{text}");
+}
