@@ -34,6 +34,25 @@ enum Command {
         /// Minutes an agency has to accept a referral before it is overdue.
         #[arg(long, env = "JIEJING_REFERRAL_ACCEPT_MINUTES", default_value_t = 30)]
         referral_accept_minutes: i64,
+        /// A triage rule file to use instead of the built-in one (reload with POST /api/v1/triage/reload).
+        #[arg(long, env = "JIEJING_TRIAGE_RULES")]
+        triage_rules: Option<std::path::PathBuf>,
+    },
+    /// Triage JSON Lines from stdin (one `{"id","channel","text"}` per line) to stdout,
+    /// or score a labelled file with --eval.
+    Triage {
+        /// A rule file to use instead of the built-in one.
+        #[arg(long)]
+        rules: Option<std::path::PathBuf>,
+        /// Score a labelled JSON Lines file (the format of dev.jsonl) and print the figures.
+        #[arg(long)]
+        eval: Option<std::path::PathBuf>,
+        /// With --eval: also cross-validate the learned model in K folds.
+        #[arg(long, value_name = "K")]
+        folds: Option<usize>,
+        /// With --eval: list the rows the engine got wrong.
+        #[arg(long)]
+        misses: bool,
     },
     /// Manage accounts.
     User {
@@ -96,6 +115,7 @@ async fn main() -> anyhow::Result<()> {
             db,
             listen,
             referral_accept_minutes,
+            triage_rules,
         }) => {
             let db = match db {
                 Some(db) => db,
@@ -104,6 +124,7 @@ async fn main() -> anyhow::Result<()> {
             let mut config = server::Config::new(db);
             config.admin_password = std::env::var("JIEJING_ADMIN_PASSWORD").ok();
             config.policy.referral_accept_secs = referral_accept_minutes * 60;
+            config.triage_rules = triage_rules;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
@@ -135,6 +156,23 @@ async fn main() -> anyhow::Result<()> {
             let user = store.create_user(None, &name, role, agency, &hash, Utc::now()).await?;
             eprintln!("created {} ({}) with id {}", user.name, user.role, user.id);
         }
+        Some(Command::Triage {
+            rules,
+            eval,
+            folds,
+            misses,
+        }) => {
+            let started = std::time::Instant::now();
+            let engine = match &rules {
+                Some(path) => jiejing::triage::Engine::with_rules_file(path)?,
+                None => jiejing::triage::Engine::builtin(),
+            };
+            tracing::debug!(ms = started.elapsed().as_millis(), "triage engine loaded");
+            match eval {
+                Some(path) => triage_eval(&engine, &path, rules.as_deref(), folds, misses)?,
+                None => triage_stream(&engine)?,
+            }
+        }
         None => {
             use clap::CommandFactory as _;
             Cli::command().print_help()?;
@@ -161,4 +199,106 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     ctrl_c.await.ok();
+}
+
+fn triage_stream(engine: &jiejing::triage::Engine) -> anyhow::Result<()> {
+    use jiejing::triage::{HistoryStats, TriageInput};
+    use std::io::Write as _;
+
+    #[derive(serde::Deserialize)]
+    struct In {
+        id: serde_json::Value,
+        channel: jiejing::model::Channel,
+        text: String,
+        #[serde(default)]
+        invalid_calls_30d: Option<i64>,
+        #[serde(default)]
+        flagged: Option<bool>,
+    }
+    let stdin = std::io::stdin().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for (n, line) in stdin.split(b'\n').enumerate() {
+        let line = line.context("cannot read standard input")?;
+        let line = line.strip_suffix(b"\r").unwrap_or(&line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        // Each input line gets exactly one output line, in order: an error
+        // line when it cannot be read, so the caller can match them up.
+        let value = match std::str::from_utf8(line) {
+            Err(e) => serde_json::json!({ "id": null, "line": n + 1, "error": format!("line is not UTF-8: {e}") }),
+            Ok(text) => match serde_json::from_str::<In>(text) {
+                Err(e) => {
+                    let id = serde_json::from_str::<serde_json::Value>(text)
+                        .ok()
+                        .and_then(|v| v.get("id").cloned());
+                    serde_json::json!({ "id": id, "line": n + 1, "error": e.to_string() })
+                }
+                Ok(input) => {
+                    let history =
+                        (input.invalid_calls_30d.is_some() || input.flagged.is_some()).then(|| HistoryStats {
+                            total_calls: 0,
+                            invalid_last_30d: input.invalid_calls_30d.unwrap_or(0),
+                            flagged: input.flagged.unwrap_or(false),
+                        });
+                    let s = engine.triage(&TriageInput {
+                        channel: input.channel,
+                        text: &input.text,
+                        history,
+                    });
+                    let mut v = serde_json::to_value(&s)?;
+                    if let Some(obj) = v.as_object_mut() {
+                        obj.insert("id".to_owned(), input.id);
+                    }
+                    v
+                }
+            },
+        };
+        serde_json::to_writer(&mut out, &value)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn triage_eval(
+    engine: &jiejing::triage::Engine,
+    path: &std::path::Path,
+    rules: Option<&std::path::Path>,
+    folds: Option<usize>,
+    misses: bool,
+) -> anyhow::Result<()> {
+    use jiejing::triage::eval;
+    use std::io::Write as _;
+
+    let source = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let rows = eval::parse_labelled(&source).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let report = eval::evaluate(engine, &rows);
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}: as shipped", path.display())?;
+    writeln!(out, "{report}")?;
+    if misses {
+        for m in &report.misses {
+            writeln!(out, "{}\texpected {:?}\tgot {:?}\t{}", m.id, m.expected, m.got, m.text)?;
+        }
+    }
+    if let Some(k) = folds {
+        let rules_source = match rules {
+            Some(p) => std::fs::read_to_string(p)?,
+            None => jiejing::triage::rules::BUILTIN_RULES.to_owned(),
+        };
+        let corpus = eval::parse_labelled(jiejing::triage::bayes::BUILTIN_CORPUS).map_err(|e| anyhow::anyhow!(e))?;
+        let cv = eval::cross_validate(&rules_source, &corpus, &rows, k).map_err(|e| anyhow::anyhow!(e))?;
+        writeln!(
+            out,
+            "\n{k}-fold cross-validation (model never scores a row it was trained on)"
+        )?;
+        writeln!(out, "{cv}")?;
+        if misses {
+            for m in &cv.misses {
+                writeln!(out, "{}\texpected {:?}\tgot {:?}\t{}", m.id, m.expected, m.got, m.text)?;
+            }
+        }
+    }
+    Ok(())
 }

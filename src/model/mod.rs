@@ -132,7 +132,11 @@ pub struct Suggestion {
     pub category: Category,
     pub agency: Agency,
     pub priority: Priority,
+    /// Confidence in the category, 0–1.
     pub confidence: f64,
+    pub agency_confidence: f64,
+    pub priority_confidence: f64,
+    /// The second most likely category.
     pub runner_up: Option<Category>,
     pub reasons: Vec<Reason>,
     /// Set when the caller's history warrants a warning; never changes the category.

@@ -49,6 +49,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Creates an `admin` account with this password when there are no users.
     pub admin_password: Option<String>,
+    /// A centre's own triage rule file instead of the built-in one; re-read
+    /// by `POST /api/v1/triage/reload`.
+    pub triage_rules: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -60,6 +63,7 @@ impl Config {
             hash_cost: HashCost::default(),
             max_body_bytes: 256 * 1024,
             admin_password: None,
+            triage_rules: None,
         }
     }
 }
@@ -87,6 +91,8 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Hash(#[from] auth::HashError),
+    #[error("cannot load the triage rules: {0}")]
+    Rules(#[from] crate::triage::RulesError),
 }
 
 #[derive(utoipa::OpenApi)]
@@ -144,6 +150,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(resources::add_flag))
         .routes(routes!(resources::remove_flag))
         .routes(routes!(resources::audit))
+        .routes(routes!(resources::reload_triage))
         .routes(routes!(events::events))
 }
 
@@ -218,6 +225,7 @@ impl Server {
             tracing::info!(units = seeded, "created the gazetteer's units");
         }
         ensure_admin(&store, &config).await?;
+        load_triage(config.triage_rules.clone()).await?;
         let pg_pool = store.pg_pool().cloned();
         let store: Arc<dyn Store> = Arc::new(store);
         let shutdown = CancellationToken::new();
@@ -263,6 +271,20 @@ impl Server {
     pub async fn wait(self) -> std::io::Result<()> {
         self.task.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
     }
+}
+
+/// Installs the configured triage rules, or loads the built-in engine, off
+/// the async threads (segmentation dictionary and model take a moment).
+pub async fn load_triage(rules: Option<std::path::PathBuf>) -> Result<usize, ServerError> {
+    let engine = tokio::task::spawn_blocking(move || match rules {
+        Some(path) => crate::triage::Engine::with_rules_file(&path),
+        None => Ok(crate::triage::Engine::builtin()),
+    })
+    .await
+    .map_err(|e| ServerError::Io(std::io::Error::other(e)))??;
+    let phrases = engine.rules().phrases.len();
+    crate::triage::install(engine);
+    Ok(phrases)
 }
 
 fn rand_password() -> String {

@@ -280,3 +280,29 @@ pub async fn audit(
     };
     Ok(Json(state.store.audit(&filter).await?))
 }
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct ReloadResponse {
+    /// Phrases in the rule set now in use.
+    pub phrases: usize,
+}
+
+/// Re-read the triage rule file (admins). A file with a mistake is refused
+/// with its line, and the rules in use stay as they were.
+#[utoipa::path(post, path = "/triage/reload", tag = "ops", security(("bearer" = [])),
+    responses((status = 200, body = ReloadResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn reload_triage(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<ReloadResponse>> {
+    auth.require(&[Role::Admin])?;
+    match super::load_triage(state.config.triage_rules.clone()).await {
+        Ok(phrases) => {
+            tracing::info!(phrases, "triage rules reloaded");
+            Ok(Json(ReloadResponse { phrases }))
+        }
+        Err(super::ServerError::Rules(e)) => Err(ApiError::invalid("rules", e.to_string())),
+        Err(e) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            e.to_string(),
+        )),
+    }
+}

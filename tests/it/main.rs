@@ -1,7 +1,8 @@
-//! The one integration test binary: every test starts the real service on a
-//! random port over a temporary SQLite file — and, where
+//! The one integration test binary: every service test starts the real
+//! service on a random port over a temporary SQLite file — and, where
 //! `JIEJING_TEST_PG_URL` is set, again over its own PostgreSQL schema — and
-//! talks to it over HTTP.
+//! talks to it over HTTP. The triage tests run the real binary and engine.
 
 mod helpers;
 mod service;
+mod triage;

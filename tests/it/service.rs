@@ -966,3 +966,42 @@ async fn audit_and_metrics(backend: Backend) {
     assert!(text.contains("jiejing_intakes_total{channel=\"voice\"} 1"), "{text}");
     assert!(text.contains("jiejing_http_requests_total"), "{text}");
 }
+
+/// The rule file a centre edits is re-read on request; a broken edit is
+/// refused with its line and the rules in use stay. (One backend suffices:
+/// no storage is involved.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn triage_rules_reload_on_request() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("rules.toml");
+    // An exact copy of the built-in rules: the engine is process-wide, and
+    // other tests running meanwhile must see the same suggestions.
+    std::fs::write(&path, jiejing::triage::rules::BUILTIN_RULES).expect("write rules");
+    let rules = path.clone();
+    let srv = spawn_server_with(Backend::Sqlite, move |c| c.triage_rules = Some(rules)).await;
+    let ct = srv.user("ct", Role::CallTaker, None).await;
+    let (s, b) = ct.post_empty("/triage/reload").await;
+    assert_error(s, &b, StatusCode::FORBIDDEN);
+    let (s, ok) = srv.admin.post_empty("/triage/reload").await;
+    assert_eq!(s, StatusCode::OK, "{ok}");
+    assert!(ok["phrases"].as_u64().is_some_and(|n| n > 300));
+
+    let broken = jiejing::triage::rules::BUILTIN_RULES.replacen(
+        "[priority.default]\ncriminal = \"P2\"",
+        "[priority.default]\ncriminal = \"P9\"",
+        1,
+    );
+    assert_ne!(broken, jiejing::triage::rules::BUILTIN_RULES);
+    std::fs::write(&path, broken).expect("write broken rules");
+    let (s, b) = srv.admin.post_empty("/triage/reload").await;
+    let err = assert_error(s, &b, StatusCode::BAD_REQUEST);
+    assert!(
+        err["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("rules.toml:") && m.contains("P9")),
+        "{err}"
+    );
+    // Still triaging with the rules in use.
+    let inc = ct.intake(voice("13804310001", "", "有人拿刀在楼下砍人")).await;
+    assert_eq!(inc["suggestion"]["priority"], "P1");
+}
