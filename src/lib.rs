@@ -6,10 +6,14 @@
 //! - [`triage`]: narrative → suggested category, agency, priority, with reasons; pure.
 //! - [`store`]: durable storage on SQLite or PostgreSQL behind one trait.
 //! - [`server`]: the REST API and live event stream over the store.
+//! - [`client`]: the typed HTTP client and reconnecting event feed (console, simulator).
+//! - [`sim`]: the simulated channel gateways.
 //!
 //! See ARCHITECTURE.md for the data flow of one call and the invariants.
 
+pub mod client;
 pub mod model;
 pub mod server;
+pub mod sim;
 pub mod store;
 pub mod triage;

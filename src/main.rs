@@ -54,6 +54,23 @@ enum Command {
         #[arg(long)]
         misses: bool,
     },
+    /// Play the four channels' gateways against a running service.
+    Simulate {
+        /// The service's root URL.
+        #[arg(long, default_value = "http://127.0.0.1:8110")]
+        server: String,
+        /// Calls per minute (random arrivals around this rate).
+        #[arg(long, default_value_t = 6.0)]
+        rate: f64,
+        /// Stop after this many calls.
+        #[arg(long)]
+        count: Option<usize>,
+        /// A `gateway` account; its password is read from JIEJING_SIM_PASSWORD or standard input.
+        #[arg(long, default_value = "gateway")]
+        name: String,
+        #[arg(long, default_value_t = 110)]
+        seed: u64,
+    },
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -86,11 +103,12 @@ fn default_db_url() -> anyhow::Result<String> {
     Ok(format!("sqlite://{}", dir.join("jiejing.db").display()))
 }
 
-fn read_password() -> anyhow::Result<String> {
+/// Reads a password from the terminal (asking twice for a new one) or from
+/// the first line of standard input.
+fn read_password(new: bool) -> anyhow::Result<String> {
     if std::io::stdin().is_terminal() {
         let first = rpassword::prompt_password("Password: ")?;
-        let again = rpassword::prompt_password("Repeat password: ")?;
-        if first != again {
+        if new && first != rpassword::prompt_password("Repeat password: ")? {
             bail!("the two passwords differ");
         }
         Ok(first)
@@ -147,7 +165,7 @@ async fn main() -> anyhow::Result<()> {
                 None => default_db_url()?,
             };
             auth::check_new_account(&name, role, agency).map_err(|e| anyhow::anyhow!(e.message))?;
-            let password = read_password()?;
+            let password = read_password(true)?;
             auth::check_new_password(&password).map_err(|e| anyhow::anyhow!(e.message))?;
             let store = store::open(&db, store::Policy::default())
                 .await
@@ -172,6 +190,31 @@ async fn main() -> anyhow::Result<()> {
                 Some(path) => triage_eval(&engine, &path, rules.as_deref(), folds, misses)?,
                 None => triage_stream(&engine)?,
             }
+        }
+        Some(Command::Simulate {
+            server,
+            rate,
+            count,
+            name,
+            seed,
+        }) => {
+            let password = match std::env::var("JIEJING_SIM_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => read_password(false)?,
+            };
+            let mut client = jiejing::client::ApiClient::new(&server);
+            client
+                .login(&name, &password)
+                .await
+                .with_context(|| format!("cannot sign in to {server} as {name}"))?;
+            let cancel = tokio_util::sync::CancellationToken::new();
+            let stop = cancel.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                stop.cancel();
+            });
+            let sent = jiejing::sim::run(&client, rate, count, seed, cancel).await?;
+            eprintln!("simulated {sent} calls");
         }
         None => {
             use clap::CommandFactory as _;

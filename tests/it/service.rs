@@ -877,6 +877,19 @@ async fn live_events_resume_with_last_event_id(backend: Backend) {
     let ids: Vec<i64> = burst.iter().map(|e| e.id.parse().expect("id")).collect();
     assert!(ids.windows(2).all(|w| w[1] > w[0]), "in order: {ids:?}");
     assert_eq!(ids.len(), n);
+
+    // Open streams end cleanly when the service shuts down.
+    let mut srv = srv;
+    srv.stop().await;
+    let end = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(item) = burst_stream.next().await {
+            if item.is_err() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(end.is_ok(), "the event stream did not end on shutdown");
 }
 
 async fn restart_keeps_every_acknowledged_incident(backend: Backend) {
@@ -965,6 +978,17 @@ async fn audit_and_metrics(backend: Backend) {
     let text = res.text().await.expect("text");
     assert!(text.contains("jiejing_intakes_total{channel=\"voice\"} 1"), "{text}");
     assert!(text.contains("jiejing_http_requests_total"), "{text}");
+}
+
+/// Tokens expire: a session past its lifetime answers 401.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_expire() {
+    let srv = spawn_server_with(Backend::Sqlite, |c| c.token_ttl = chrono::Duration::milliseconds(1500)).await;
+    assert_eq!(srv.admin.get("/auth/me").await.0, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(1700)).await;
+    let (s, b) = srv.admin.get("/auth/me").await;
+    let err = assert_error(s, &b, StatusCode::UNAUTHORIZED);
+    assert!(err["message"].as_str().is_some_and(|m| m.contains("expired")), "{err}");
 }
 
 /// The rule file a centre edits is re-read on request; a broken edit is

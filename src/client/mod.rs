@@ -1,0 +1,403 @@
+//! The HTTP client of the incident service, used by the console and the
+//! simulator: typed calls over reqwest, and a live event feed that
+//! reconnects by itself and resumes with `Last-Event-ID`.
+//!
+//! Owns: speaking HTTP to `/api/v1` and turning its answers into model types
+//! or [`ClientError`]s. Must not touch: egui, storage, or the UI thread — its
+//! futures run on the caller's tokio runtime.
+
+use std::time::Duration;
+
+use eventsource_stream::Eventsource as _;
+use futures_util::StreamExt as _;
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tokio_util::sync::CancellationToken;
+
+use crate::model::{
+    Agency, Callback, CallerHistory, CloseReason, Event, EventId, Incident, IncidentId, IncidentPatch, IntakeRequest,
+    Referral, Unit, UnitId, UnitStatus, User,
+};
+use crate::server::ErrorBody;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The service answered with an error; `message` is for the operator.
+    #[error("{message}")]
+    Api {
+        status: u16,
+        code: String,
+        message: String,
+        field: Option<String>,
+    },
+    /// The service could not be reached (it may be down or the network gone).
+    #[error("cannot reach the incident service: {0}")]
+    Unreachable(String),
+    #[error("unexpected answer from the incident service: {0}")]
+    Decode(String),
+}
+
+impl ClientError {
+    /// Worth trying again later: nothing reached the service, or it was
+    /// temporarily unable to answer.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ClientError::Unreachable(_) => true,
+            ClientError::Api { status, .. } => *status == 503 || *status == 502 || *status == 504,
+            ClientError::Decode(_) => false,
+        }
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+impl From<reqwest::Error> for ClientError {
+    fn from(e: reqwest::Error) -> Self {
+        if e.is_decode() {
+            ClientError::Decode(e.to_string())
+        } else {
+            ClientError::Unreachable(e.to_string())
+        }
+    }
+}
+
+/// A signed-in connection to one service.
+#[derive(Clone)]
+pub struct ApiClient {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct Session {
+    pub token: String,
+    pub user: User,
+}
+
+/// An intake's answer: the incident, and whether it replayed an earlier request.
+#[derive(Debug, Clone)]
+pub struct Intake {
+    pub incident: Incident,
+    pub replayed: bool,
+}
+
+impl ApiClient {
+    /// `server` is the service's root, e.g. `http://127.0.0.1:8110`.
+    pub fn new(server: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(15))
+            .build()
+            .unwrap_or_default();
+        ApiClient {
+            http,
+            base: format!("{}/api/v1", server.trim_end_matches('/')),
+            token: None,
+        }
+    }
+
+    pub fn with_token(mut self, token: String) -> Self {
+        self.token = Some(token);
+        self
+    }
+
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// Signs in and keeps the token for later calls.
+    pub async fn login(&mut self, name: &str, password: &str) -> Result<Session, ClientError> {
+        let s: Session = self
+            .call(
+                Method::POST,
+                "/auth/login",
+                Some(&serde_json::json!({ "name": name, "password": password })),
+                &[],
+            )
+            .await?;
+        self.token = Some(s.token.clone());
+        Ok(s)
+    }
+
+    async fn send<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        headers: &[(&str, &str)],
+    ) -> Result<reqwest::Response, ClientError> {
+        let mut rb = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = &self.token {
+            rb = rb.bearer_auth(t);
+        }
+        for (k, v) in headers {
+            rb = rb.header(*k, *v);
+        }
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        let res = rb.send().await?;
+        if res.status().is_success() {
+            return Ok(res);
+        }
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap_or_default();
+        Err(match serde_json::from_str::<ErrorBody>(&text) {
+            Ok(b) => ClientError::Api {
+                status,
+                code: b.error.code,
+                message: b.error.message,
+                field: b.error.field,
+            },
+            Err(_) => ClientError::Api {
+                status,
+                code: "http".into(),
+                message: format!("HTTP {status}: {text}"),
+                field: None,
+            },
+        })
+    }
+
+    async fn call<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        headers: &[(&str, &str)],
+    ) -> Result<T, ClientError> {
+        let res = self.send(method, path, body, headers).await?;
+        res.json().await.map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.call::<(), T>(Method::GET, path, None, &[]).await
+    }
+
+    async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ClientError> {
+        self.call(Method::POST, path, Some(body), &[]).await
+    }
+
+    /// Posts an intake; the same `idempotency_key` never creates a second incident.
+    pub async fn intake(&self, req: &IntakeRequest, idempotency_key: &str) -> Result<Intake, ClientError> {
+        let res = self
+            .send(
+                Method::POST,
+                "/intake",
+                Some(req),
+                &[("Idempotency-Key", idempotency_key)],
+            )
+            .await?;
+        let replayed = res.status() == StatusCode::OK;
+        let incident = res.json().await.map_err(|e| ClientError::Decode(e.to_string()))?;
+        Ok(Intake { incident, replayed })
+    }
+
+    pub async fn queue(&self) -> Result<Vec<Incident>, ClientError> {
+        self.get("/queue").await
+    }
+
+    pub async fn incident(&self, id: IncidentId) -> Result<Incident, ClientError> {
+        self.get(&format!("/incidents/{id}")).await
+    }
+
+    pub async fn update(&self, id: IncidentId, patch: &IncidentPatch) -> Result<Incident, ClientError> {
+        self.call(Method::PATCH, &format!("/incidents/{id}"), Some(patch), &[])
+            .await
+    }
+
+    pub async fn claim(&self, id: IncidentId) -> Result<Incident, ClientError> {
+        self.post(&format!("/incidents/{id}/claim"), &serde_json::json!({}))
+            .await
+    }
+
+    pub async fn release(&self, id: IncidentId) -> Result<Incident, ClientError> {
+        self.post(&format!("/incidents/{id}/release"), &serde_json::json!({}))
+            .await
+    }
+
+    pub async fn dispatch(
+        &self,
+        id: IncidentId,
+        unit_id: UnitId,
+        co_notify: &[Agency],
+    ) -> Result<Incident, ClientError> {
+        self.post(
+            &format!("/incidents/{id}/dispatch"),
+            &serde_json::json!({ "unit_id": unit_id, "co_notify": co_notify }),
+        )
+        .await
+    }
+
+    /// Refers to an agency; returns the incident and the work order.
+    pub async fn refer(&self, id: IncidentId, agency: Agency) -> Result<(Incident, Referral), ClientError> {
+        #[derive(serde::Deserialize)]
+        struct R {
+            incident: Incident,
+            referral: Referral,
+        }
+        let r: R = self
+            .post(
+                &format!("/incidents/{id}/refer"),
+                &serde_json::json!({ "agency": agency }),
+            )
+            .await?;
+        Ok((r.incident, r.referral))
+    }
+
+    pub async fn close(
+        &self,
+        id: IncidentId,
+        reason: CloseReason,
+        note: Option<&str>,
+    ) -> Result<Incident, ClientError> {
+        self.post(
+            &format!("/incidents/{id}/close"),
+            &serde_json::json!({ "reason": reason, "note": note }),
+        )
+        .await
+    }
+
+    pub async fn link_duplicate(&self, id: IncidentId, of: IncidentId) -> Result<Incident, ClientError> {
+        self.post(&format!("/incidents/{id}/link"), &serde_json::json!({ "of": of }))
+            .await
+    }
+
+    pub async fn recommended_units(&self, id: IncidentId) -> Result<crate::server::Recommendation, ClientError> {
+        self.get(&format!("/incidents/{id}/units")).await
+    }
+
+    pub async fn duplicates(&self, id: IncidentId) -> Result<Vec<crate::server::DuplicateCandidate>, ClientError> {
+        self.get(&format!("/incidents/{id}/duplicates")).await
+    }
+
+    pub async fn units(&self) -> Result<Vec<Unit>, ClientError> {
+        self.get("/units").await
+    }
+
+    pub async fn set_unit_status(&self, id: UnitId, status: UnitStatus) -> Result<Unit, ClientError> {
+        self.post(&format!("/units/{id}/status"), &serde_json::json!({ "status": status }))
+            .await
+    }
+
+    pub async fn caller_history(&self, phone: &str) -> Result<CallerHistory, ClientError> {
+        self.get(&format!("/callers/{phone}")).await
+    }
+
+    pub async fn callbacks(&self) -> Result<Vec<Callback>, ClientError> {
+        self.get("/callbacks").await
+    }
+
+    pub async fn referrals(&self) -> Result<Vec<Referral>, ClientError> {
+        self.get("/referrals").await
+    }
+
+    /// Follows the live event stream until `cancel`, reconnecting after any
+    /// drop and resuming after the last event seen. Every item goes to `sink`
+    /// (the console forwards it to its channel and requests a repaint).
+    pub fn spawn_feed(
+        &self,
+        after: Option<EventId>,
+        cancel: CancellationToken,
+        mut sink: impl FnMut(FeedItem) + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        let client = self.clone();
+        tokio::spawn(async move {
+            let mut last = after;
+            let mut backoff = Duration::from_millis(250);
+            while !cancel.is_cancelled() {
+                let mut rb = client
+                    .http
+                    .get(format!("{}/events", client.base))
+                    // A stream is long-lived: no overall timeout, only on connecting.
+                    .timeout(Duration::from_secs(60 * 60 * 24 * 365));
+                if let Some(t) = &client.token {
+                    rb = rb.bearer_auth(t);
+                }
+                if let Some(id) = last {
+                    rb = rb.header("Last-Event-ID", id.to_string());
+                }
+                let res = tokio::select! {
+                    r = rb.send() => r,
+                    _ = cancel.cancelled() => return,
+                };
+                let res = match res {
+                    Ok(r) if r.status().is_success() => r,
+                    Ok(r) => {
+                        sink(FeedItem::Disconnected(format!(
+                            "the service refused the event stream (HTTP {})",
+                            r.status()
+                        )));
+                        if r.status() == StatusCode::UNAUTHORIZED || r.status() == StatusCode::FORBIDDEN {
+                            return;
+                        }
+                        sleep_or_cancel(backoff, &cancel).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                        continue;
+                    }
+                    Err(e) => {
+                        sink(FeedItem::Disconnected(e.to_string()));
+                        sleep_or_cancel(backoff, &cancel).await;
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                        continue;
+                    }
+                };
+                backoff = Duration::from_millis(250);
+                sink(FeedItem::Connected);
+                let mut stream = res.bytes_stream().eventsource();
+                loop {
+                    let next = tokio::select! {
+                        n = stream.next() => n,
+                        _ = cancel.cancelled() => return,
+                    };
+                    match next {
+                        Some(Ok(e)) if e.event == "resync" => {
+                            last = e.id.parse().ok().or(last);
+                            sink(FeedItem::Resync);
+                        }
+                        Some(Ok(e)) => match serde_json::from_str::<Event>(&e.data) {
+                            Ok(ev) => {
+                                last = Some(ev.id);
+                                sink(FeedItem::Event(Box::new(ev)));
+                            }
+                            Err(err) => tracing::warn!("skipping an unreadable event {}: {err}", e.id),
+                        },
+                        Some(Err(e)) => {
+                            sink(FeedItem::Disconnected(e.to_string()));
+                            break;
+                        }
+                        None => {
+                            sink(FeedItem::Disconnected("the service closed the event stream".into()));
+                            break;
+                        }
+                    }
+                }
+                sleep_or_cancel(backoff, &cancel).await;
+            }
+        })
+    }
+}
+
+async fn sleep_or_cancel(d: Duration, cancel: &CancellationToken) {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => {}
+        _ = cancel.cancelled() => {}
+    }
+}
+
+/// What the live feed reports.
+#[derive(Debug, Clone)]
+pub enum FeedItem {
+    Connected,
+    Event(Box<Event>),
+    /// Too much was missed to replay: reload the queue, then carry on.
+    Resync,
+    /// The stream dropped; the feed is reconnecting.
+    Disconnected(String),
+}

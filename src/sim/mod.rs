@@ -1,0 +1,221 @@
+//! The simulator: plays the four channels' gateways for demos, load and
+//! tests, posting realistic calls through the real intake API.
+//!
+//! Owns: what a centre's traffic looks like — about 70% of calls not police
+//! business or invalid (Jilin 2019), a few repeat nuisance callers, some
+//! hang-ups — drawn from the labelled narratives in `assets/triage/`. Must not
+//! touch: storage or the service's internals; it is just another gateway.
+
+use std::time::Duration;
+
+use rand::prelude::*;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::{ApiClient, ClientError};
+use crate::model::{Category, Channel, Disconnect, IntakeRequest, gazetteer::Gazetteer};
+use crate::triage::eval::{Labelled, parse_labelled};
+
+/// Share of simulated calls that are not police business or invalid.
+pub const NON_POLICE_SHARE: f64 = 0.70;
+/// Share of voice calls that hang up before saying anything.
+const HANGUP_SHARE: f64 = 0.04;
+/// Share of calls made by the repeat nuisance callers.
+const NUISANCE_SHARE: f64 = 0.06;
+/// The repeat nuisance callers' numbers.
+pub const NUISANCE_NUMBERS: &[&str] = &["13912340001", "15504310002", "18643100003"];
+
+/// One call as a gateway would post it.
+#[derive(Debug, Clone)]
+pub struct SimCall {
+    pub request: IntakeRequest,
+    /// The label of the narrative it was drawn from (for checking the mix).
+    pub category: Option<Category>,
+}
+
+/// Draws calls. Deterministic for a given seed, so tests and demos repeat.
+pub struct CallFactory {
+    police: Vec<Labelled>,
+    other: Vec<Labelled>,
+    invalid: Vec<Labelled>,
+    places: Vec<String>,
+    rng: StdRng,
+}
+
+impl CallFactory {
+    pub fn new(seed: u64) -> Self {
+        #[expect(clippy::expect_used, reason = "the bundled corpus is checked by unit tests")]
+        let rows = parse_labelled(crate::triage::bayes::BUILTIN_CORPUS).expect("bundled corpus parses");
+        let (police, rest): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.category.is_police());
+        let (invalid, other) = rest.into_iter().partition(|r| r.category == Category::Invalid);
+        let g = Gazetteer::builtin();
+        let places = g
+            .cities
+            .iter()
+            .flat_map(|c| &c.districts)
+            .flat_map(|d| &d.stations)
+            .flat_map(|s| s.landmarks.iter().chain(&s.streets))
+            .cloned()
+            .collect();
+        CallFactory {
+            police,
+            other,
+            invalid,
+            places,
+            rng: StdRng::seed_from_u64(seed),
+        }
+    }
+
+    fn phone(&mut self) -> String {
+        let prefix = ["138", "139", "150", "155", "186", "189", "131", "177"]
+            .choose(&mut self.rng)
+            .copied()
+            .unwrap_or("138");
+        format!("{prefix}{:08}", self.rng.random_range(0..100_000_000u32))
+    }
+
+    pub fn next_call(&mut self) -> SimCall {
+        let r: f64 = self.rng.random();
+        let nuisance = r < NUISANCE_SHARE;
+        let pool = if nuisance || r < NON_POLICE_SHARE * 0.35 {
+            &self.invalid
+        } else if r < NON_POLICE_SHARE {
+            &self.other
+        } else {
+            &self.police
+        };
+        let row = pool.choose(&mut self.rng).cloned();
+        let phone = if nuisance {
+            NUISANCE_NUMBERS
+                .choose(&mut self.rng)
+                .map(|s| (*s).to_owned())
+                .unwrap_or_else(|| self.phone())
+        } else {
+            self.phone()
+        };
+        let Some(row) = row else {
+            return SimCall {
+                request: blank(Channel::Voice, Some(phone), None),
+                category: None,
+            };
+        };
+        if row.channel == Channel::Voice && self.rng.random_bool(HANGUP_SHARE) {
+            return SimCall {
+                request: blank(Channel::Voice, Some(phone), Some(Disconnect::Hangup)),
+                category: None,
+            };
+        }
+        let location = (row.category.is_police() && self.rng.random_bool(0.8))
+            .then(|| self.places.choose(&mut self.rng).map(|p| format!("{p}附近")))
+            .flatten();
+        let mut req = blank(row.channel, None, None);
+        req.narrative = row.text.clone();
+        req.location = location;
+        match row.channel {
+            Channel::Voice | Channel::Sms => req.phone = Some(phone),
+            Channel::Wechat => req.wechat_id = Some(format!("wx_{}", &phone[7..])),
+            Channel::Web => req.web_account = Some(format!("user{}", &phone[5..])),
+        }
+        SimCall {
+            request: req,
+            category: Some(row.category),
+        }
+    }
+}
+
+fn blank(channel: Channel, phone: Option<String>, disconnect: Option<Disconnect>) -> IntakeRequest {
+    IntakeRequest {
+        channel,
+        phone,
+        caller_name: None,
+        wechat_id: None,
+        web_account: None,
+        callback_number: None,
+        location: None,
+        lat: None,
+        lon: None,
+        narrative: String::new(),
+        received_at: None,
+        disconnect,
+        category: None,
+        agency: None,
+        priority: None,
+    }
+}
+
+/// Posts calls at `per_minute` (Poisson arrivals) until `cancel` or `limit`
+/// calls. A failed post is retried with the same idempotency key, so a call
+/// is never lost and never doubled. Returns how many were acknowledged.
+pub async fn run(
+    client: &ApiClient,
+    per_minute: f64,
+    limit: Option<usize>,
+    seed: u64,
+    cancel: CancellationToken,
+) -> Result<usize, ClientError> {
+    let mut factory = CallFactory::new(seed);
+    let run_id: u32 = rand::random();
+    let mut sent = 0usize;
+    let mean_gap = 60.0 / per_minute.max(0.01);
+    while limit.is_none_or(|l| sent < l) && !cancel.is_cancelled() {
+        let call = factory.next_call();
+        let key = format!("sim-{run_id:08x}-{sent}");
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match client.intake(&call.request, &key).await {
+                Ok(_) => break,
+                Err(e) if e.is_retryable() => {
+                    tracing::warn!("simulator: {e}; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = cancel.cancelled() => return Ok(sent),
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        sent += 1;
+        if limit.is_some_and(|l| sent >= l) {
+            break;
+        }
+        // Exponential gaps: calls arrive at random, as real calls do.
+        let u: f64 = factory.rng.random_range(f64::EPSILON..1.0);
+        let gap = Duration::from_secs_f64((-u.ln() * mean_gap).min(mean_gap * 10.0));
+        tokio::select! {
+            _ = tokio::time::sleep(gap) => {}
+            _ = cancel.cancelled() => break,
+        }
+    }
+    Ok(sent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mix_is_mostly_not_police_business() {
+        let mut f = CallFactory::new(7);
+        let calls: Vec<SimCall> = (0..2000).map(|_| f.next_call()).collect();
+        let labelled: Vec<Category> = calls.iter().filter_map(|c| c.category).collect();
+        let non_police = labelled.iter().filter(|c| !c.is_police()).count() as f64 / labelled.len() as f64;
+        assert!((0.62..0.78).contains(&non_police), "{non_police}");
+        let nuisance = calls
+            .iter()
+            .filter(|c| {
+                c.request
+                    .phone
+                    .as_deref()
+                    .is_some_and(|p| NUISANCE_NUMBERS.contains(&p))
+            })
+            .count();
+        assert!(nuisance > 60, "repeat callers call repeatedly: {nuisance}");
+        assert!(calls.iter().any(|c| c.request.disconnect.is_some()));
+        for c in &calls {
+            assert!(
+                c.request.clone().parse(chrono::Utc::now()).is_ok(),
+                "every simulated call is valid: {c:?}"
+            );
+        }
+    }
+}

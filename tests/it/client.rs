@@ -1,0 +1,101 @@
+//! The console's HTTP client and the simulator, against the real service.
+
+use std::time::Duration;
+
+use jiejing::client::{ApiClient, FeedItem};
+use jiejing::model::{Channel, IntakeRequest, Role};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::helpers::{Backend, PASSWORD, spawn_server};
+
+fn voice(narrative: &str) -> IntakeRequest {
+    serde_json::from_value(
+        serde_json::json!({ "channel": Channel::Voice, "phone": "13804310001", "narrative": narrative }),
+    )
+    .expect("intake request")
+}
+
+async fn signed_in(addr: std::net::SocketAddr, name: &str) -> ApiClient {
+    let mut c = ApiClient::new(&format!("http://{addr}"));
+    c.login(name, PASSWORD).await.expect("login");
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_posts_a_realistic_mix() {
+    let srv = spawn_server(Backend::Sqlite).await;
+    srv.user("gateway", Role::Gateway, None).await;
+    srv.user("ct", Role::CallTaker, None).await;
+    let gw = signed_in(srv.addr, "gateway").await;
+    let n = 60;
+    let sent = jiejing::sim::run(&gw, 600_000.0, Some(n), 3, CancellationToken::new())
+        .await
+        .expect("simulate");
+    assert_eq!(sent, n);
+    let ct = signed_in(srv.addr, "ct").await;
+    let queue = ct.queue().await.expect("queue");
+    assert_eq!(queue.len(), n, "every acknowledged call is in the queue");
+    let suggested: Vec<_> = queue.iter().filter_map(|i| i.suggestion.as_ref()).collect();
+    let non_police = suggested.iter().filter(|s| !s.category.is_police()).count() as f64 / suggested.len() as f64;
+    assert!(
+        non_police > 0.5,
+        "most simulated calls are not police business: {non_police:.2}"
+    );
+    let channels: std::collections::HashSet<Channel> = queue.iter().map(|i| i.channel).collect();
+    assert!(channels.len() >= 3, "several channels: {channels:?}");
+}
+
+/// The next event from the feed, skipping connection notices.
+async fn next_event(
+    rx: &mut mpsc::UnboundedReceiver<FeedItem>,
+) -> Result<jiejing::model::Event, tokio::time::error::Elapsed> {
+    tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            match rx.recv().await {
+                Some(FeedItem::Event(e)) => return *e,
+                Some(_) => {}
+                None => panic!("feed ended"),
+            }
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_feed_resumes_after_the_service_restarts() {
+    let mut srv = spawn_server(Backend::Sqlite).await;
+    srv.user("ct", Role::CallTaker, None).await;
+    let ct = signed_in(srv.addr, "ct").await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let cancel = CancellationToken::new();
+    let feed = ct.spawn_feed(None, cancel.clone(), move |item| {
+        tx.send(item).ok();
+    });
+    assert!(matches!(
+        tokio::time::timeout(Duration::from_secs(10), rx.recv()).await,
+        Ok(Some(FeedItem::Connected))
+    ));
+    let a = ct.intake(&voice("有人打架"), "k1").await.expect("intake a");
+    let ev = next_event(&mut rx).await.expect("event a");
+    assert_eq!(ev.incident_id, Some(a.incident.id));
+
+    // The service goes away: a retried intake fails as retryable, then
+    // succeeds exactly once after the restart.
+    srv.stop().await;
+    let down = ct.intake(&voice("有人偷车"), "k2").await.expect_err("service is down");
+    assert!(down.is_retryable(), "{down}");
+    srv.restart().await;
+    let b = ct.intake(&voice("有人偷车"), "k2").await.expect("intake b");
+    let again = ct.intake(&voice("有人偷车"), "k2").await.expect("replay b");
+    assert!(again.replayed && again.incident.id == b.incident.id);
+
+    // The feed reconnects by itself and replays what it missed, once.
+    let ev = next_event(&mut rx).await.expect("event b after reconnect");
+    assert_eq!(ev.incident_id, Some(b.incident.id));
+    let c = ct.intake(&voice("有人落水"), "k3").await.expect("intake c");
+    let ev = next_event(&mut rx).await.expect("event c");
+    assert_eq!(ev.incident_id, Some(c.incident.id), "no duplicate of b in between");
+    cancel.cancel();
+    feed.await.expect("feed task ends on cancel");
+}
