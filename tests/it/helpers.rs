@@ -132,6 +132,15 @@ impl TestServer {
         self.server = Some(Server::start(self.config.clone(), listener).await.expect("restart"));
     }
 
+    /// Starts another instance of the service on the same database (for
+    /// PostgreSQL deployments with several instances).
+    pub async fn another_instance(&self) -> Server {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        Server::start(self.config.clone(), listener)
+            .await
+            .expect("second instance starts")
+    }
+
     /// Stops the service (for tests of what clients see when it is gone).
     pub async fn stop(&mut self) {
         if let Some(s) = self.server.take() {

@@ -5,5 +5,6 @@
 
 mod client;
 mod helpers;
+mod instances;
 mod service;
 mod triage;
