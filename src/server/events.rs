@@ -30,8 +30,6 @@ use crate::store::{Result as StoreResult, Store};
 const BROADCAST_CAPACITY: usize = 1024;
 /// Rows read from the log per query.
 const PAGE: i64 = 500;
-/// A reconnecting subscriber more events behind than this is told to resync.
-pub const MAX_REPLAY: i64 = 10_000;
 /// Safety net: the pump also looks at the log this often without a wake-up.
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -190,13 +188,14 @@ pub async fn events(
     };
     let store = state.store.clone();
     let metrics = state.metrics.clone();
+    let max_replay = state.config.max_replay;
     let stream = async_stream::stream! {
         let _guard = metrics.subscriber();
         let mut cursor = start;
         'outer: loop {
             // Catch up from the log.
             match store.last_event_id().await {
-                Ok(head) if head - cursor > MAX_REPLAY => {
+                Ok(head) if head - cursor > max_replay => {
                     cursor = head;
                     yield Ok(resync_event(head));
                 }

@@ -52,6 +52,9 @@ pub struct Config {
     /// A centre's own triage rule file instead of the built-in one; re-read
     /// by `POST /api/v1/triage/reload`.
     pub triage_rules: Option<std::path::PathBuf>,
+    /// An event-stream subscriber further behind than this many events is
+    /// told to `resync` (reload its view) instead of replaying them all.
+    pub max_replay: i64,
 }
 
 impl Config {
@@ -64,6 +67,7 @@ impl Config {
             max_body_bytes: 256 * 1024,
             admin_password: None,
             triage_rules: None,
+            max_replay: 10_000,
         }
     }
 }

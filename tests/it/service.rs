@@ -980,6 +980,42 @@ async fn audit_and_metrics(backend: Backend) {
     assert!(text.contains("jiejing_http_requests_total"), "{text}");
 }
 
+/// A subscriber too far behind is told to resync instead of replaying
+/// everything; it then continues live from the log's end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscriber_far_behind_is_told_to_resync() {
+    let srv = spawn_server_with(Backend::Sqlite, |c| c.max_replay = 5).await;
+    let ct = srv.user("ct", Role::CallTaker, None).await;
+    for i in 0..8 {
+        ct.intake(voice("13804310001", "", &format!("警情{i}"))).await;
+    }
+    let res = ct
+        .request(reqwest::Method::GET, "/events")
+        .header("Last-Event-ID", "1")
+        .send()
+        .await
+        .expect("events");
+    let mut stream = res.bytes_stream().eventsource();
+    let got = read_events(&mut stream, 1).await;
+    assert_eq!(got[0].event, "resync");
+    let head: i64 = got[0].id.parse().expect("id");
+    let inc = ct.intake(voice("13804310001", "", "新警情")).await;
+    let next = read_events(&mut stream, 1).await;
+    assert!(next[0].id.parse::<i64>().expect("id") > head);
+    let data: Value = serde_json::from_str(&next[0].data).expect("json");
+    assert_eq!(data["after"]["id"], inc["id"]);
+    // Within the limit, it replays instead.
+    let res = ct
+        .request(reqwest::Method::GET, "/events")
+        .header("Last-Event-ID", (head - 2).to_string())
+        .send()
+        .await
+        .expect("events");
+    let mut stream = res.bytes_stream().eventsource();
+    let got = read_events(&mut stream, 3).await;
+    assert!(got.iter().all(|e| e.event != "resync"), "{got:?}");
+}
+
 /// Tokens expire: a session past its lifetime answers 401.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_expire() {
