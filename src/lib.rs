@@ -12,6 +12,7 @@
 //! See ARCHITECTURE.md for the data flow of one call and the invariants.
 
 pub mod client;
+pub mod console;
 pub mod model;
 pub mod server;
 pub mod sim;

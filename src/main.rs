@@ -3,6 +3,8 @@
 use std::io::{BufRead as _, IsTerminal as _};
 use std::net::SocketAddr;
 
+mod demo;
+
 use anyhow::{Context as _, bail};
 use chrono::Utc;
 use clap::{Parser, Subcommand};
@@ -23,6 +25,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Open the console on a running service (sign-in screen).
+    Console {
+        /// The service's root URL.
+        #[arg(long, env = "JIEJING_SERVER", default_value = "http://127.0.0.1:8110")]
+        server: String,
+    },
     /// Run the incident service.
     Serve {
         /// Database URL: sqlite://PATH or postgres://… (default: a SQLite file in the user's data directory).
@@ -119,22 +127,51 @@ fn read_password(new: bool) -> anyhow::Result<String> {
     }
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,wgpu=warn,naga=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     match cli.command {
-        Some(Command::Serve {
+        // The window must own the main thread; async work runs on `rt`.
+        None => demo::run(&rt),
+        Some(Command::Console { server }) => {
+            let dir = jiejing::console::data_dir().context("cannot find a data directory for the outbox")?;
+            let options = jiejing::console::native_options("接警 jiejing");
+            let handle = rt.handle().clone();
+            eframe::run_native(
+                "jiejing",
+                options,
+                Box::new(move |cc| {
+                    jiejing::console::install_fonts(&cc.egui_ctx);
+                    let prefs = jiejing::console::ConsoleApp::load_prefs(cc.storage);
+                    Ok(Box::new(jiejing::console::Launcher::new(
+                        handle,
+                        server,
+                        dir.join("outbox.db"),
+                        prefs,
+                    )))
+                }),
+            )
+            .map_err(|e| anyhow::anyhow!("the console window failed: {e}"))
+        }
+        Some(command) => rt.block_on(run(command)),
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Serve {
             db,
             listen,
             referral_accept_minutes,
             triage_rules,
-        }) => {
+        } => {
             let db = match db {
                 Some(db) => db,
                 None => default_db_url()?,
@@ -157,9 +194,9 @@ async fn main() -> anyhow::Result<()> {
             });
             server.wait().await.context("service failed")?;
         }
-        Some(Command::User {
+        Command::User {
             command: UserCommand::Add { db, name, role, agency },
-        }) => {
+        } => {
             let db = match db {
                 Some(db) => db,
                 None => default_db_url()?,
@@ -174,12 +211,12 @@ async fn main() -> anyhow::Result<()> {
             let user = store.create_user(None, &name, role, agency, &hash, Utc::now()).await?;
             eprintln!("created {} ({}) with id {}", user.name, user.role, user.id);
         }
-        Some(Command::Triage {
+        Command::Triage {
             rules,
             eval,
             folds,
             misses,
-        }) => {
+        } => {
             let started = std::time::Instant::now();
             let engine = match &rules {
                 Some(path) => jiejing::triage::Engine::with_rules_file(path)?,
@@ -191,13 +228,13 @@ async fn main() -> anyhow::Result<()> {
                 None => triage_stream(&engine)?,
             }
         }
-        Some(Command::Simulate {
+        Command::Simulate {
             server,
             rate,
             count,
             name,
             seed,
-        }) => {
+        } => {
             let password = match std::env::var("JIEJING_SIM_PASSWORD") {
                 Ok(p) => p,
                 Err(_) => read_password(false)?,
@@ -216,10 +253,7 @@ async fn main() -> anyhow::Result<()> {
             let sent = jiejing::sim::run(&client, rate, count, seed, cancel).await?;
             eprintln!("simulated {sent} calls");
         }
-        None => {
-            use clap::CommandFactory as _;
-            Cli::command().print_help()?;
-        }
+        Command::Console { .. } => bail!("the console runs on the main thread, not here"),
     }
     Ok(())
 }

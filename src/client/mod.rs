@@ -126,6 +126,11 @@ impl ApiClient {
         Ok(s)
     }
 
+    /// The signed-in user.
+    pub async fn login_info(&self) -> Result<User, ClientError> {
+        self.get("/auth/me").await
+    }
+
     async fn send<B: Serialize>(
         &self,
         method: Method,

@@ -2,6 +2,12 @@
 //! priorities, statuses, roles. Each is stored and sent as a stable string code
 //! (the codes of `assets/triage/LABELS.md` where one exists).
 
+/// A closed vocabulary with stable string codes.
+pub trait Coded: Copy + PartialEq + 'static {
+    const ALL_CODES: &'static [Self];
+    fn code(self) -> &'static str;
+}
+
 /// Declares a string-coded enum with serde, OpenAPI schema, `as_str`, `FromStr`
 /// and `ALL`, so a code is spelled exactly once.
 macro_rules! string_enum {
@@ -15,6 +21,13 @@ macro_rules! string_enum {
 
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $code),+ }
+            }
+        }
+
+        impl Coded for $name {
+            const ALL_CODES: &'static [$name] = $name::ALL;
+            fn code(self) -> &'static str {
+                self.as_str()
             }
         }
 

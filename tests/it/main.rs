@@ -4,6 +4,7 @@
 //! talks to it over HTTP. The triage tests run the real binary and engine.
 
 mod client;
+mod console;
 mod helpers;
 mod instances;
 mod service;

@@ -1,0 +1,225 @@
+//! The console application: drains background answers, draws the panels,
+//! and applies the commands they emitted once per frame.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::backend::{Backend, Outbox};
+use super::command::{Command, Msg};
+use super::panels::{self, Action};
+use super::state::{Conn, ConsoleState, Draft, Prefs};
+use crate::client::{ApiClient, FeedItem};
+use crate::model::{Incident, User};
+
+/// Timers tick once a second; nothing else repaints without an event.
+const TICK: Duration = Duration::from_secs(1);
+const PREFS_KEY: &str = "jiejing_prefs";
+
+pub struct ConsoleApp {
+    pub state: ConsoleState,
+    backend: Backend,
+    rx: Receiver<Msg>,
+    cancel: CancellationToken,
+}
+
+impl ConsoleApp {
+    /// Starts the background link (queue, live feed, outbox) on `rt`.
+    pub fn new(
+        ctx: &egui::Context,
+        rt: tokio::runtime::Handle,
+        client: ApiClient,
+        me: User,
+        outbox: Outbox,
+        demo: bool,
+        prefs: Prefs,
+    ) -> Self {
+        let (tx, rx): (Sender<Msg>, Receiver<Msg>) = std::sync::mpsc::channel();
+        let repaint = ctx.clone();
+        let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || repaint.request_repaint());
+        let backend = Backend::new(client, rt, tx, wake, outbox);
+        let cancel = CancellationToken::new();
+        backend.start(cancel.clone());
+        ConsoleApp {
+            state: ConsoleState::new(me, demo, prefs),
+            backend,
+            rx,
+            cancel,
+        }
+    }
+
+    pub fn load_prefs(storage: Option<&dyn eframe::Storage>) -> Prefs {
+        storage
+            .and_then(|s| eframe::get_value(s, PREFS_KEY))
+            .unwrap_or_default()
+    }
+
+    fn open(&mut self, inc: &Incident) {
+        self.state.draft = Some(Draft::from_incident(inc));
+        self.state.suggested_for.clear();
+        self.state.suggestion = inc.suggestion.clone();
+        self.state.history = None;
+        self.state.recommendation = None;
+        self.state.duplicates.clear();
+        self.state.last_referral = None;
+    }
+
+    fn handle(&mut self, msg: Msg, cmds: &mut Vec<Command>) {
+        let lang = self.state.lang();
+        let me = self.state.me.id;
+        match msg {
+            Msg::Queue(list) => {
+                self.state.queue.clear();
+                for i in list {
+                    self.state.upsert(i);
+                }
+            }
+            Msg::Feed(FeedItem::Connected) => self.state.conn = Conn::Live,
+            Msg::Feed(FeedItem::Disconnected(why)) => self.state.conn = Conn::Reconnecting(why),
+            Msg::Feed(FeedItem::Resync) => self.backend.reload(),
+            Msg::Feed(FeedItem::Event(e)) | Msg::Event(e) => {
+                if e.kind.starts_with("incident.")
+                    && let Some(after) = e.after.clone().and_then(|v| serde_json::from_value::<Incident>(v).ok())
+                {
+                    if e.kind == "incident.created" && panels::is_new_p1(&after) {
+                        self.state.p1_alert = true;
+                        if self.state.prefs.alert_sound {
+                            super::alert::beep();
+                        }
+                    }
+                    // Someone else took the call this operator has open.
+                    if let Some(d) = &mut self.state.draft
+                        && d.incident_id == Some(after.id)
+                    {
+                        d.version = after.version;
+                        d.jurisdiction = after.location.jurisdiction.clone();
+                    }
+                    self.state.upsert(after);
+                } else if e.kind == "unit.status" {
+                    cmds.push(Command::RefreshUnits);
+                }
+            }
+            Msg::Done {
+                what,
+                incident,
+                referral,
+            } => {
+                let inc = *incident;
+                self.state.notice(lang.tr(what), false);
+                match what {
+                    "claimed" | "saved" if inc.holder.as_ref().is_some_and(|h| h.id == me) => {
+                        let keep_referral = self.state.last_referral.take();
+                        let same = self.state.draft.as_ref().and_then(|d| d.incident_id) == Some(inc.id);
+                        if !same {
+                            self.open(&inc);
+                        } else if let Some(d) = &mut self.state.draft {
+                            d.version = inc.version;
+                            d.jurisdiction = inc.location.jurisdiction.clone();
+                        }
+                        if self.state.draft.as_ref().is_some_and(|d| d.incident_id.is_none()) {
+                            self.open(&inc);
+                        }
+                        self.state.last_referral = keep_referral;
+                        let phone = inc.caller.phone.as_ref().map(|p| p.to_string());
+                        cmds.push(Command::LoadContext { id: inc.id, phone });
+                    }
+                    _ => {
+                        // The call left this operator's hands: on to the next.
+                        if self.state.draft.as_ref().and_then(|d| d.incident_id) == Some(inc.id) {
+                            self.state.draft = None;
+                            self.state.suggestion = None;
+                            self.state.history = None;
+                            self.state.recommendation = None;
+                            self.state.duplicates.clear();
+                        }
+                    }
+                }
+                if referral.is_some() {
+                    self.state.last_referral = referral;
+                }
+                self.state.upsert(inc);
+            }
+            Msg::Failed(text) => self.state.notice(text, true),
+            Msg::Queued => {
+                self.state.notice(lang.tr("queued_offline"), true);
+                self.state.draft = None;
+            }
+            Msg::History(phone, h) => {
+                if self.state.draft.as_ref().is_some_and(|d| d.phone.trim() == phone) {
+                    self.state.history = Some(*h);
+                    self.state.suggested_for.clear();
+                }
+            }
+            Msg::Context { id, units, duplicates } => {
+                if self.state.draft.as_ref().and_then(|d| d.incident_id) == Some(id) {
+                    self.state.recommendation = Some(*units);
+                    self.state.duplicates = duplicates;
+                }
+            }
+            Msg::Units(u) => self.state.units = u,
+            Msg::Outbox { pending } => self.state.outbox_pending = pending,
+        }
+    }
+
+    /// One frame: answers in, panels drawn, commands out.
+    pub fn frame(&mut self, ui: &mut egui::Ui) {
+        let mut cmds = Vec::new();
+        while let Ok(msg) = self.rx.try_recv() {
+            self.handle(msg, &mut cmds);
+        }
+        if let Some(action) = panels::shortcut(ui.ctx()) {
+            panels::perform(&mut self.state, action, &mut cmds);
+        }
+        self.state.retriage();
+        egui::Panel::top("top_bar").show(ui, |ui| panels::top_bar_ui(ui, &mut self.state));
+        egui::Panel::left("queue")
+            .resizable(true)
+            .default_size(520.0)
+            .show(ui, |ui| {
+                panels::queue_ui(ui, &mut self.state, &mut cmds);
+            });
+        egui::Panel::right("triage")
+            .resizable(true)
+            .default_size(380.0)
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical().id_salt("triage_scroll").show(ui, |ui| {
+                    panels::triage_ui(ui, &mut self.state, &mut cmds);
+                    ui.separator();
+                    panels::units_ui(ui, &mut self.state, &mut cmds);
+                });
+            });
+        egui::CentralPanel::default_margins().show(ui, |ui| panels::intake_ui(ui, &mut self.state, &mut cmds));
+        for cmd in cmds {
+            self.backend.apply(cmd);
+        }
+        self.state.p1_alert = false;
+        ui.ctx().request_repaint_after(TICK);
+    }
+
+    /// Performs an action as its key would (for tests and the menu).
+    pub fn perform(&mut self, action: Action) {
+        let mut cmds = Vec::new();
+        panels::perform(&mut self.state, action, &mut cmds);
+        for cmd in cmds {
+            self.backend.apply(cmd);
+        }
+    }
+}
+
+impl Drop for ConsoleApp {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+impl eframe::App for ConsoleApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.frame(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, PREFS_KEY, &self.state.prefs);
+    }
+}

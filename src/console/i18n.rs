@@ -1,0 +1,181 @@
+//! The one translation table: every string the console shows, in Simplified
+//! Chinese (default) and English.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+/// `(key, 中文, English)`.
+const TABLE: &[(&str, &str, &str)] = &[
+    ("app_title", "接警台", "Call-taking console"),
+    ("demo", "演示", "DEMO"),
+    ("live", "在线", "Live"),
+    ("reconnecting", "重连中", "Reconnecting"),
+    ("offline", "离线", "Offline"),
+    ("pending_writes", "待发送", "pending"),
+    ("language", "English", "中文"),
+    ("sound_on", "提示音", "Alert sound"),
+    ("queue", "警情队列", "Live queue"),
+    ("all", "全部", "All"),
+    ("channel", "渠道", "Channel"),
+    ("status", "状态", "Status"),
+    ("category", "类别", "Category"),
+    ("agency", "分流单位", "Agency"),
+    ("priority", "等级", "Priority"),
+    ("wait", "等待", "Wait"),
+    ("caller", "报警人", "Caller"),
+    ("summary", "内容", "Summary"),
+    ("held_by", "处理人", "Held by"),
+    ("take", "接警", "Take"),
+    ("new_call", "新建警情 (F1)", "New call (F1)"),
+    ("intake", "接警登记", "Intake"),
+    ("phone", "报警电话", "Caller phone"),
+    ("name", "姓名", "Name"),
+    ("callback", "回拨号码", "Callback number"),
+    ("location", "地点", "Location"),
+    ("jurisdiction", "管辖", "Jurisdiction"),
+    ("narrative", "报警内容", "Complaint"),
+    ("suggested", "建议", "Suggested"),
+    ("confidence", "置信度", "confidence"),
+    ("runner_up", "次选", "runner-up"),
+    ("reasons", "依据", "Reasons"),
+    ("save", "保存 (Ctrl+S)", "Save (Ctrl+S)"),
+    ("dispatch", "派警 (F2)", "Dispatch (F2)"),
+    ("refer", "分流 (F3)", "Refer (F3)"),
+    ("close_invalid", "无效警情 (F4)", "Close as invalid (F4)"),
+    ("link_duplicate", "合并重复 (F5)", "Link duplicate (F5)"),
+    ("release", "退回队列 (Esc)", "Release (Esc)"),
+    ("triage", "研判", "Triage"),
+    ("history", "来电历史", "Caller history"),
+    ("calls", "次来电", "calls"),
+    ("invalid_calls", "次无效", "invalid"),
+    (
+        "nuisance_banner",
+        "▲ 骚扰来电预警：仅供参考，请照常核实警情",
+        "▲ Known nuisance caller: a warning only, assess the call as usual",
+    ),
+    ("duplicates", "疑似重复", "Possible duplicates"),
+    ("units", "推荐警力", "Recommended units"),
+    ("unit_board", "警力", "Units"),
+    ("no_units", "无可用警力", "No available unit"),
+    ("referral_number", "分流单号", "Work order"),
+    ("read_to_caller", "请告知报警人", "read it to the caller"),
+    ("saved", "已保存", "Saved"),
+    ("dispatched", "已派警", "Dispatched"),
+    ("referred", "已分流", "Referred"),
+    ("closed", "已关闭", "Closed"),
+    ("linked", "已合并", "Linked"),
+    ("released", "已退回队列", "Released"),
+    (
+        "queued_offline",
+        "服务不可达，已存入待发送，恢复后自动提交",
+        "Service unreachable: kept in the outbox and sent when it is back",
+    ),
+    (
+        "no_call",
+        "从左侧队列接警，或按 F1 新建警情",
+        "Take a call from the queue, or press F1 for a new call",
+    ),
+    ("sign_in", "登录", "Sign in"),
+    ("user", "用户名", "User"),
+    ("password", "密码", "Password"),
+    ("callbacks", "回拨任务", "Callbacks"),
+    ("inbox", "分流工单", "Referral inbox"),
+    ("accept", "受理", "Accept"),
+    ("feedback", "反馈", "Feedback"),
+    ("close", "办结", "Close"),
+    ("overdue", "超时", "overdue"),
+    ("reason_invalid", "无效报警", "invalid call"),
+];
+
+impl Lang {
+    /// The text for `key`; the key itself if the table lacks it (a test
+    /// checks that every key used is there).
+    pub fn tr(self, key: &'static str) -> &'static str {
+        match TABLE.iter().find(|(k, _, _)| *k == key) {
+            Some((_, zh, en)) => match self {
+                Lang::Zh => zh,
+                Lang::En => en,
+            },
+            None => key,
+        }
+    }
+
+    pub fn toggled(self) -> Lang {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+}
+
+/// Display names of domain codes.
+pub fn code_name(lang: Lang, code: &str) -> &'static str {
+    const CODES: &[(&str, &str, &str)] = &[
+        ("voice", "电话", "Voice"),
+        ("sms", "短信", "SMS"),
+        ("wechat", "微信", "WeChat"),
+        ("web", "网络", "Web"),
+        ("criminal", "刑事", "Criminal"),
+        ("public_order", "治安", "Public order"),
+        ("mass_incident", "群体性", "Mass incident"),
+        ("disaster_accident", "灾害事故", "Disaster/accident"),
+        ("other_crime_urgent", "其他紧急违法", "Urgent crime"),
+        ("public_safety_help", "紧急求助", "Public safety"),
+        ("police_misconduct", "警务违规", "Police misconduct"),
+        ("non_police", "非警务", "Non-police"),
+        ("invalid", "无效", "Invalid"),
+        ("new", "待接", "New"),
+        ("in_progress", "处理中", "In progress"),
+        ("dispatched", "已派警", "Dispatched"),
+        ("on_scene", "到场", "On scene"),
+        ("resolved", "已处置", "Resolved"),
+        ("referred", "已分流", "Referred"),
+        ("closed", "已关闭", "Closed"),
+        ("available", "可用", "Available"),
+        ("en_route", "出警中", "En route"),
+        ("off_duty", "下班", "Off duty"),
+        ("station", "派出所", "Station"),
+        ("patrol", "巡逻车", "Patrol"),
+        ("traffic", "交警", "Traffic"),
+        ("sent", "已发送", "Sent"),
+        ("accepted", "已受理", "Accepted"),
+        ("feedback", "已反馈", "Feedback"),
+    ];
+    if let Some((_, zh, en)) = CODES.iter().find(|(k, _, _)| *k == code) {
+        return match lang {
+            Lang::Zh => zh,
+            Lang::En => en,
+        };
+    }
+    match code.parse::<crate::model::Agency>() {
+        Ok(a) => match lang {
+            Lang::Zh => a.display_name_zh(),
+            Lang::En => a.display_name_en(),
+        },
+        Err(_) => "?",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_has_no_duplicates_and_both_languages() {
+        for (i, (k, zh, en)) in TABLE.iter().enumerate() {
+            assert!(!zh.is_empty() && !en.is_empty(), "{k}");
+            assert!(
+                TABLE[i + 1..].iter().all(|(other, _, _)| other != k),
+                "duplicate key {k}"
+            );
+        }
+        assert_eq!(Lang::Zh.tr("dispatch"), "派警 (F2)");
+        assert_eq!(Lang::En.tr("dispatch"), "Dispatch (F2)");
+    }
+}

@@ -1,0 +1,170 @@
+//! The call-taker console: a native egui/eframe desktop app.
+//!
+//! Owns: drawing, keyboard shortcuts, the operator's preferences and the
+//! outbox of calls not yet acknowledged. Must not touch: SQL of the service,
+//! HTTP beyond [`crate::client`], or blocking I/O on the UI thread — panels
+//! emit [`command::Command`]s that [`backend::Backend`] runs on tokio, and
+//! answers come back as [`command::Msg`]s that wake the UI.
+
+pub mod alert;
+pub mod app;
+pub mod backend;
+pub mod command;
+pub mod i18n;
+pub mod panels;
+pub mod state;
+
+use std::path::PathBuf;
+
+pub use app::ConsoleApp;
+pub use backend::Outbox;
+
+/// The bundled Simplified Chinese font (GB2312 subset of Noto Sans CJK SC, OFL).
+pub const CJK_FONT: &[u8] = include_bytes!("../../assets/fonts/JiejingSansSC-GB2312.otf");
+
+/// Adds the Chinese font after egui's own fonts, so Latin text keeps egui's
+/// look and any glyph the subset lacks still falls back to the system.
+pub fn install_fonts(ctx: &egui::Context) {
+    use egui::epaint::text::{FontInsert, FontPriority, InsertFontFamily};
+    ctx.add_font(FontInsert::new(
+        "jiejing-sans-sc",
+        egui::FontData::from_static(CJK_FONT),
+        vec![
+            InsertFontFamily {
+                family: egui::FontFamily::Proportional,
+                priority: FontPriority::Lowest,
+            },
+            InsertFontFamily {
+                family: egui::FontFamily::Monospace,
+                priority: FontPriority::Lowest,
+            },
+        ],
+    ));
+}
+
+/// Where the console keeps its outbox and the demo its database.
+pub fn data_dir() -> Option<PathBuf> {
+    let dirs = directories::ProjectDirs::from("cn", "jiejing", "jiejing")?;
+    let dir = dirs.data_dir().to_path_buf();
+    std::fs::create_dir_all(&dir).ok()?;
+    Some(dir)
+}
+
+/// What the window shows: the sign-in screen until a session exists, then
+/// the console.
+pub struct Launcher {
+    rt: tokio::runtime::Handle,
+    server: String,
+    name: String,
+    password: String,
+    error: Option<String>,
+    pending: Option<std::sync::mpsc::Receiver<Result<(crate::client::ApiClient, crate::model::User), String>>>,
+    console: Option<Box<ConsoleApp>>,
+    prefs: state::Prefs,
+    outbox: PathBuf,
+}
+
+impl Launcher {
+    pub fn new(rt: tokio::runtime::Handle, server: String, outbox: PathBuf, prefs: state::Prefs) -> Self {
+        Launcher {
+            rt,
+            server,
+            name: String::new(),
+            password: String::new(),
+            error: None,
+            pending: None,
+            console: None,
+            prefs,
+            outbox,
+        }
+    }
+
+    fn sign_in_ui(&mut self, ui: &mut egui::Ui) {
+        let lang = self.prefs.lang;
+        if let Some(rx) = &self.pending
+            && let Ok(result) = rx.try_recv()
+        {
+            self.pending = None;
+            match result {
+                Ok((client, me)) => {
+                    let outbox = self.rt.block_on(Outbox::open(&self.outbox));
+                    match outbox {
+                        Ok(outbox) => {
+                            let app = ConsoleApp::new(
+                                ui.ctx(),
+                                self.rt.clone(),
+                                client,
+                                me,
+                                outbox,
+                                false,
+                                self.prefs.clone(),
+                            );
+                            self.console = Some(Box::new(app));
+                            return;
+                        }
+                        Err(e) => self.error = Some(e.to_string()),
+                    }
+                }
+                Err(e) => self.error = Some(e),
+            }
+        }
+        egui::CentralPanel::default_margins().show(ui, |ui| {
+            ui.heading(lang.tr("app_title"));
+            ui.label(&self.server);
+            let l = ui.label(lang.tr("user"));
+            ui.text_edit_singleline(&mut self.name).labelled_by(l.id);
+            let l = ui.label(lang.tr("password"));
+            ui.add(egui::TextEdit::singleline(&mut self.password).password(true))
+                .labelled_by(l.id);
+            let go = ui.button(lang.tr("sign_in")).clicked() || ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if go && self.pending.is_none() {
+                let (tx, rx) = std::sync::mpsc::channel();
+                let (server, name, password, ctx) = (
+                    self.server.clone(),
+                    self.name.clone(),
+                    self.password.clone(),
+                    ui.ctx().clone(),
+                );
+                self.rt.spawn(async move {
+                    let mut client = crate::client::ApiClient::new(&server);
+                    let r = client
+                        .login(&name, &password)
+                        .await
+                        .map(|s| (client, s.user))
+                        .map_err(|e| e.to_string());
+                    tx.send(r).ok();
+                    ctx.request_repaint();
+                });
+                self.pending = Some(rx);
+            }
+            if let Some(e) = &self.error {
+                ui.colored_label(egui::Color32::RED, e);
+            }
+        });
+    }
+}
+
+impl eframe::App for Launcher {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        match &mut self.console {
+            Some(app) => app.frame(ui),
+            None => self.sign_in_ui(ui),
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        if let Some(app) = &mut self.console {
+            eframe::App::save(app.as_mut(), storage);
+        }
+    }
+}
+
+/// Window options shared by the demo and a real console.
+pub fn native_options(title: &str) -> eframe::NativeOptions {
+    eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title(title)
+            .with_inner_size([1400.0, 860.0]),
+        ..Default::default()
+    }
+}

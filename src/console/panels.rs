@@ -1,0 +1,614 @@
+//! The console's panels: `*_ui` functions over [`ConsoleState`] that draw and
+//! push [`Command`]s; none of them does I/O.
+
+use chrono::Utc;
+use egui::text::{LayoutJob, TextFormat};
+use egui::{Color32, RichText, Ui};
+
+use super::command::{Command, Then};
+use super::i18n::{Lang, code_name};
+use super::state::{Conn, ConsoleState, Draft};
+use crate::model::{Agency, Channel, CloseReason, Coded, Incident, Priority, Role, UnitStatus};
+
+const RED: Color32 = Color32::from_rgb(0xd6, 0x2d, 0x20);
+const AMBER: Color32 = Color32::from_rgb(0xe6, 0x9b, 0x00);
+const GREEN: Color32 = Color32::from_rgb(0x2e, 0x9d, 0x4f);
+const HIGHLIGHT: Color32 = Color32::from_rgb(0xff, 0xe0, 0x8a);
+
+pub fn priority_color(p: Priority) -> Color32 {
+    match p {
+        Priority::P1 => RED,
+        Priority::P2 => AMBER,
+        Priority::P3 => Color32::from_rgb(0x3b, 0x7d, 0xd8),
+        Priority::P4 => Color32::GRAY,
+    }
+}
+
+fn wait_text(secs: i64) -> String {
+    if secs >= 3600 {
+        format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+    } else {
+        format!("{}:{:02}", secs / 60, secs % 60)
+    }
+}
+
+/// Operator, connection, pending writes, clock, language and sound.
+pub fn top_bar_ui(ui: &mut Ui, state: &mut ConsoleState) {
+    let lang = state.lang();
+    ui.horizontal(|ui| {
+        ui.heading(lang.tr("app_title"));
+        if state.demo {
+            ui.label(
+                RichText::new(lang.tr("demo"))
+                    .strong()
+                    .color(Color32::WHITE)
+                    .background_color(AMBER),
+            );
+        }
+        ui.separator();
+        ui.label(format!("{} · {}", state.me.name, state.me.role));
+        ui.separator();
+        let (text, color) = match &state.conn {
+            Conn::Live => (lang.tr("live").to_owned(), GREEN),
+            Conn::Connecting | Conn::Reconnecting(_) => (lang.tr("reconnecting").to_owned(), AMBER),
+        };
+        ui.label(RichText::new(format!("● {text}")).color(color));
+        if state.outbox_pending > 0 {
+            ui.label(
+                RichText::new(format!(
+                    "{} {} {}",
+                    lang.tr("offline"),
+                    state.outbox_pending,
+                    lang.tr("pending_writes")
+                ))
+                .color(RED),
+            );
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui.button(lang.tr("language")).clicked() {
+                state.prefs.lang = lang.toggled();
+            }
+            ui.checkbox(&mut state.prefs.alert_sound, lang.tr("sound_on"));
+            ui.label(chrono::Local::now().format("%H:%M:%S").to_string());
+        });
+    });
+}
+
+/// The live queue of every open call, virtualised for thousands of rows.
+pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
+    let lang = state.lang();
+    ui.horizontal(|ui| {
+        ui.strong(lang.tr("queue"));
+        ui.label(format!("({})", state.queue.len()));
+        egui::ComboBox::new("queue_channel", lang.tr("channel"))
+            .selected_text(
+                state
+                    .filter_channel
+                    .map_or(lang.tr("all"), |c| code_name(lang, c.as_str())),
+            )
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut state.filter_channel, None, lang.tr("all"));
+                for c in Channel::ALL {
+                    ui.selectable_value(&mut state.filter_channel, Some(*c), code_name(lang, c.as_str()));
+                }
+            });
+        if ui.button(lang.tr("new_call")).clicked() {
+            state.draft = Some(Draft::new_call());
+            state.history = None;
+            state.recommendation = None;
+            state.duplicates.clear();
+        }
+    });
+    ui.separator();
+    let now = Utc::now();
+    let filter = state.filter_channel;
+    let (amber, red) = (state.prefs.amber_secs, state.prefs.red_secs);
+    let ids: Vec<_> = state
+        .sorted_ids()
+        .to_vec()
+        .into_iter()
+        .filter(|id| filter.is_none_or(|c| state.queue.get(id).is_some_and(|i| i.channel == c)))
+        .collect();
+    let me = state.me.id;
+    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 8.0;
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show_rows(ui, row_height, ids.len(), |ui, range| {
+            for id in &ids[range] {
+                let Some(inc) = state.queue.get(id) else { continue };
+                let p = inc.effective_priority();
+                let wait = (now - inc.received_at).num_seconds().max(0);
+                ui.horizontal(|ui| {
+                    ui.label(
+                        RichText::new(p.as_str())
+                            .strong()
+                            .color(Color32::WHITE)
+                            .background_color(priority_color(p)),
+                    );
+                    ui.label(code_name(lang, inc.channel.as_str()));
+                    let wait_color = if wait >= red {
+                        RED
+                    } else if wait >= amber {
+                        AMBER
+                    } else {
+                        ui.visuals().text_color()
+                    };
+                    ui.label(RichText::new(wait_text(wait)).color(wait_color).monospace());
+                    let caller = inc
+                        .caller
+                        .phone
+                        .as_ref()
+                        .map(|p| p.to_string())
+                        .or(inc.caller.wechat_id.clone())
+                        .or(inc.caller.web_account.clone())
+                        .unwrap_or_default();
+                    ui.label(RichText::new(caller).monospace());
+                    if let Some(c) = inc.effective_category() {
+                        ui.label(code_name(lang, c.as_str()));
+                    }
+                    let first: String = if inc.narrative.is_empty() {
+                        format!("[{}]", inc.disconnect.map_or("", |d| d.as_str()))
+                    } else {
+                        inc.narrative.chars().take(18).collect()
+                    };
+                    ui.label(first);
+                    match &inc.holder {
+                        Some(h) if h.id == me => {
+                            ui.label(RichText::new(format!("◀ {}", h.name)).color(GREEN));
+                        }
+                        Some(h) => {
+                            ui.label(RichText::new(format!("{}: {}", lang.tr("held_by"), h.name)).weak());
+                        }
+                        None => {
+                            if ui.button(format!("{} #{}", lang.tr("take"), inc.id)).clicked() {
+                                cmds.push(Command::Claim(inc.id));
+                            }
+                        }
+                    }
+                });
+            }
+        });
+}
+
+fn field(ui: &mut Ui, label: &str, value: &mut String) -> egui::Response {
+    ui.horizontal(|ui| {
+        let l = ui.label(label);
+        ui.add(egui::TextEdit::singleline(value).desired_width(260.0))
+            .labelled_by(l.id)
+    })
+    .inner
+}
+
+fn code_combo<T: Coded>(ui: &mut Ui, lang: Lang, id: &str, label: &str, value: &mut Option<T>, suggested: Option<T>) {
+    ui.horizontal(|ui| {
+        let shown = value.or(suggested).map_or("—", |v| code_name(lang, v.code()));
+        egui::ComboBox::new(id, label).selected_text(shown).show_ui(ui, |ui| {
+            for v in T::ALL_CODES {
+                ui.selectable_value(value, Some(*v), code_name(lang, v.code()));
+            }
+        });
+        if value.is_some() && ui.small_button("×").on_hover_text(lang.tr("suggested")).clicked() {
+            *value = None;
+        }
+    });
+}
+
+/// The intake form: caller, location, narrative and the operator's codes,
+/// prefilled from the suggestion and always overridable.
+pub fn intake_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
+    let lang = state.lang();
+    let suggestion = state.suggestion.clone();
+    let Some(draft) = state.draft.as_mut() else {
+        ui.label(lang.tr("no_call"));
+        // The outcome of the last action stays visible: the work-order number
+        // is read to the caller after the form has moved on.
+        outcome_ui(ui, state);
+        return;
+    };
+    ui.horizontal(|ui| {
+        ui.strong(lang.tr("intake"));
+        if let Some(id) = draft.incident_id {
+            ui.label(format!("#{id}"));
+        }
+    });
+    let before_phone = draft.phone.clone();
+    let phone = field(ui, lang.tr("phone"), &mut draft.phone);
+    field(ui, lang.tr("name"), &mut draft.name);
+    field(ui, lang.tr("callback"), &mut draft.callback);
+    field(ui, lang.tr("location"), &mut draft.location);
+    if let Some(j) = &draft.jurisdiction {
+        ui.label(RichText::new(format!("{}: {j}", lang.tr("jurisdiction"))).weak());
+    }
+    code_combo(ui, lang, "draft_channel", lang.tr("channel"), &mut draft.channel, None);
+    let l = ui.label(lang.tr("narrative"));
+    ui.add(
+        egui::TextEdit::multiline(&mut draft.narrative)
+            .desired_rows(4)
+            .desired_width(f32::INFINITY),
+    )
+    .labelled_by(l.id);
+    code_combo(
+        ui,
+        lang,
+        "draft_category",
+        lang.tr("category"),
+        &mut draft.category,
+        suggestion.as_ref().map(|s| s.category),
+    );
+    code_combo(
+        ui,
+        lang,
+        "draft_agency",
+        lang.tr("agency"),
+        &mut draft.agency,
+        suggestion.as_ref().map(|s| s.agency),
+    );
+    code_combo(
+        ui,
+        lang,
+        "draft_priority",
+        lang.tr("priority"),
+        &mut draft.priority,
+        suggestion.as_ref().map(|s| s.priority),
+    );
+    if phone.lost_focus() && draft.phone != before_phone || phone.lost_focus() && state.history.is_none() {
+        let p = draft.phone.trim().to_owned();
+        if crate::model::CallerPhone::parse(&p).is_ok() {
+            cmds.push(Command::History(p));
+        }
+    }
+    ui.separator();
+    actions_ui(ui, state, cmds);
+}
+
+/// Save, dispatch, refer, close, link, release — each also on a key (see [`shortcut`]).
+pub fn actions_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
+    let lang = state.lang();
+    ui.horizontal_wrapped(|ui| {
+        let mut pressed = None;
+        for (key, action) in [
+            ("save", Action::Save),
+            ("dispatch", Action::Dispatch),
+            ("refer", Action::Refer),
+            ("close_invalid", Action::CloseInvalid),
+            ("link_duplicate", Action::Link),
+            ("release", Action::Release),
+        ] {
+            if ui.button(lang.tr(key)).clicked() {
+                pressed = Some(action);
+            }
+        }
+        if let Some(a) = pressed {
+            perform(state, a, cmds);
+        }
+    });
+    outcome_ui(ui, state);
+}
+
+/// The referral work order to read out, and the last action's result.
+fn outcome_ui(ui: &mut Ui, state: &ConsoleState) {
+    let lang = state.lang();
+    if let Some(r) = &state.last_referral {
+        ui.label(
+            RichText::new(format!(
+                "{}: {} ({}) — {}",
+                lang.tr("referral_number"),
+                r.number,
+                code_name(lang, r.agency.as_str()),
+                lang.tr("read_to_caller")
+            ))
+            .strong()
+            .color(if r.overdue { RED } else { GREEN }),
+        );
+    }
+    if let Some(n) = &state.notice {
+        ui.label(RichText::new(&n.text).color(if n.error { RED } else { GREEN }));
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    NewCall,
+    Save,
+    Dispatch,
+    Refer,
+    CloseInvalid,
+    Link,
+    Release,
+}
+
+/// The keyboard: F1 new call, F2 dispatch, F3 refer, F4 invalid, F5 link,
+/// Ctrl+S save, Esc release.
+pub fn shortcut(ctx: &egui::Context) -> Option<Action> {
+    ctx.input_mut(|i| {
+        use egui::{Key, Modifiers};
+        if i.consume_key(Modifiers::NONE, Key::F1) {
+            Some(Action::NewCall)
+        } else if i.consume_key(Modifiers::NONE, Key::F2) {
+            Some(Action::Dispatch)
+        } else if i.consume_key(Modifiers::NONE, Key::F3) {
+            Some(Action::Refer)
+        } else if i.consume_key(Modifiers::NONE, Key::F4) {
+            Some(Action::CloseInvalid)
+        } else if i.consume_key(Modifiers::NONE, Key::F5) {
+            Some(Action::Link)
+        } else if i.consume_key(Modifiers::COMMAND, Key::S) {
+            Some(Action::Save)
+        } else if i.consume_key(Modifiers::NONE, Key::Escape) {
+            Some(Action::Release)
+        } else {
+            None
+        }
+    })
+}
+
+/// Turns an action on the current call into commands, or a message saying
+/// what is missing.
+pub fn perform(state: &mut ConsoleState, action: Action, cmds: &mut Vec<Command>) {
+    let lang = state.lang();
+    if action == Action::NewCall {
+        state.draft = Some(Draft::new_call());
+        state.history = None;
+        state.recommendation = None;
+        state.duplicates.clear();
+        state.last_referral = None;
+        return;
+    }
+    let Some(draft) = state.draft.clone() else {
+        state.notice(lang.tr("no_call"), true);
+        return;
+    };
+    let suggestion = state.suggestion.as_ref();
+    let then = match action {
+        Action::Dispatch => {
+            let unit = state.recommendation.as_ref().and_then(|r| r.units.first());
+            match unit {
+                Some(u) => {
+                    let co = draft
+                        .agency
+                        .or(suggestion.map(|s| s.agency))
+                        .filter(|a| matches!(a, Agency::Fire | Agency::Ambulance));
+                    Some(Then::Dispatch {
+                        unit_id: u.id,
+                        co_notify: co.into_iter().collect(),
+                    })
+                }
+                None if draft.incident_id.is_none() => None,
+                None => {
+                    state.notice(lang.tr("no_units"), true);
+                    return;
+                }
+            }
+        }
+        Action::Refer => {
+            let agency = draft
+                .agency
+                .or(suggestion.map(|s| s.agency))
+                .filter(|a| *a != Agency::None)
+                .unwrap_or(Agency::Hotline12345);
+            Some(Then::Refer(agency))
+        }
+        Action::CloseInvalid => Some(Then::Close(
+            CloseReason::Invalid,
+            Some(lang.tr("reason_invalid").to_owned()),
+        )),
+        Action::Link => match state.duplicates.first() {
+            Some(d) => Some(Then::Link(d.incident.id)),
+            None => {
+                state.notice(lang.tr("duplicates"), true);
+                return;
+            }
+        },
+        Action::Save | Action::Release | Action::NewCall => None,
+    };
+    match (draft.incident_id, action) {
+        (Some(id), Action::Release) => cmds.push(Command::Release(id)),
+        (None, Action::Release) => {
+            state.draft = None;
+        }
+        (Some(id), Action::Save) => match draft.to_patch(suggestion) {
+            Ok(patch) => cmds.push(Command::Update {
+                id,
+                patch: Box::new(patch),
+            }),
+            Err(e) => state.notice(e.to_string(), true),
+        },
+        (Some(id), _) => {
+            if let Some(then) = then {
+                cmds.push(Command::Act { id, then });
+            }
+        }
+        (None, _) => match draft.to_intake(suggestion) {
+            // A call logged by hand is saved first; the action follows on the
+            // incident the service created.
+            Ok(request) => cmds.push(Command::SubmitNew {
+                request: Box::new(request),
+                key: draft.key.clone(),
+                then,
+            }),
+            Err(e) => state.notice(e.to_string(), true),
+        },
+    }
+}
+
+/// The narrative with the cue phrases highlighted.
+fn highlighted(ui: &Ui, text: &str, spans: &[(usize, usize)]) -> LayoutJob {
+    let mut job = LayoutJob::default();
+    let normal = TextFormat {
+        color: ui.visuals().text_color(),
+        ..Default::default()
+    };
+    let marked = TextFormat {
+        color: Color32::BLACK,
+        background: HIGHLIGHT,
+        ..Default::default()
+    };
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let hit = spans.iter().find(|(a, b)| *a <= i && i < *b);
+        let end = match hit {
+            Some((_, b)) => (*b).min(chars.len()),
+            None => spans
+                .iter()
+                .filter(|(a, _)| *a > i)
+                .map(|(a, _)| *a)
+                .min()
+                .unwrap_or(chars.len())
+                .min(chars.len()),
+        };
+        let piece: String = chars[i..end.max(i + 1)].iter().collect();
+        job.append(&piece, 0.0, if hit.is_some() { marked.clone() } else { normal.clone() });
+        i = end.max(i + 1);
+    }
+    job
+}
+
+/// The suggestion, the caller's history, duplicates and units.
+pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
+    let lang = state.lang();
+    if let Some(h) = &state.history {
+        if h.nuisance_warning().is_some() {
+            egui::Frame::new().fill(RED).inner_margin(6.0).show(ui, |ui| {
+                ui.label(RichText::new(lang.tr("nuisance_banner")).strong().color(Color32::WHITE));
+                if let Some(f) = h.flags.first() {
+                    ui.label(RichText::new(format!("{}: {}", f.flag, f.note)).color(Color32::WHITE));
+                }
+            });
+        }
+        ui.label(format!(
+            "{}: {} {} · {} {}",
+            lang.tr("history"),
+            h.total_calls,
+            lang.tr("calls"),
+            h.invalid_calls,
+            lang.tr("invalid_calls")
+        ));
+    }
+    ui.strong(lang.tr("triage"));
+    match &state.suggestion {
+        None => {
+            ui.label("—");
+        }
+        Some(s) => {
+            ui.horizontal(|ui| {
+                ui.label(
+                    RichText::new(s.priority.as_str())
+                        .strong()
+                        .color(Color32::WHITE)
+                        .background_color(priority_color(s.priority)),
+                );
+                ui.label(RichText::new(code_name(lang, s.category.as_str())).strong());
+                ui.label(format!("{} {:.0}%", lang.tr("confidence"), s.confidence * 100.0));
+                ui.label(format!("→ {}", code_name(lang, s.agency.as_str())));
+                if let Some(r) = s.runner_up {
+                    ui.label(
+                        RichText::new(format!("{}: {}", lang.tr("runner_up"), code_name(lang, r.as_str()))).weak(),
+                    );
+                }
+            });
+            if let Some(d) = &state.draft {
+                let spans: Vec<(usize, usize)> = s
+                    .reasons
+                    .iter()
+                    .filter(|r| r.rule.starts_with("cue") || r.rule.starts_with("danger"))
+                    .filter_map(|r| r.span)
+                    .collect();
+                ui.label(highlighted(ui, &d.narrative, &spans));
+            }
+            ui.collapsing(lang.tr("reasons"), |ui| {
+                for r in &s.reasons {
+                    ui.label(if r.keyword.is_empty() {
+                        r.rule.clone()
+                    } else {
+                        format!("「{}」 {}", r.keyword, r.rule)
+                    });
+                }
+            });
+        }
+    }
+    if !state.duplicates.is_empty() {
+        ui.separator();
+        ui.strong(lang.tr("duplicates"));
+        for d in state.duplicates.iter().take(5) {
+            ui.horizontal(|ui| {
+                ui.label(format!(
+                    "#{} {}",
+                    d.incident.id,
+                    d.incident.narrative.chars().take(16).collect::<String>()
+                ));
+                if let Some(id) = state.draft.as_ref().and_then(|x| x.incident_id)
+                    && ui
+                        .small_button(format!("{} #{}", lang.tr("link_duplicate"), d.incident.id))
+                        .clicked()
+                {
+                    cmds.push(Command::Act {
+                        id,
+                        then: Then::Link(d.incident.id),
+                    });
+                }
+            });
+        }
+    }
+    if let Some(rec) = &state.recommendation {
+        ui.separator();
+        ui.strong(lang.tr("units"));
+        if let Some(j) = &rec.jurisdiction {
+            ui.label(RichText::new(format!("{} {} · {}", j.district, j.station, j.matched)).weak());
+        }
+        if rec.units.is_empty() {
+            ui.label(lang.tr("no_units"));
+        }
+        let id = state.draft.as_ref().and_then(|x| x.incident_id);
+        for u in rec.units.iter().take(6) {
+            ui.horizontal(|ui| {
+                ui.label(format!("{} · {}", u.name, code_name(lang, u.kind.as_str())));
+                if let Some(id) = id
+                    && ui.small_button(format!("{} {}", lang.tr("dispatch"), u.code)).clicked()
+                {
+                    cmds.push(Command::Act {
+                        id,
+                        then: Then::Dispatch {
+                            unit_id: u.id,
+                            co_notify: Vec::new(),
+                        },
+                    });
+                }
+            });
+        }
+    }
+}
+
+/// The unit board: every unit with its status, changeable.
+pub fn units_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
+    let lang = state.lang();
+    ui.strong(lang.tr("unit_board"));
+    egui::ScrollArea::vertical().id_salt("units").show(ui, |ui| {
+        for u in &state.units {
+            ui.horizontal(|ui| {
+                let color = match u.status {
+                    UnitStatus::Available => GREEN,
+                    UnitStatus::OffDuty => Color32::GRAY,
+                    _ => AMBER,
+                };
+                ui.label(RichText::new("●").color(color));
+                let mut status = u.status;
+                egui::ComboBox::new(("unit", u.id), u.name.as_str())
+                    .selected_text(code_name(lang, status.as_str()))
+                    .show_ui(ui, |ui| {
+                        for s in UnitStatus::ALL {
+                            ui.selectable_value(&mut status, *s, code_name(lang, s.as_str()));
+                        }
+                    });
+                if status != u.status && state.me.role != Role::Gateway {
+                    cmds.push(Command::SetUnitStatus(u.id, status));
+                }
+            });
+        }
+    });
+}
+
+/// Whether a newly arrived incident deserves the P1 alert.
+pub fn is_new_p1(inc: &Incident) -> bool {
+    inc.status.is_queued() && inc.effective_priority() == Priority::P1
+}

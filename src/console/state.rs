@@ -1,0 +1,257 @@
+//! The console's state: saved preferences apart from runtime state.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::i18n::Lang;
+use crate::model::{
+    Agency, CallerHistory, Category, Channel, Incident, IncidentId, IncidentPatch, IntakeRequest, Priority, Referral,
+    Suggestion, Unit, User,
+};
+use crate::server::{DuplicateCandidate, Recommendation};
+
+/// Saved between runs (eframe storage).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Prefs {
+    pub lang: Lang,
+    pub alert_sound: bool,
+    /// Waits past these turn amber, then red.
+    pub amber_secs: i64,
+    pub red_secs: i64,
+}
+
+impl Default for Prefs {
+    fn default() -> Self {
+        Prefs {
+            lang: Lang::Zh,
+            alert_sound: true,
+            amber_secs: 60,
+            red_secs: 180,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Conn {
+    Connecting,
+    Live,
+    Reconnecting(String),
+}
+
+/// The call on the intake form.
+#[derive(Debug, Clone, Default)]
+pub struct Draft {
+    /// `None` for a call being logged by hand that is not saved yet.
+    pub incident_id: Option<IncidentId>,
+    pub version: i64,
+    pub channel: Option<Channel>,
+    pub phone: String,
+    pub name: String,
+    pub callback: String,
+    pub location: String,
+    pub jurisdiction: Option<String>,
+    pub narrative: String,
+    pub category: Option<Category>,
+    pub agency: Option<Agency>,
+    pub priority: Option<Priority>,
+    /// Idempotency key of a new call, fixed when the form opens so a retry
+    /// is the same call.
+    pub key: String,
+}
+
+impl Draft {
+    pub fn new_call() -> Self {
+        Draft {
+            channel: Some(Channel::Voice),
+            key: format!("console-{}", hex::encode(rand::random::<[u8; 12]>())),
+            ..Default::default()
+        }
+    }
+
+    pub fn from_incident(i: &Incident) -> Self {
+        Draft {
+            incident_id: Some(i.id),
+            version: i.version,
+            channel: Some(i.channel),
+            phone: i.caller.phone.as_ref().map(|p| p.to_string()).unwrap_or_default(),
+            name: i.caller.name.clone().unwrap_or_default(),
+            callback: i
+                .caller
+                .callback_number
+                .as_ref()
+                .map(|p| p.to_string())
+                .unwrap_or_default(),
+            location: i.location.text.clone(),
+            jurisdiction: i.location.jurisdiction.clone(),
+            narrative: i.narrative.clone(),
+            category: i.category,
+            agency: i.agency,
+            priority: i.priority,
+            key: String::new(),
+        }
+    }
+
+    fn opt(s: &str) -> Option<String> {
+        let t = s.trim();
+        (!t.is_empty()).then(|| t.to_owned())
+    }
+
+    /// The intake for a new call; the same validation as the service runs
+    /// before anything is sent, so the operator sees mistakes at once.
+    pub fn to_intake(&self, suggestion: Option<&Suggestion>) -> Result<IntakeRequest, crate::model::DomainError> {
+        let req = IntakeRequest {
+            channel: self.channel.unwrap_or(Channel::Voice),
+            phone: Self::opt(&self.phone),
+            caller_name: Self::opt(&self.name),
+            wechat_id: None,
+            web_account: None,
+            callback_number: Self::opt(&self.callback),
+            location: Self::opt(&self.location),
+            lat: None,
+            lon: None,
+            narrative: self.narrative.clone(),
+            received_at: None,
+            disconnect: None,
+            category: self.category.or(suggestion.map(|s| s.category)),
+            agency: self.agency.or(suggestion.map(|s| s.agency)),
+            priority: self.priority.or(suggestion.map(|s| s.priority)),
+        };
+        req.clone().parse(chrono::Utc::now())?;
+        Ok(req)
+    }
+
+    pub fn to_patch(&self, suggestion: Option<&Suggestion>) -> Result<IncidentPatch, crate::model::DomainError> {
+        let patch = IncidentPatch {
+            version: self.version,
+            phone: Some(self.phone.clone()),
+            caller_name: Some(self.name.clone()),
+            callback_number: Some(self.callback.clone()),
+            location: Some(self.location.clone()),
+            lat: None,
+            lon: None,
+            narrative: Some(self.narrative.clone()),
+            category: self.category.or(suggestion.map(|s| s.category)),
+            agency: self.agency.or(suggestion.map(|s| s.agency)),
+            priority: self.priority.or(suggestion.map(|s| s.priority)),
+        };
+        patch.clone().parse()?;
+        Ok(patch)
+    }
+}
+
+/// A short message shown in place after an action.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub text: String,
+    pub error: bool,
+    pub at: Instant,
+}
+
+/// Everything the console shows now; rebuilt from the service at start.
+pub struct ConsoleState {
+    pub me: User,
+    pub demo: bool,
+    pub prefs: Prefs,
+    /// Open incidents by id; `order` is the display order, rebuilt when dirty.
+    pub queue: BTreeMap<IncidentId, Incident>,
+    pub order: Vec<IncidentId>,
+    pub order_dirty: bool,
+    pub filter_channel: Option<Channel>,
+    pub draft: Option<Draft>,
+    pub suggestion: Option<Suggestion>,
+    /// The narrative the suggestion was computed for.
+    pub suggested_for: String,
+    pub history: Option<CallerHistory>,
+    pub recommendation: Option<Recommendation>,
+    pub duplicates: Vec<DuplicateCandidate>,
+    pub units: Vec<Unit>,
+    pub conn: Conn,
+    pub outbox_pending: usize,
+    pub notice: Option<Notice>,
+    pub last_referral: Option<Referral>,
+    /// Set when a new P1 call arrived and not yet seen.
+    pub p1_alert: bool,
+}
+
+impl ConsoleState {
+    pub fn new(me: User, demo: bool, prefs: Prefs) -> Self {
+        ConsoleState {
+            me,
+            demo,
+            prefs,
+            queue: BTreeMap::new(),
+            order: Vec::new(),
+            order_dirty: true,
+            filter_channel: None,
+            draft: None,
+            suggestion: None,
+            suggested_for: String::new(),
+            history: None,
+            recommendation: None,
+            duplicates: Vec::new(),
+            units: Vec::new(),
+            conn: Conn::Connecting,
+            outbox_pending: 0,
+            notice: None,
+            last_referral: None,
+            p1_alert: false,
+        }
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.prefs.lang
+    }
+
+    /// Puts an incident where it belongs: in the queue while open, else out.
+    pub fn upsert(&mut self, inc: Incident) {
+        if inc.status.is_queued() {
+            self.queue.insert(inc.id, inc);
+        } else {
+            self.queue.remove(&inc.id);
+        }
+        self.order_dirty = true;
+    }
+
+    /// Priority first, then the longest wait.
+    pub fn sorted_ids(&mut self) -> &[IncidentId] {
+        if self.order_dirty {
+            let mut ids: Vec<&Incident> = self.queue.values().collect();
+            ids.sort_by_key(|i| (i.effective_priority(), i.received_at, i.id));
+            self.order = ids.into_iter().map(|i| i.id).collect();
+            self.order_dirty = false;
+        }
+        &self.order
+    }
+
+    pub fn notice(&mut self, text: impl Into<String>, error: bool) {
+        self.notice = Some(Notice {
+            text: text.into(),
+            error,
+            at: Instant::now(),
+        });
+    }
+
+    /// Re-runs triage when the narrative changed since the last run.
+    pub fn retriage(&mut self) {
+        let Some(d) = &self.draft else { return };
+        if d.narrative == self.suggested_for {
+            return;
+        }
+        self.suggested_for = d.narrative.clone();
+        self.suggestion = (!d.narrative.trim().is_empty()).then(|| {
+            let history = self.history.as_ref().map(|h| crate::triage::HistoryStats {
+                total_calls: h.total_calls,
+                invalid_last_30d: h.invalid_last_30d,
+                flagged: !h.flags.is_empty(),
+            });
+            crate::triage::triage(&crate::triage::TriageInput {
+                channel: d.channel.unwrap_or(Channel::Voice),
+                text: &d.narrative,
+                history,
+            })
+        });
+    }
+}

@@ -1,0 +1,76 @@
+//! `jiejing` with no subcommand: the whole centre on one machine for a demo —
+//! the incident service on a local SQLite file, demo accounts, the simulated
+//! channel gateways, and the console signed in as a call taker.
+
+use anyhow::Context as _;
+use chrono::Utc;
+use jiejing::client::ApiClient;
+use jiejing::model::Role;
+use jiejing::server::{Config, Server, auth};
+use tokio_util::sync::CancellationToken;
+
+/// Demo accounts exist only in the demo database, on 127.0.0.1.
+const DEMO_PASSWORD: &str = "demo-password";
+const CALL_TAKER: &str = "演示接警员";
+const GATEWAY: &str = "demo-gateway";
+/// Calls posted at start so the queue is not empty, then the steady rate.
+const BACKFILL: usize = 24;
+const CALLS_PER_MINUTE: f64 = 12.0;
+
+async fn start() -> anyhow::Result<(Server, ApiClient, ApiClient)> {
+    let dir = jiejing::console::data_dir().context("cannot find a data directory")?;
+    let mut config = Config::new(format!("sqlite://{}", dir.join("jiejing-demo.db").display()));
+    config.hash_cost = auth::HashCost::CHEAP;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let server = Server::start(config, listener)
+        .await
+        .context("cannot start the demo service")?;
+    let store = server.state.store.clone();
+    for (name, role) in [(CALL_TAKER, Role::CallTaker), (GATEWAY, Role::Gateway)] {
+        if store.credentials(name).await?.is_none() {
+            let hash = auth::hash_password(DEMO_PASSWORD, auth::HashCost::CHEAP)?;
+            store.create_user(None, name, role, None, &hash, Utc::now()).await?;
+        }
+    }
+    let url = format!("http://{}", server.addr);
+    let mut operator = ApiClient::new(&url);
+    operator.login(CALL_TAKER, DEMO_PASSWORD).await?;
+    let mut gateway = ApiClient::new(&url);
+    gateway.login(GATEWAY, DEMO_PASSWORD).await?;
+    Ok((server, operator, gateway))
+}
+
+pub fn run(rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
+    let (server, operator, gateway) = rt.block_on(start())?;
+    let me = rt.block_on(async { operator.login_info().await })?;
+    let cancel = CancellationToken::new();
+    let sim_cancel = cancel.clone();
+    let queued = rt.block_on(operator.queue()).map(|q| q.len()).unwrap_or(0);
+    rt.spawn(async move {
+        let seed = rand::random();
+        if queued < BACKFILL {
+            jiejing::sim::run(&gateway, 60_000.0, Some(BACKFILL - queued), seed, sim_cancel.clone())
+                .await
+                .ok();
+        }
+        if let Err(e) = jiejing::sim::run(&gateway, CALLS_PER_MINUTE, None, seed ^ 1, sim_cancel).await {
+            tracing::warn!("demo simulator stopped: {e}");
+        }
+    });
+    let dir = jiejing::console::data_dir().context("cannot find a data directory")?;
+    let outbox = rt.block_on(jiejing::console::Outbox::open(&dir.join("outbox-demo.db")))?;
+    let handle = rt.handle().clone();
+    let result = eframe::run_native(
+        "jiejing-demo",
+        jiejing::console::native_options("接警 jiejing — DEMO 演示"),
+        Box::new(move |cc| {
+            jiejing::console::install_fonts(&cc.egui_ctx);
+            let prefs = jiejing::console::ConsoleApp::load_prefs(cc.storage);
+            let app = jiejing::console::ConsoleApp::new(&cc.egui_ctx, handle, operator, me, outbox, true, prefs);
+            Ok(Box::new(app))
+        }),
+    );
+    cancel.cancel();
+    rt.block_on(server.stop()).ok();
+    result.map_err(|e| anyhow::anyhow!("the console window failed: {e}"))
+}

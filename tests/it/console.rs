@@ -1,0 +1,379 @@
+//! The console's real widgets, driven with egui_kittest against a real
+//! in-process service on a temporary SQLite file.
+
+use std::time::{Duration, Instant};
+
+use egui::accesskit::Role as A11y;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use jiejing::client::ApiClient;
+use jiejing::console::{ConsoleApp, Outbox};
+use jiejing::model::{Agency, Role, Status};
+use serde_json::json;
+
+use crate::helpers::{Api, Backend, PASSWORD, TestServer, spawn_server};
+
+/// Everything one console test needs; the runtime outlives the harness.
+pub struct Env {
+    pub rt: tokio::runtime::Runtime,
+    pub srv: TestServer,
+    pub gateway: Api,
+    pub lead: Api,
+    _dir: tempfile::TempDir,
+    outbox: std::path::PathBuf,
+}
+
+pub fn env() -> Env {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let srv = rt.block_on(spawn_server(Backend::Sqlite));
+    let (gateway, lead) = rt.block_on(async {
+        srv.user("ct", Role::CallTaker, None).await;
+        (
+            srv.user("gateway", Role::Gateway, None).await,
+            srv.user("lead", Role::ShiftLead, None).await,
+        )
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let outbox = dir.path().join("outbox.db");
+    Env {
+        rt,
+        srv,
+        gateway,
+        lead,
+        _dir: dir,
+        outbox,
+    }
+}
+
+/// The one harness factory: every GUI test gets the bundled Chinese font.
+pub fn new_harness<'a, S: 'a>(app: impl FnMut(&mut egui::Ui, &mut S) + 'a, state: S) -> Harness<'a, S> {
+    Harness::builder()
+        .with_size([1400.0, 900.0])
+        .with_context_setup(jiejing::console::install_fonts)
+        .build_ui_state(app, state)
+}
+
+/// A console signed in as the call taker `ct`.
+pub fn console(env: &Env) -> Harness<'static, Option<ConsoleApp>> {
+    let handle = env.rt.handle().clone();
+    let url = format!("http://{}", env.srv.addr);
+    let (client, me, outbox) = env.rt.block_on(async {
+        let mut c = ApiClient::new(&url);
+        c.login("ct", PASSWORD).await.expect("login");
+        let me = c.login_info().await.expect("me");
+        (c, me, Outbox::open(&env.outbox).await.expect("outbox"))
+    });
+    let mut parts = Some((handle, client, me, outbox));
+    new_harness(
+        move |ui, slot: &mut Option<ConsoleApp>| {
+            if slot.is_none()
+                && let Some((rt, client, me, outbox)) = parts.take()
+            {
+                *slot = Some(ConsoleApp::new(
+                    ui.ctx(),
+                    rt,
+                    client,
+                    me,
+                    outbox,
+                    false,
+                    Default::default(),
+                ));
+            }
+            if let Some(app) = slot {
+                app.frame(ui);
+            }
+        },
+        None,
+    )
+}
+
+/// Steps the UI until `cond` holds (background answers arrive on their own
+/// threads), or fails after 15 s saying what it waited for.
+#[track_caller]
+pub fn step_until<S>(h: &mut Harness<'_, S>, what: &str, cond: impl Fn(&Harness<'_, S>) -> bool) {
+    let start = Instant::now();
+    loop {
+        h.step();
+        if cond(h) {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "timed out waiting for: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn app<'h>(h: &'h Harness<'_, Option<ConsoleApp>>) -> &'h ConsoleApp {
+    h.state().as_ref().expect("console started")
+}
+
+fn post(env: &Env, body: serde_json::Value) -> i64 {
+    env.rt.block_on(env.gateway.intake(body))["id"].as_i64().expect("id")
+}
+
+fn incident(env: &Env, id: i64) -> serde_json::Value {
+    env.rt.block_on(env.lead.get(&format!("/incidents/{id}"))).1
+}
+
+#[test]
+fn a_call_arriving_through_intake_appears_in_the_queue() {
+    let env = env();
+    let mut h = console(&env);
+    step_until(&mut h, "queue loaded and live", |h| {
+        h.query_by_label_contains("在线").is_some()
+    });
+    let id = post(
+        &env,
+        json!({"channel": "sms", "phone": "13804310001", "narrative": "有人在网吧门口打架"}),
+    );
+    step_until(&mut h, "the new call in the queue", |h| {
+        h.query_by_label(&format!("接警 #{id}")).is_some()
+    });
+    assert!(app(&h).state.queue.contains_key(&id));
+}
+
+fn take(env: &Env, h: &mut Harness<'static, Option<ConsoleApp>>, id: i64) {
+    step_until(h, "the call in the queue", |h| {
+        h.query_by_label(&format!("接警 #{id}")).is_some()
+    });
+    h.get_by_label(&format!("接警 #{id}")).click();
+    step_until(h, "the call taken onto the form", |h| {
+        h.state()
+            .as_ref()
+            .and_then(|a| a.state.draft.as_ref())
+            .and_then(|d| d.incident_id)
+            == Some(id)
+    });
+    step_until(h, "units recommended", |h| {
+        h.state().as_ref().is_some_and(|a| a.state.recommendation.is_some())
+    });
+    assert_eq!(incident(env, id)["holder"]["name"], "ct", "taking a call claims it");
+}
+
+#[test]
+fn taking_a_call_and_typing_changes_the_suggestion_then_dispatch_by_button() {
+    let env = env();
+    let mut h = console(&env);
+    let id = post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310002", "location": "红旗街万达广场", "narrative": "有人吵架"}),
+    );
+    take(&env, &mut h, id);
+    let before = app(&h).state.suggestion.clone().expect("suggestion");
+    assert_eq!(before.category, jiejing::model::Category::PublicOrder);
+
+    let field = h.get_by_label("报警内容");
+    field.focus();
+    h.step();
+    h.get_by_label("报警内容").type_text("，现在有人拿刀砍人了，地上好多血");
+    step_until(&mut h, "the suggestion follows the narrative", |h| {
+        h.state()
+            .as_ref()
+            .and_then(|a| a.state.suggestion.as_ref())
+            .is_some_and(|s| s.priority == jiejing::model::Priority::P1)
+    });
+    let after = app(&h).state.suggestion.clone().expect("suggestion");
+    assert_ne!(
+        before.priority, after.priority,
+        "the suggestion changed as the operator typed"
+    );
+    assert!(
+        after.reasons.iter().any(|r| r.keyword == "好多血" || r.keyword == "砍"),
+        "{after:#?}"
+    );
+    assert!(h.query_by_label_contains("置信度").is_some(), "confidence shown");
+
+    h.get_by_role_and_label(A11y::Button, "派警 (F2)").click();
+    step_until(&mut h, "dispatched", |_| incident(&env, id)["status"] == "dispatched");
+    let inc = incident(&env, id);
+    let unit = inc["unit_id"].as_i64().expect("unit");
+    let units = env.rt.block_on(env.lead.get("/units")).1;
+    let u = units
+        .as_array()
+        .expect("units")
+        .iter()
+        .find(|u| u["id"] == unit)
+        .cloned()
+        .expect("unit");
+    assert_eq!(u["status"], "en_route", "dispatching sets the unit en route");
+    assert_eq!(
+        u["jurisdiction"].as_str().map(|j| j.starts_with("CC-CY")),
+        Some(true),
+        "{u}"
+    );
+    step_until(&mut h, "the form moves on", |h| {
+        h.state().as_ref().is_some_and(|a| a.state.draft.is_none())
+    });
+}
+
+#[test]
+fn dispatch_with_f2() {
+    let env = env();
+    let mut h = console(&env);
+    let id = post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310003", "location": "长春站", "narrative": "长春站北口有人打架"}),
+    );
+    take(&env, &mut h, id);
+    h.key_press(egui::Key::F2);
+    step_until(&mut h, "dispatched with F2", |_| {
+        incident(&env, id)["status"] == "dispatched"
+    });
+}
+
+#[test]
+fn refer_shows_the_work_order_number() {
+    let env = env();
+    let mut h = console(&env);
+    let id = post(
+        &env,
+        json!({"channel": "sms", "phone": "13804310004", "narrative": "家里停水两天了 物业也不管"}),
+    );
+    take(&env, &mut h, id);
+    h.get_by_role_and_label(A11y::Button, "分流 (F3)").click();
+    step_until(&mut h, "referred", |_| incident(&env, id)["status"] == "referred");
+    assert_eq!(incident(&env, id)["agency"], "utilities");
+    step_until(&mut h, "work order shown", |h| {
+        h.query_by_label_contains("分流单号: FL").is_some()
+    });
+    let r = app(&h).state.last_referral.clone().expect("referral");
+    assert_eq!(r.agency, Agency::Utilities);
+}
+
+#[test]
+fn close_as_invalid_with_f4() {
+    let env = env();
+    let mut h = console(&env);
+    let id = post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310005", "narrative": "在吗 陪我唠会嗑"}),
+    );
+    take(&env, &mut h, id);
+    h.key_press(egui::Key::F4);
+    step_until(&mut h, "closed", |_| incident(&env, id)["status"] == "closed");
+    assert_eq!(incident(&env, id)["close_reason"], "invalid");
+    step_until(&mut h, "gone from the queue", |h| {
+        h.state().as_ref().is_some_and(|a| !a.state.queue.contains_key(&id))
+    });
+}
+
+#[test]
+fn a_known_nuisance_caller_gets_a_red_banner_not_a_rejection() {
+    let env = env();
+    let nuisance = "13900000009";
+    let (s, _) = env.rt.block_on(env.lead.post(
+        &format!("/callers/{nuisance}/flags"),
+        json!({"flag": "nuisance", "note": "反复无故拨打"}),
+    ));
+    assert_eq!(s, reqwest::StatusCode::CREATED);
+    let mut h = console(&env);
+    let id = post(
+        &env,
+        json!({"channel": "voice", "phone": nuisance, "narrative": "有人拿刀在楼下砍人"}),
+    );
+    take(&env, &mut h, id);
+    step_until(&mut h, "the banner", |h| {
+        h.query_by_label_contains("骚扰来电预警").is_some()
+    });
+    // A warning, not a verdict: the call is still a P1 police matter.
+    let s = app(&h).state.suggestion.clone().expect("suggestion");
+    assert_eq!(s.priority, jiejing::model::Priority::P1);
+    assert!(h.query_by_role_and_label(A11y::Button, "派警 (F2)").is_some());
+}
+
+#[test]
+fn a_call_logged_offline_arrives_exactly_once() {
+    let mut env = env();
+    let mut h = console(&env);
+    step_until(&mut h, "live", |h| h.query_by_label_contains("在线").is_some());
+    env.rt.block_on(env.srv.stop());
+
+    h.key_press(egui::Key::F1);
+    h.step();
+    h.get_by_label("报警电话").focus();
+    h.step();
+    h.get_by_label("报警电话").type_text("13804310006");
+    h.get_by_label("地点").focus();
+    h.step();
+    h.get_by_label("地点").type_text("人民广场");
+    h.get_by_label("报警内容").focus();
+    h.step();
+    h.get_by_label("报警内容").type_text("停电了，整栋楼都黑了");
+    h.step();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    step_until(&mut h, "kept in the outbox", |h| {
+        h.state().as_ref().is_some_and(|a| a.state.outbox_pending == 1)
+    });
+    assert!(
+        h.query_by_label_contains("1 待发送").is_some(),
+        "the pending count is shown"
+    );
+
+    // The service comes back; the outbox is sent by itself.
+    env.rt.block_on(env.srv.restart());
+    step_until(&mut h, "outbox emptied", |h| {
+        h.state().as_ref().is_some_and(|a| a.state.outbox_pending == 0)
+    });
+    std::thread::sleep(Duration::from_millis(2500));
+    h.step();
+    let all = env.rt.block_on(env.lead.get("/incidents")).1;
+    let matching: Vec<_> = all
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|i| i["narrative"] == "停电了，整栋楼都黑了")
+        .collect();
+    assert_eq!(matching.len(), 1, "exactly once: {all}");
+    assert_eq!(matching[0]["location"]["jurisdiction"], "CC-NG-RM");
+    assert_eq!(
+        matching[0]["status"],
+        Status::InProgress.as_str(),
+        "held by the operator who logged it"
+    );
+}
+
+#[test]
+fn ime_composition_reaches_the_narrative() {
+    let env = env();
+    let mut h = console(&env);
+    h.key_press(egui::Key::F1);
+    h.step();
+    h.get_by_label("报警内容").focus();
+    h.step();
+    h.event(egui::Event::Ime(egui::ImeEvent::Preedit {
+        text: "you ren".into(),
+        active_range_chars: None,
+    }));
+    h.step();
+    h.event(egui::Event::Ime(egui::ImeEvent::Commit("有人落水了".into())));
+    step_until(&mut h, "committed text in the field", |h| {
+        h.state()
+            .as_ref()
+            .and_then(|a| a.state.draft.as_ref())
+            .is_some_and(|d| d.narrative == "有人落水了")
+    });
+    step_until(&mut h, "triaged", |h| {
+        h.state()
+            .as_ref()
+            .and_then(|a| a.state.suggestion.as_ref())
+            .is_some_and(|s| s.priority == jiejing::model::Priority::P1)
+    });
+}
+
+#[test]
+fn english_is_one_click_away() {
+    let env = env();
+    let mut h = console(&env);
+    h.step();
+    h.get_by_role_and_label(A11y::Button, "English").click();
+    h.step();
+    h.step();
+    assert!(h.query_by_role_and_label(A11y::Button, "New call (F1)").is_some());
+    assert!(h.query_by_role_and_label(A11y::Button, "中文").is_some());
+}
