@@ -172,25 +172,7 @@ impl ConsoleApp {
         if let Some(action) = panels::shortcut(ui.ctx()) {
             panels::perform(&mut self.state, action, &mut cmds);
         }
-        self.state.retriage();
-        egui::Panel::top("top_bar").show(ui, |ui| panels::top_bar_ui(ui, &mut self.state));
-        egui::Panel::left("queue")
-            .resizable(true)
-            .default_size(520.0)
-            .show(ui, |ui| {
-                panels::queue_ui(ui, &mut self.state, &mut cmds);
-            });
-        egui::Panel::right("triage")
-            .resizable(true)
-            .default_size(380.0)
-            .show(ui, |ui| {
-                egui::ScrollArea::vertical().id_salt("triage_scroll").show(ui, |ui| {
-                    panels::triage_ui(ui, &mut self.state, &mut cmds);
-                    ui.separator();
-                    panels::units_ui(ui, &mut self.state, &mut cmds);
-                });
-            });
-        egui::CentralPanel::default_margins().show(ui, |ui| panels::intake_ui(ui, &mut self.state, &mut cmds));
+        draw(ui, &mut self.state, &mut cmds);
         for cmd in cmds {
             self.backend.apply(cmd);
         }
@@ -206,6 +188,30 @@ impl ConsoleApp {
             self.backend.apply(cmd);
         }
     }
+}
+
+/// Lays out the whole screen from the state; no I/O (the frame benchmark
+/// runs exactly this).
+pub fn draw(ui: &mut egui::Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
+    state.retriage();
+    egui::Panel::top("top_bar").show(ui, |ui| panels::top_bar_ui(ui, state));
+    egui::Panel::left("queue")
+        .resizable(true)
+        .default_size(560.0)
+        .show(ui, |ui| {
+            panels::queue_ui(ui, state, cmds);
+        });
+    egui::Panel::right("triage")
+        .resizable(true)
+        .default_size(380.0)
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical().id_salt("triage_scroll").show(ui, |ui| {
+                panels::triage_ui(ui, state, cmds);
+                ui.separator();
+                panels::units_ui(ui, state, cmds);
+            });
+        });
+    egui::CentralPanel::default_margins().show(ui, |ui| panels::intake_ui(ui, state, cmds));
 }
 
 impl Drop for ConsoleApp {

@@ -66,6 +66,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("referral_number", "分流单号", "Work order"),
     ("read_to_caller", "请告知报警人", "read it to the caller"),
     ("saved", "已保存", "Saved"),
+    ("claimed", "已接警", "Taken"),
     ("dispatched", "已派警", "Dispatched"),
     ("referred", "已分流", "Referred"),
     ("closed", "已关闭", "Closed"),
@@ -117,6 +118,10 @@ impl Lang {
 /// Display names of domain codes.
 pub fn code_name(lang: Lang, code: &str) -> &'static str {
     const CODES: &[(&str, &str, &str)] = &[
+        ("P1", "P1 紧急", "P1 critical"),
+        ("P2", "P2 急", "P2 urgent"),
+        ("P3", "P3 一般", "P3 routine"),
+        ("P4", "P4 非警务", "P4 not police"),
         ("voice", "电话", "Voice"),
         ("sms", "短信", "SMS"),
         ("wechat", "微信", "WeChat"),
@@ -177,5 +182,32 @@ mod tests {
         }
         assert_eq!(Lang::Zh.tr("dispatch"), "派警 (F2)");
         assert_eq!(Lang::En.tr("dispatch"), "Dispatch (F2)");
+        // Every code a panel can show has a name in both languages.
+        use crate::model::{Agency, Category, Channel, Coded, Priority, Status, UnitKind, UnitStatus};
+        let codes = Category::ALL_CODES
+            .iter()
+            .map(|c| c.code())
+            .chain(Channel::ALL_CODES.iter().map(|c| c.code()))
+            .chain(Priority::ALL_CODES.iter().map(|c| c.code()))
+            .chain(Agency::ALL_CODES.iter().map(|c| c.code()))
+            .chain(Status::ALL_CODES.iter().map(|c| c.code()))
+            .chain(UnitKind::ALL_CODES.iter().map(|c| c.code()))
+            .chain(UnitStatus::ALL_CODES.iter().map(|c| c.code()));
+        for code in codes {
+            assert_ne!(code_name(Lang::Zh, code), "?", "{code}");
+            assert_ne!(code_name(Lang::En, code), "?", "{code}");
+        }
+        // Every action's outcome has a message.
+        for what in [
+            "saved",
+            "claimed",
+            "released",
+            "dispatched",
+            "referred",
+            "closed",
+            "linked",
+        ] {
+            assert_ne!(Lang::Zh.tr(what), what);
+        }
     }
 }

@@ -377,3 +377,26 @@ fn english_is_one_click_away() {
     assert!(h.query_by_role_and_label(A11y::Button, "New call (F1)").is_some());
     assert!(h.query_by_role_and_label(A11y::Button, "中文").is_some());
 }
+
+#[test]
+fn an_idle_console_only_ticks_once_a_second() {
+    let env = env();
+    let mut h = console(&env);
+    step_until(&mut h, "live", |h| h.query_by_label_contains("在线").is_some());
+    // Let the start-up answers (queue, units, outbox) settle.
+    for _ in 0..20 {
+        h.step();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    h.step();
+    let delay = h
+        .output()
+        .viewport_output
+        .get(&egui::ViewportId::ROOT)
+        .map(|v| v.repaint_delay)
+        .expect("root viewport");
+    assert!(
+        delay >= Duration::from_millis(900) && delay <= Duration::from_secs(1),
+        "idle repaint delay {delay:?}"
+    );
+}

@@ -1,0 +1,129 @@
+//! One console frame's CPU time with 10,000 queued calls, against an empty
+//! frame of the same egui context measured in the same run.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use criterion::{Criterion, criterion_group, criterion_main};
+use jiejing::console::app::draw;
+use jiejing::console::state::{ConsoleState, Draft, Prefs};
+use jiejing::model::{Caller, CallerPhone, Channel, Incident, Location, Role, Status, User};
+use jiejing::triage::{TriageInput, triage};
+
+fn queue(n: usize) -> Vec<Incident> {
+    let texts = [
+        "有人在楼下打架",
+        "手机话费充值没到账",
+        "有人拿刀在楼下砍人",
+        "家里停水两天了",
+        "陪我唠会嗑",
+    ];
+    (0..n)
+        .map(|k| {
+            let text = texts[k % texts.len()];
+            Incident {
+                id: k as i64 + 1,
+                channel: Channel::ALL[k % 4],
+                caller: Caller {
+                    phone: CallerPhone::parse(&format!("138{:08}", k)).ok(),
+                    ..Default::default()
+                },
+                location: Location {
+                    text: "红旗街".into(),
+                    ..Default::default()
+                },
+                narrative: text.into(),
+                received_at: Utc::now() - chrono::Duration::seconds(k as i64),
+                category: None,
+                agency: None,
+                priority: None,
+                suggestion: Some(triage(&TriageInput {
+                    channel: Channel::Voice,
+                    text,
+                    history: None,
+                })),
+                status: Status::New,
+                holder: None,
+                claimed_at: None,
+                dispatched_at: None,
+                on_scene_at: None,
+                closed_at: None,
+                close_reason: None,
+                close_note: None,
+                duplicate_of: None,
+                unit_id: None,
+                co_notify: vec![],
+                disconnect: None,
+                version: 1,
+                updated_at: Utc::now(),
+            }
+        })
+        .collect()
+}
+
+fn input() -> egui::RawInput {
+    egui::RawInput {
+        screen_rect: Some(egui::Rect::from_min_size(egui::Pos2::ZERO, egui::vec2(1400.0, 900.0))),
+        ..Default::default()
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let ctx = egui::Context::default();
+    jiejing::console::install_fonts(&ctx);
+    let me = User {
+        id: 1,
+        name: "接警员".into(),
+        role: Role::CallTaker,
+        agency: None,
+    };
+    let mut state = ConsoleState::new(me, true, Prefs::default());
+    for i in queue(10_000) {
+        state.upsert(i);
+    }
+    state.draft = Some(Draft {
+        narrative: "有人拿刀在楼下砍人，地上好多血".into(),
+        ..Draft::new_call()
+    });
+    // Warm up: fonts, layout caches.
+    for _ in 0..3 {
+        black_box(ctx.run_ui(input(), |ui| draw(ui, &mut state, &mut Vec::new())));
+    }
+    let mut g = c.benchmark_group("console frame");
+    g.measurement_time(Duration::from_secs(5));
+    g.bench_function("empty frame (reference)", |b| {
+        b.iter(|| {
+            black_box(ctx.run_ui(input(), |ui| {
+                ui.label("x");
+            }))
+        })
+    });
+    g.bench_function("10,000 queued calls", |b| {
+        b.iter(|| black_box(ctx.run_ui(input(), |ui| draw(ui, &mut state, &mut Vec::new()))))
+    });
+    g.finish();
+
+    let rounds = 50;
+    let t = Instant::now();
+    for _ in 0..rounds {
+        black_box(ctx.run_ui(input(), |ui| {
+            ui.label("x");
+        }));
+    }
+    let empty = t.elapsed() / rounds;
+    let t = Instant::now();
+    for _ in 0..rounds {
+        black_box(ctx.run_ui(input(), |ui| draw(ui, &mut state, &mut Vec::new())));
+    }
+    let full = t.elapsed() / rounds;
+    eprintln!(
+        "\nconsole frame summary: {:.2} ms per frame with 10,000 queued calls ({:.1}× an empty frame of {:.3} ms); target under 4 ms",
+        full.as_secs_f64() * 1e3,
+        full.as_secs_f64() / empty.as_secs_f64(),
+        empty.as_secs_f64() * 1e3,
+    );
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
