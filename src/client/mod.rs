@@ -303,6 +303,32 @@ impl ApiClient {
         self.get("/referrals").await
     }
 
+    /// An agency account moves its referral on: accept, feedback, close.
+    pub async fn referral_step(
+        &self,
+        id: crate::model::ReferralId,
+        step: &crate::model::ReferralStep,
+    ) -> Result<Referral, ClientError> {
+        use crate::model::ReferralStep as S;
+        match step {
+            S::Accept => {
+                self.post(&format!("/referrals/{id}/accept"), &serde_json::json!({}))
+                    .await
+            }
+            S::Feedback(text) => {
+                self.post(
+                    &format!("/referrals/{id}/feedback"),
+                    &serde_json::json!({ "text": text }),
+                )
+                .await
+            }
+            S::Close => {
+                self.post(&format!("/referrals/{id}/close"), &serde_json::json!({}))
+                    .await
+            }
+        }
+    }
+
     /// Follows the live event stream until `cancel`, reconnecting after any
     /// drop and resuming after the last event seen. Every item goes to `sink`
     /// (the console forwards it to its channel and requests a repaint).

@@ -41,7 +41,7 @@ impl ConsoleApp {
         let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(move || repaint.request_repaint());
         let backend = Backend::new(client, rt, tx, wake, outbox);
         let cancel = CancellationToken::new();
-        backend.start(cancel.clone());
+        backend.start(cancel.clone(), me.role);
         ConsoleApp {
             state: ConsoleState::new(me, demo, prefs),
             backend,
@@ -159,6 +159,10 @@ impl ConsoleApp {
                 }
             }
             Msg::Units(u) => self.state.units = u,
+            Msg::Referrals(r) => {
+                self.state.conn = Conn::Live;
+                self.state.referrals = r;
+            }
             Msg::Outbox { pending } => self.state.outbox_pending = pending,
         }
     }
@@ -195,6 +199,10 @@ impl ConsoleApp {
 pub fn draw(ui: &mut egui::Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     state.retriage();
     egui::Panel::top("top_bar").show(ui, |ui| panels::top_bar_ui(ui, state));
+    if state.me.role == crate::model::Role::Agency {
+        egui::CentralPanel::default_margins().show(ui, |ui| panels::inbox_ui(ui, state, cmds));
+        return;
+    }
     egui::Panel::left("queue")
         .resizable(true)
         .default_size(560.0)

@@ -120,7 +120,22 @@ impl Backend {
 
     /// Loads the queue and units, follows the live feed, and keeps retrying
     /// the outbox.
-    pub fn start(&self, cancel: tokio_util::sync::CancellationToken) {
+    pub fn start(&self, cancel: tokio_util::sync::CancellationToken, role: crate::model::Role) {
+        if role == crate::model::Role::Agency {
+            // Agencies see only their referrals; there is no event stream for
+            // them, so the inbox is re-read every few seconds.
+            let me = self.clone();
+            self.rt.spawn(async move {
+                loop {
+                    me.reload_referrals().await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                        _ = cancel.cancelled() => return,
+                    }
+                }
+            });
+            return;
+        }
         let me = self.clone();
         self.rt.spawn(async move {
             me.reload_queue().await;
@@ -153,6 +168,13 @@ impl Backend {
     pub async fn reload_queue(&self) {
         match self.client.queue().await {
             Ok(q) => self.send(Msg::Queue(q)),
+            Err(e) => self.send(Msg::Failed(e.to_string())),
+        }
+    }
+
+    async fn reload_referrals(&self) {
+        match self.client.referrals().await {
+            Ok(r) => self.send(Msg::Referrals(r)),
             Err(e) => self.send(Msg::Failed(e.to_string())),
         }
     }
@@ -302,6 +324,10 @@ impl Backend {
                 Err(e) => self.send(Msg::Failed(e.to_string())),
             },
             Command::RefreshUnits => self.refresh_units().await,
+            Command::ReferralStep(id, step) => match c.referral_step(id, &step).await {
+                Ok(_) => self.reload_referrals().await,
+                Err(e) => self.send(Msg::Failed(e.to_string())),
+            },
         }
     }
 }

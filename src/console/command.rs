@@ -36,6 +36,8 @@ pub enum Command {
     History(String),
     SetUnitStatus(UnitId, UnitStatus),
     RefreshUnits,
+    /// An agency account works a referral.
+    ReferralStep(crate::model::ReferralId, crate::model::ReferralStep),
 }
 
 /// The one-click actions on a call.
@@ -66,6 +68,7 @@ pub enum Msg {
         duplicates: Vec<DuplicateCandidate>,
     },
     Units(Vec<Unit>),
+    Referrals(Vec<Referral>),
     Outbox {
         pending: usize,
     },

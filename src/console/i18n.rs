@@ -89,6 +89,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("inbox", "分流工单", "Referral inbox"),
     ("accept", "受理", "Accept"),
     ("feedback", "反馈", "Feedback"),
+    ("send_feedback", "提交反馈", "Send feedback"),
     ("close", "办结", "Close"),
     ("overdue", "超时", "overdue"),
     ("reason_invalid", "无效报警", "invalid call"),

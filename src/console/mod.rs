@@ -50,6 +50,8 @@ pub fn data_dir() -> Option<PathBuf> {
     Some(dir)
 }
 
+type SignedIn = (crate::client::ApiClient, crate::model::User, Outbox);
+
 /// What the window shows: the sign-in screen until a session exists, then
 /// the console.
 pub struct Launcher {
@@ -58,7 +60,7 @@ pub struct Launcher {
     name: String,
     password: String,
     error: Option<String>,
-    pending: Option<std::sync::mpsc::Receiver<Result<(crate::client::ApiClient, crate::model::User), String>>>,
+    pending: Option<std::sync::mpsc::Receiver<Result<SignedIn, String>>>,
     console: Option<Box<ConsoleApp>>,
     prefs: state::Prefs,
     outbox: PathBuf,
@@ -86,24 +88,10 @@ impl Launcher {
         {
             self.pending = None;
             match result {
-                Ok((client, me)) => {
-                    let outbox = self.rt.block_on(Outbox::open(&self.outbox));
-                    match outbox {
-                        Ok(outbox) => {
-                            let app = ConsoleApp::new(
-                                ui.ctx(),
-                                self.rt.clone(),
-                                client,
-                                me,
-                                outbox,
-                                false,
-                                self.prefs.clone(),
-                            );
-                            self.console = Some(Box::new(app));
-                            return;
-                        }
-                        Err(e) => self.error = Some(e.to_string()),
-                    }
+                Ok((client, me, outbox)) => {
+                    let app = ConsoleApp::new(ui.ctx(), self.rt.clone(), client, me, outbox, false, self.prefs.clone());
+                    self.console = Some(Box::new(app));
+                    return;
                 }
                 Err(e) => self.error = Some(e),
             }
@@ -125,13 +113,16 @@ impl Launcher {
                     self.password.clone(),
                     ui.ctx().clone(),
                 );
+                let outbox_path = self.outbox.clone();
                 self.rt.spawn(async move {
                     let mut client = crate::client::ApiClient::new(&server);
-                    let r = client
-                        .login(&name, &password)
-                        .await
-                        .map(|s| (client, s.user))
-                        .map_err(|e| e.to_string());
+                    let r = async {
+                        let session = client.login(&name, &password).await.map_err(|e| e.to_string())?;
+                        // Opened here, not on the UI thread: it is disk I/O.
+                        let outbox = Outbox::open(&outbox_path).await.map_err(|e| e.to_string())?;
+                        Ok((client, session.user, outbox))
+                    }
+                    .await;
                     tx.send(r).ok();
                     ctx.request_repaint();
                 });
@@ -144,12 +135,19 @@ impl Launcher {
     }
 }
 
-impl eframe::App for Launcher {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+impl Launcher {
+    /// One frame: the sign-in screen, or the console once signed in.
+    pub fn frame(&mut self, ui: &mut egui::Ui) {
         match &mut self.console {
             Some(app) => app.frame(ui),
             None => self.sign_in_ui(ui),
         }
+    }
+}
+
+impl eframe::App for Launcher {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.frame(ui);
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {

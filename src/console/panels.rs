@@ -8,7 +8,7 @@ use egui::{Color32, RichText, Ui};
 use super::command::{Command, Then};
 use super::i18n::{Lang, code_name};
 use super::state::{Conn, ConsoleState, Draft};
-use crate::model::{Agency, Channel, CloseReason, Coded, Incident, Priority, Role, UnitStatus};
+use crate::model::{Agency, Category, Channel, CloseReason, Coded, Incident, Priority, Role, Status, UnitStatus};
 
 const RED: Color32 = Color32::from_rgb(0xd6, 0x2d, 0x20);
 const AMBER: Color32 = Color32::from_rgb(0xe6, 0x9b, 0x00);
@@ -74,24 +74,47 @@ pub fn top_bar_ui(ui: &mut Ui, state: &mut ConsoleState) {
     });
 }
 
+fn filter_combo<T: Coded>(ui: &mut Ui, lang: Lang, id: &str, label: &str, value: &mut Option<T>, all: &[T]) {
+    egui::ComboBox::new(id, label)
+        .selected_text(value.map_or(lang.tr("all"), |v| code_name(lang, v.code())))
+        .show_ui(ui, |ui| {
+            ui.selectable_value(value, None, lang.tr("all"));
+            for v in all {
+                ui.selectable_value(value, Some(*v), code_name(lang, v.code()));
+            }
+        });
+}
+
 /// The live queue of every open call, virtualised for thousands of rows.
 pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     let lang = state.lang();
     ui.horizontal(|ui| {
         ui.strong(lang.tr("queue"));
         ui.label(format!("({})", state.queue.len()));
-        egui::ComboBox::new("queue_channel", lang.tr("channel"))
-            .selected_text(
-                state
-                    .filter_channel
-                    .map_or(lang.tr("all"), |c| code_name(lang, c.as_str())),
-            )
-            .show_ui(ui, |ui| {
-                ui.selectable_value(&mut state.filter_channel, None, lang.tr("all"));
-                for c in Channel::ALL {
-                    ui.selectable_value(&mut state.filter_channel, Some(*c), code_name(lang, c.as_str()));
-                }
-            });
+        filter_combo(
+            ui,
+            lang,
+            "queue_channel",
+            lang.tr("channel"),
+            &mut state.filter_channel,
+            Channel::ALL,
+        );
+        filter_combo(
+            ui,
+            lang,
+            "queue_status",
+            lang.tr("status"),
+            &mut state.filter_status,
+            &[Status::New, Status::InProgress],
+        );
+        filter_combo(
+            ui,
+            lang,
+            "queue_category",
+            lang.tr("category"),
+            &mut state.filter_category,
+            Category::ALL,
+        );
         if ui.button(lang.tr("new_call")).clicked() {
             state.draft = Some(Draft::new_call());
             state.history = None;
@@ -101,13 +124,19 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
     });
     ui.separator();
     let now = Utc::now();
-    let filter = state.filter_channel;
+    let (channel, status, category) = (state.filter_channel, state.filter_status, state.filter_category);
     let (amber, red) = (state.prefs.amber_secs, state.prefs.red_secs);
     let ids: Vec<_> = state
         .sorted_ids()
         .to_vec()
         .into_iter()
-        .filter(|id| filter.is_none_or(|c| state.queue.get(id).is_some_and(|i| i.channel == c)))
+        .filter(|id| {
+            state.queue.get(id).is_some_and(|i| {
+                channel.is_none_or(|c| i.channel == c)
+                    && status.is_none_or(|s| i.status == s)
+                    && category.is_none_or(|c| i.effective_category() == Some(c))
+            })
+        })
         .collect();
     let me = state.me.id;
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 8.0;
@@ -611,4 +640,64 @@ pub fn units_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
 /// Whether a newly arrived incident deserves the P1 alert.
 pub fn is_new_p1(inc: &Incident) -> bool {
     inc.status.is_queued() && inc.effective_priority() == Priority::P1
+}
+
+/// An agency account's referral inbox: accept, write feedback, close.
+pub fn inbox_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
+    use crate::model::{ReferralStatus, ReferralStep};
+    let lang = state.lang();
+    ui.heading(lang.tr("inbox"));
+    outcome_ui(ui, state);
+    let referrals = state.referrals.clone();
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        for r in &referrals {
+            ui.separator();
+            ui.horizontal(|ui| {
+                ui.strong(&r.number);
+                ui.label(code_name(lang, r.status.as_str()));
+                if r.overdue {
+                    ui.label(RichText::new(lang.tr("overdue")).strong().color(RED));
+                }
+                ui.label(
+                    RichText::new(
+                        r.created_at
+                            .with_timezone(&chrono::Local)
+                            .format("%m-%d %H:%M")
+                            .to_string(),
+                    )
+                    .weak(),
+                );
+            });
+            if let Some(f) = &r.feedback {
+                ui.label(RichText::new(f).weak());
+            }
+            ui.horizontal(|ui| match r.status {
+                ReferralStatus::Sent => {
+                    if ui.button(format!("{} {}", lang.tr("accept"), r.number)).clicked() {
+                        cmds.push(Command::ReferralStep(r.id, ReferralStep::Accept));
+                    }
+                }
+                ReferralStatus::Accepted | ReferralStatus::Feedback => {
+                    let text = state.feedback.entry(r.id).or_default();
+                    let l = ui.label(format!("{} {}", lang.tr("feedback"), r.number));
+                    ui.add(egui::TextEdit::singleline(text).desired_width(320.0))
+                        .labelled_by(l.id);
+                    if ui
+                        .button(format!("{} {}", lang.tr("send_feedback"), r.number))
+                        .clicked()
+                        && !text.trim().is_empty()
+                    {
+                        cmds.push(Command::ReferralStep(
+                            r.id,
+                            ReferralStep::Feedback(std::mem::take(text)),
+                        ));
+                    }
+                    if ui.button(format!("{} {}", lang.tr("close"), r.number)).clicked() {
+                        cmds.push(Command::ReferralStep(r.id, ReferralStep::Close));
+                    }
+                }
+                ReferralStatus::Closed => {}
+            });
+        }
+    });
 }

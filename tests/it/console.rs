@@ -400,3 +400,107 @@ fn an_idle_console_only_ticks_once_a_second() {
         "idle repaint delay {delay:?}"
     );
 }
+
+#[test]
+fn an_agency_account_works_its_referral_inbox() {
+    let env = env();
+    // A call taker refers a call to the utilities.
+    let id = post(
+        &env,
+        json!({"channel": "sms", "phone": "13804310007", "narrative": "整栋楼停电了"}),
+    );
+    let number = env.rt.block_on(async {
+        let ct = Api::login(env.srv.addr, "ct", PASSWORD).await;
+        ct.post_empty(&format!("/incidents/{id}/claim")).await;
+        let (_, r) = ct
+            .post(&format!("/incidents/{id}/refer"), json!({"agency": "utilities"}))
+            .await;
+        env.srv.user("power", Role::Agency, Some(Agency::Utilities)).await;
+        r["referral"]["number"].as_str().expect("number").to_owned()
+    });
+    let handle = env.rt.handle().clone();
+    let url = format!("http://{}", env.srv.addr);
+    let (client, me, outbox) = env.rt.block_on(async {
+        let mut c = ApiClient::new(&url);
+        c.login("power", PASSWORD).await.expect("login");
+        let me = c.login_info().await.expect("me");
+        (c, me, Outbox::open(&env.outbox).await.expect("outbox"))
+    });
+    let mut parts = Some((handle, client, me, outbox));
+    let mut h = new_harness(
+        move |ui, slot: &mut Option<ConsoleApp>| {
+            if slot.is_none()
+                && let Some((rt, client, me, outbox)) = parts.take()
+            {
+                *slot = Some(ConsoleApp::new(
+                    ui.ctx(),
+                    rt,
+                    client,
+                    me,
+                    outbox,
+                    false,
+                    Default::default(),
+                ));
+            }
+            if let Some(app) = slot {
+                app.frame(ui);
+            }
+        },
+        None,
+    );
+    let referral = |env: &Env| env.rt.block_on(env.lead.get(&format!("/referrals?incident_id={id}"))).1[0].clone();
+    step_until(&mut h, "the inbox lists the work order", |h| {
+        h.query_by_label(&format!("受理 {number}")).is_some()
+    });
+    h.get_by_label(&format!("受理 {number}")).click();
+    step_until(&mut h, "accepted", |_| referral(&env)["status"] == "accepted");
+    step_until(&mut h, "feedback field", |h| {
+        h.query_by_label(&format!("提交反馈 {number}")).is_some()
+    });
+    h.get_by_label(&format!("反馈 {number}")).focus();
+    h.step();
+    h.get_by_label(&format!("反馈 {number}"))
+        .type_text("抢修队已到场，恢复供电");
+    h.step();
+    h.get_by_label(&format!("提交反馈 {number}")).click();
+    step_until(&mut h, "feedback stored", |_| {
+        referral(&env)["feedback"] == "抢修队已到场，恢复供电"
+    });
+    // Click only once the inbox shows the feedback: the row's layout has settled.
+    step_until(&mut h, "feedback shown in the inbox", |h| {
+        h.query_by_label("抢修队已到场，恢复供电").is_some()
+    });
+    h.get_by_label(&format!("办结 {number}")).click();
+    step_until(&mut h, "closed", |_| referral(&env)["status"] == "closed");
+}
+
+#[test]
+fn the_sign_in_screen_opens_the_console() {
+    let env = env();
+    let launcher = jiejing::console::Launcher::new(
+        env.rt.handle().clone(),
+        format!("http://{}", env.srv.addr),
+        env.outbox.clone(),
+        Default::default(),
+    );
+    let mut h = new_harness(|ui, app: &mut jiejing::console::Launcher| app.frame(ui), launcher);
+    h.step();
+    h.get_by_label("用户名").focus();
+    h.step();
+    h.get_by_label("用户名").type_text("ct");
+    h.get_by_label("密码").focus();
+    h.step();
+    h.get_by_label("密码").type_text("wrong-password");
+    h.get_by_role_and_label(A11y::Button, "登录").click();
+    step_until(&mut h, "a readable refusal", |h| {
+        h.query_by_label_contains("wrong user name or password").is_some()
+    });
+    h.get_by_label("密码").focus();
+    h.step();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.get_by_label("密码").type_text(PASSWORD);
+    h.get_by_role_and_label(A11y::Button, "登录").click();
+    step_until(&mut h, "the console", |h| {
+        h.query_by_label_contains("警情队列").is_some()
+    });
+}
