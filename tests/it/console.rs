@@ -59,11 +59,16 @@ pub fn new_harness<'a, S: 'a>(app: impl FnMut(&mut egui::Ui, &mut S) + 'a, state
 
 /// A console signed in as the call taker `ct`.
 pub fn console(env: &Env) -> Harness<'static, Option<ConsoleApp>> {
+    console_as(env, "ct")
+}
+
+/// A console signed in as `name`.
+pub fn console_as(env: &Env, name: &str) -> Harness<'static, Option<ConsoleApp>> {
     let handle = env.rt.handle().clone();
     let url = format!("http://{}", env.srv.addr);
     let (client, me, outbox) = env.rt.block_on(async {
         let mut c = ApiClient::new(&url);
-        c.login("ct", PASSWORD).await.expect("login");
+        c.login(name, PASSWORD).await.expect("login");
         let me = c.login_info().await.expect("me");
         (c, me, Outbox::open(&env.outbox).await.expect("outbox"))
     });
@@ -418,36 +423,7 @@ fn an_agency_account_works_its_referral_inbox() {
         env.srv.user("power", Role::Agency, Some(Agency::Utilities)).await;
         r["referral"]["number"].as_str().expect("number").to_owned()
     });
-    let handle = env.rt.handle().clone();
-    let url = format!("http://{}", env.srv.addr);
-    let (client, me, outbox) = env.rt.block_on(async {
-        let mut c = ApiClient::new(&url);
-        c.login("power", PASSWORD).await.expect("login");
-        let me = c.login_info().await.expect("me");
-        (c, me, Outbox::open(&env.outbox).await.expect("outbox"))
-    });
-    let mut parts = Some((handle, client, me, outbox));
-    let mut h = new_harness(
-        move |ui, slot: &mut Option<ConsoleApp>| {
-            if slot.is_none()
-                && let Some((rt, client, me, outbox)) = parts.take()
-            {
-                *slot = Some(ConsoleApp::new(
-                    ui.ctx(),
-                    rt,
-                    client,
-                    me,
-                    outbox,
-                    false,
-                    Default::default(),
-                ));
-            }
-            if let Some(app) = slot {
-                app.frame(ui);
-            }
-        },
-        None,
-    );
+    let mut h = console_as(&env, "power");
     let referral = |env: &Env| env.rt.block_on(env.lead.get(&format!("/referrals?incident_id={id}"))).1[0].clone();
     step_until(&mut h, "the inbox lists the work order", |h| {
         h.query_by_label(&format!("受理 {number}")).is_some()
