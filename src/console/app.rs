@@ -99,6 +99,15 @@ impl ConsoleApp {
                     self.state.upsert(after);
                 } else if e.kind == "unit.status" {
                     cmds.push(Command::RefreshUnits);
+                } else if e.kind.starts_with("referral.")
+                    && let Some(r) = e
+                        .after
+                        .clone()
+                        .and_then(|v| serde_json::from_value::<crate::model::Referral>(v).ok())
+                    && self.state.last_referral.as_ref().is_some_and(|l| l.id == r.id)
+                {
+                    // The agency's progress stays visible to the call taker.
+                    self.state.last_referral = Some(r);
                 }
             }
             Msg::Done {

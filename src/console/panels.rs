@@ -329,6 +329,14 @@ fn outcome_ui(ui: &mut Ui, state: &ConsoleState) {
             .strong()
             .color(if r.overdue { RED } else { GREEN }),
         );
+        let mut status = code_name(lang, r.status.as_str()).to_owned();
+        if r.overdue {
+            status = format!("{status} · {}", lang.tr("overdue"));
+        }
+        ui.label(RichText::new(status).color(if r.overdue { RED } else { ui.visuals().text_color() }));
+        if let Some(f) = &r.feedback {
+            ui.label(RichText::new(f).weak());
+        }
     }
     if let Some(n) = &state.notice {
         ui.label(RichText::new(&n.text).color(if n.error { RED } else { GREEN }));

@@ -480,3 +480,36 @@ fn the_sign_in_screen_opens_the_console() {
         h.query_by_label_contains("警情队列").is_some()
     });
 }
+
+#[test]
+fn the_referral_state_follows_the_agency() {
+    let env = env();
+    let mut h = console(&env);
+    let id = post(
+        &env,
+        json!({"channel": "sms", "phone": "13804310008", "narrative": "家里停水两天了 物业也不管"}),
+    );
+    take(&env, &mut h, id);
+    h.key_press(egui::Key::F3);
+    step_until(&mut h, "work order shown", |h| {
+        h.query_by_label_contains("分流单号: FL").is_some()
+    });
+    let rid = app(&h).state.last_referral.as_ref().map(|r| r.id).expect("referral");
+    env.rt.block_on(async {
+        env.srv.user("water", Role::Agency, Some(Agency::Utilities)).await;
+        let water = Api::login(env.srv.addr, "water", PASSWORD).await;
+        let (s, _) = water.post_empty(&format!("/referrals/{rid}/accept")).await;
+        assert_eq!(s, reqwest::StatusCode::OK);
+    });
+    step_until(&mut h, "accepted shown to the call taker", |h| {
+        h.state()
+            .as_ref()
+            .and_then(|a| a.state.last_referral.as_ref())
+            .is_some_and(|r| r.status == jiejing::model::ReferralStatus::Accepted)
+    });
+    h.step();
+    assert!(
+        h.query_by_label("已受理").is_some(),
+        "the state is shown next to the work order"
+    );
+}
