@@ -2,6 +2,8 @@
 //! the incident service on a local SQLite file, demo accounts, the simulated
 //! channel gateways, and the console signed in as a call taker.
 
+use std::time::Instant;
+
 use anyhow::Context as _;
 use chrono::Utc;
 use jiejing::client::ApiClient;
@@ -40,7 +42,33 @@ async fn start() -> anyhow::Result<(Server, ApiClient, ApiClient)> {
     Ok((server, operator, gateway))
 }
 
+/// The console, reporting once how long it took to show a filled queue.
+struct DemoApp {
+    inner: jiejing::console::ConsoleApp,
+    started: Instant,
+    reported: bool,
+}
+
+impl eframe::App for DemoApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.inner.frame(ui);
+        if !self.reported && !self.inner.state.queue.is_empty() {
+            self.reported = true;
+            tracing::info!(
+                calls = self.inner.state.queue.len(),
+                ms = self.started.elapsed().as_millis() as u64,
+                "demo console showing the queue"
+            );
+        }
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::App::save(&mut self.inner, storage);
+    }
+}
+
 pub fn run(rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
+    let started = Instant::now();
     let (server, operator, gateway) = rt.block_on(start())?;
     let me = rt.block_on(async { operator.login_info().await })?;
     let cancel = CancellationToken::new();
@@ -66,8 +94,12 @@ pub fn run(rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
         Box::new(move |cc| {
             jiejing::console::install_fonts(&cc.egui_ctx);
             let prefs = jiejing::console::ConsoleApp::load_prefs(cc.storage);
-            let app = jiejing::console::ConsoleApp::new(&cc.egui_ctx, handle, operator, me, outbox, true, prefs);
-            Ok(Box::new(app))
+            let inner = jiejing::console::ConsoleApp::new(&cc.egui_ctx, handle, operator, me, outbox, true, prefs);
+            Ok(Box::new(DemoApp {
+                inner,
+                started,
+                reported: false,
+            }))
         }),
     );
     cancel.cancel();

@@ -123,6 +123,8 @@ pub fn code_name(lang: Lang, code: &str) -> &'static str {
         ("P2", "P2 急", "P2 urgent"),
         ("P3", "P3 一般", "P3 routine"),
         ("P4", "P4 非警务", "P4 not police"),
+        ("hangup", "挂断未语", "hung up"),
+        ("silent", "无声电话", "silent"),
         ("voice", "电话", "Voice"),
         ("sms", "短信", "SMS"),
         ("wechat", "微信", "WeChat"),

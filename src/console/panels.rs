@@ -176,7 +176,7 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
                         ui.label(code_name(lang, c.as_str()));
                     }
                     let first: String = if inc.narrative.is_empty() {
-                        format!("[{}]", inc.disconnect.map_or("", |d| d.as_str()))
+                        format!("[{}]", inc.disconnect.map_or("", |d| code_name(lang, d.as_str())))
                     } else {
                         inc.narrative.chars().take(18).collect()
                     };
