@@ -95,6 +95,55 @@ pub fn check_new_account(name: &str, role: Role, agency: Option<Agency>) -> Resu
     }
 }
 
+/// Failed sign-ins allowed per user name within [`THROTTLE_WINDOW`].
+pub const MAX_FAILED_LOGINS: usize = 5;
+pub const THROTTLE_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Slows password guessing: after [`MAX_FAILED_LOGINS`] failures within a
+/// minute a name is refused (429) until the oldest failure ages out. Kept in
+/// memory per instance; a restart forgets it, which only ever helps the user.
+#[derive(Default)]
+pub struct LoginThrottle {
+    failures: std::sync::Mutex<std::collections::HashMap<String, std::collections::VecDeque<std::time::Instant>>>,
+}
+
+impl LoginThrottle {
+    /// Seconds to wait before trying again, if the name is locked now.
+    fn locked_for(&self, name: &str) -> Option<u64> {
+        let mut map = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let q = map.get_mut(name)?;
+        let now = std::time::Instant::now();
+        while q.front().is_some_and(|t| now.duration_since(*t) > THROTTLE_WINDOW) {
+            q.pop_front();
+        }
+        (q.len() >= MAX_FAILED_LOGINS).then(|| {
+            let oldest = q.front().copied().unwrap_or(now);
+            THROTTLE_WINDOW
+                .saturating_sub(now.duration_since(oldest))
+                .as_secs()
+                .max(1)
+        })
+    }
+
+    fn failed(&self, name: &str) {
+        let mut map = self.failures.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Bound the memory an attacker spraying names can take.
+        if map.len() > 100_000 {
+            map.clear();
+        }
+        map.entry(name.to_owned())
+            .or_default()
+            .push_back(std::time::Instant::now());
+    }
+
+    fn succeeded(&self, name: &str) {
+        self.failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(name);
+    }
+}
+
 fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
@@ -168,6 +217,13 @@ pub async fn login(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
+    if let Some(secs) = state.throttle.locked_for(&req.name) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!("too many failed sign-ins for this user: try again in {secs} s"),
+        ));
+    }
     let creds = state.store.credentials(&req.name).await?;
     let password = req.password;
     // Verify on a blocking thread: argon2 is deliberately slow. An unknown
@@ -181,8 +237,12 @@ pub async fn login(
         .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "sign-in failed"))?;
     let user = match (user, ok) {
         (Some(u), true) => u,
-        _ => return Err(ApiError::unauthorized("wrong user name or password")),
+        _ => {
+            state.throttle.failed(&req.name);
+            return Err(ApiError::unauthorized("wrong user name or password"));
+        }
     };
+    state.throttle.succeeded(&req.name);
     let token = hex::encode(rand::random::<[u8; 32]>());
     let now = Utc::now();
     let expires_at = now + state.config.token_ttl;

@@ -83,6 +83,7 @@ pub struct AppState {
     /// Verified against when a user name is unknown, so sign-in timing does
     /// not tell which names exist.
     dummy_hash: Arc<str>,
+    throttle: Arc<auth::LoginThrottle>,
     /// Cancelled at shutdown: open event streams end on it.
     pub shutdown: CancellationToken,
 }
@@ -246,6 +247,7 @@ impl Server {
             config: Arc::new(config),
             metrics: Arc::new(metrics::Metrics::new()),
             dummy_hash,
+            throttle: Arc::default(),
             shutdown: shutdown.clone(),
         };
         let addr = listener.local_addr()?;

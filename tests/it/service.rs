@@ -1016,6 +1016,33 @@ async fn a_subscriber_far_behind_is_told_to_resync() {
     assert!(got.iter().all(|e| e.event != "resync"), "{got:?}");
 }
 
+/// Password guessing is slowed: after five failures a name is refused for a
+/// while, even with the right password; other names are unaffected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_is_rate_limited() {
+    let srv = spawn_server(Backend::Sqlite).await;
+    srv.user("ct", Role::CallTaker, None).await;
+    let anon = srv.anonymous();
+    let login = |name: &'static str, password: &'static str| {
+        Api::send(
+            anon.request(reqwest::Method::POST, "/auth/login")
+                .json(&json!({"name": name, "password": password})),
+        )
+    };
+    for _ in 0..jiejing::server::auth::MAX_FAILED_LOGINS {
+        let (s, b) = login("ct", "guess-guess").await;
+        assert_error(s, &b, StatusCode::UNAUTHORIZED);
+    }
+    let (s, b) = login("ct", crate::helpers::PASSWORD).await;
+    let err = assert_error(s, &b, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        err["message"].as_str().is_some_and(|m| m.contains("try again")),
+        "{err}"
+    );
+    let (s, _) = login("admin", crate::helpers::ADMIN_PASSWORD).await;
+    assert_eq!(s, StatusCode::OK, "another name is not locked");
+}
+
 /// Tokens expire: a session past its lifetime answers 401.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_expire() {
