@@ -8,7 +8,7 @@ use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jiejing::console::app::draw;
 use jiejing::console::state::{ConsoleState, Draft, Prefs};
-use jiejing::model::{Caller, CallerPhone, Channel, Incident, Location, Role, Status, User};
+use jiejing::model::{Channel, Incident, IntakeRequest, Role, User};
 use jiejing::triage::{TriageInput, triage};
 
 fn queue(n: usize) -> Vec<Incident> {
@@ -22,41 +22,32 @@ fn queue(n: usize) -> Vec<Incident> {
     (0..n)
         .map(|k| {
             let text = texts[k % texts.len()];
-            Incident {
-                id: k as i64 + 1,
+            let new = IntakeRequest {
                 channel: Channel::ALL[k % 4],
-                caller: Caller {
-                    phone: CallerPhone::parse(&format!("138{:08}", k)).ok(),
-                    ..Default::default()
-                },
-                location: Location {
-                    text: "红旗街".into(),
-                    ..Default::default()
-                },
+                phone: Some(format!("138{k:08}")),
+                caller_name: None,
+                wechat_id: Some(format!("wx{k}")),
+                web_account: Some(format!("user{k}")),
+                callback_number: None,
+                location: Some("红旗街".into()),
+                lat: None,
+                lon: None,
                 narrative: text.into(),
-                received_at: Utc::now() - chrono::Duration::seconds(k as i64),
+                received_at: Some(Utc::now() - chrono::Duration::seconds(k as i64)),
+                disconnect: None,
                 category: None,
                 agency: None,
                 priority: None,
-                suggestion: Some(triage(&TriageInput {
-                    channel: Channel::Voice,
-                    text,
-                    history: None,
-                })),
-                status: Status::New,
-                holder: None,
-                claimed_at: None,
-                dispatched_at: None,
-                on_scene_at: None,
-                closed_at: None,
-                close_reason: None,
-                close_note: None,
-                duplicate_of: None,
-                unit_id: None,
-                co_notify: vec![],
-                disconnect: None,
-                version: 1,
-                updated_at: Utc::now(),
+            };
+            let mut new = new.parse(Utc::now()).expect("valid intake");
+            new.suggestion = Some(triage(&TriageInput {
+                channel: Channel::Voice,
+                text,
+                history: None,
+            }));
+            Incident {
+                id: k as i64 + 1,
+                ..Incident::taken_in(&new, None, Utc::now())
             }
         })
         .collect()

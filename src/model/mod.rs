@@ -183,6 +183,41 @@ pub struct Incident {
 }
 
 impl Incident {
+    /// A just-received incident, not yet stored (id 0). A call an operator
+    /// logs is held by them at once; a gateway's call waits in the queue.
+    pub fn taken_in(new: &NewIncident, holder: Option<UserRef>, now: DateTime<Utc>) -> Incident {
+        Incident {
+            id: 0,
+            channel: new.channel,
+            caller: new.caller.clone(),
+            location: new.location.clone(),
+            narrative: new.narrative.clone(),
+            received_at: new.received_at,
+            category: new.category,
+            agency: new.agency,
+            priority: new.priority,
+            suggestion: new.suggestion.clone(),
+            status: if holder.is_some() {
+                Status::InProgress
+            } else {
+                Status::New
+            },
+            claimed_at: holder.is_some().then_some(now),
+            holder,
+            dispatched_at: None,
+            on_scene_at: None,
+            closed_at: None,
+            close_reason: None,
+            close_note: None,
+            duplicate_of: None,
+            unit_id: None,
+            co_notify: Vec::new(),
+            disconnect: new.disconnect,
+            version: 1,
+            updated_at: now,
+        }
+    }
+
     /// The priority the queue sorts by: the operator's, else the suggestion's.
     pub fn effective_priority(&self) -> Priority {
         self.priority

@@ -18,7 +18,7 @@ use super::{
 use crate::model::{
     self, Agency, Callback, CallbackStatus, Caller, CallerFlag, CallerFlagKind, CallerHistory, CallerPhone, Event,
     EventId, Incident, IncidentId, IncidentOp, IncidentSummary, Location, NewIncident, Referral, ReferralId,
-    ReferralStatus, ReferralStep, Role, Status, Unit, UnitId, UnitStatus, User, UserId, UserRef, gazetteer::UnitSeed,
+    ReferralStatus, ReferralStep, Role, Unit, UnitId, UnitStatus, User, UserId, UserRef, gazetteer::UnitSeed,
 };
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
@@ -863,32 +863,7 @@ impl SqlStore {
         }
         // An operator logging a call works it at once; gateway calls queue.
         let held = Role::STAFF.contains(&actor.role);
-        let mut inc = Incident {
-            id: 0,
-            channel: new.channel,
-            caller: new.caller.clone(),
-            location: new.location.clone(),
-            narrative: new.narrative.clone(),
-            received_at: new.received_at,
-            category: new.category,
-            agency: new.agency,
-            priority: new.priority,
-            suggestion: new.suggestion.clone(),
-            status: if held { Status::InProgress } else { Status::New },
-            holder: held.then(|| actor.as_ref()),
-            claimed_at: held.then_some(now),
-            dispatched_at: None,
-            on_scene_at: None,
-            closed_at: None,
-            close_reason: None,
-            close_note: None,
-            duplicate_of: None,
-            unit_id: None,
-            co_notify: Vec::new(),
-            disconnect: new.disconnect,
-            version: 1,
-            updated_at: now,
-        };
+        let mut inc = Incident::taken_in(new, held.then(|| actor.as_ref()), now);
         let row = IncidentRow::from_model(&inc);
         inc.id = on_tx!(&mut tx, |c| bind_incident!(sqlx::query_scalar(INSERT_INCIDENT), row)
             .bind(&key)
