@@ -1,4 +1,4 @@
-//! jiejing (接警): the incident service, triage engine and (later) console
+//! jiejing (接警): the incident service, triage engine and call-taker console
 //! for 110 police emergency centres.
 //!
 //! Layers, each depending only on those above it:
@@ -8,6 +8,7 @@
 //! - [`server`]: the REST API and live event stream over the store.
 //! - [`client`]: the typed HTTP client and reconnecting event feed (console, simulator).
 //! - [`sim`]: the simulated channel gateways.
+//! - [`console`]: the egui desktop console, over `client` only.
 //!
 //! See ARCHITECTURE.md for the data flow of one call and the invariants.
 
