@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::backend::{Backend, Outbox};
 use super::command::{Command, Msg};
-use super::panels::{self, Action};
+use super::panels;
 use super::state::{Conn, ConsoleState, Draft, Prefs};
 use crate::client::{ApiClient, FeedItem};
 use crate::model::{Incident, User};
@@ -56,16 +56,6 @@ impl ConsoleApp {
             .unwrap_or_default()
     }
 
-    fn open(&mut self, inc: &Incident) {
-        self.state.draft = Some(Draft::from_incident(inc));
-        self.state.suggested_for.clear();
-        self.state.suggestion = inc.suggestion.clone();
-        self.state.history = None;
-        self.state.recommendation = None;
-        self.state.duplicates.clear();
-        self.state.last_referral = None;
-    }
-
     fn handle(&mut self, msg: Msg, cmds: &mut Vec<Command>) {
         let lang = self.state.lang();
         let me = self.state.me.id;
@@ -79,15 +69,12 @@ impl ConsoleApp {
             Msg::Feed(FeedItem::Connected) => self.state.conn = Conn::Live,
             Msg::Feed(FeedItem::Disconnected(why)) => self.state.conn = Conn::Reconnecting(why),
             Msg::Feed(FeedItem::Resync) => self.backend.reload(),
-            Msg::Feed(FeedItem::Event(e)) | Msg::Event(e) => {
+            Msg::Feed(FeedItem::Event(e)) => {
                 if e.kind.starts_with("incident.")
                     && let Some(after) = e.after.clone().and_then(|v| serde_json::from_value::<Incident>(v).ok())
                 {
-                    if e.kind == "incident.created" && panels::is_new_p1(&after) {
-                        self.state.p1_alert = true;
-                        if self.state.prefs.alert_sound {
-                            super::alert::beep();
-                        }
+                    if e.kind == "incident.created" && panels::is_new_p1(&after) && self.state.prefs.alert_sound {
+                        super::alert::beep();
                     }
                     // Someone else took the call this operator has open.
                     if let Some(d) = &mut self.state.draft
@@ -119,29 +106,21 @@ impl ConsoleApp {
                 self.state.notice(lang.tr(what), false);
                 match what {
                     "claimed" | "saved" if inc.holder.as_ref().is_some_and(|h| h.id == me) => {
-                        let keep_referral = self.state.last_referral.take();
-                        let same = self.state.draft.as_ref().and_then(|d| d.incident_id) == Some(inc.id);
-                        if !same {
-                            self.open(&inc);
-                        } else if let Some(d) = &mut self.state.draft {
-                            d.version = inc.version;
-                            d.jurisdiction = inc.location.jurisdiction.clone();
+                        match &mut self.state.draft {
+                            Some(d) if d.incident_id == Some(inc.id) => {
+                                d.version = inc.version;
+                                d.jurisdiction = inc.location.jurisdiction.clone();
+                            }
+                            // A call just taken, or a new call just stored.
+                            _ => self.state.set_call(Some(Draft::from_incident(&inc))),
                         }
-                        if self.state.draft.as_ref().is_some_and(|d| d.incident_id.is_none()) {
-                            self.open(&inc);
-                        }
-                        self.state.last_referral = keep_referral;
                         let phone = inc.caller.phone.as_ref().map(|p| p.to_string());
                         cmds.push(Command::LoadContext { id: inc.id, phone });
                     }
                     _ => {
                         // The call left this operator's hands: on to the next.
                         if self.state.draft.as_ref().and_then(|d| d.incident_id) == Some(inc.id) {
-                            self.state.draft = None;
-                            self.state.suggestion = None;
-                            self.state.history = None;
-                            self.state.recommendation = None;
-                            self.state.duplicates.clear();
+                            self.state.set_call(None);
                         }
                     }
                 }
@@ -189,17 +168,7 @@ impl ConsoleApp {
         for cmd in cmds {
             self.backend.apply(cmd);
         }
-        self.state.p1_alert = false;
         ui.ctx().request_repaint_after(TICK);
-    }
-
-    /// Performs an action as its key would (for tests and the menu).
-    pub fn perform(&mut self, action: Action) {
-        let mut cmds = Vec::new();
-        panels::perform(&mut self.state, action, &mut cmds);
-        for cmd in cmds {
-            self.backend.apply(cmd);
-        }
     }
 }
 

@@ -4,8 +4,8 @@
 
 use crate::client::FeedItem;
 use crate::model::{
-    Agency, CallerHistory, CloseReason, Event, Incident, IncidentId, IncidentPatch, IntakeRequest, Referral, Unit,
-    UnitId, UnitStatus,
+    Agency, CallerHistory, CloseReason, Incident, IncidentId, IncidentPatch, IntakeRequest, Referral, Unit, UnitId,
+    UnitStatus,
 };
 use crate::server::{DuplicateCandidate, Recommendation};
 
@@ -74,5 +74,4 @@ pub enum Msg {
     },
     /// A call went to the outbox because the service is unreachable.
     Queued,
-    Event(Box<Event>),
 }

@@ -116,10 +116,7 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
             Category::ALL,
         );
         if ui.button(lang.tr("new_call")).clicked() {
-            state.draft = Some(Draft::new_call());
-            state.history = None;
-            state.recommendation = None;
-            state.duplicates.clear();
+            perform(state, Action::NewCall, cmds);
         }
     });
     ui.separator();
@@ -357,26 +354,17 @@ pub enum Action {
 /// The keyboard: F1 new call, F2 dispatch, F3 refer, F4 invalid, F5 link,
 /// Ctrl+S save, Esc release.
 pub fn shortcut(ctx: &egui::Context) -> Option<Action> {
-    ctx.input_mut(|i| {
-        use egui::{Key, Modifiers};
-        if i.consume_key(Modifiers::NONE, Key::F1) {
-            Some(Action::NewCall)
-        } else if i.consume_key(Modifiers::NONE, Key::F2) {
-            Some(Action::Dispatch)
-        } else if i.consume_key(Modifiers::NONE, Key::F3) {
-            Some(Action::Refer)
-        } else if i.consume_key(Modifiers::NONE, Key::F4) {
-            Some(Action::CloseInvalid)
-        } else if i.consume_key(Modifiers::NONE, Key::F5) {
-            Some(Action::Link)
-        } else if i.consume_key(Modifiers::COMMAND, Key::S) {
-            Some(Action::Save)
-        } else if i.consume_key(Modifiers::NONE, Key::Escape) {
-            Some(Action::Release)
-        } else {
-            None
-        }
-    })
+    use egui::{Key, Modifiers};
+    const KEYS: [(Modifiers, Key, Action); 7] = [
+        (Modifiers::NONE, Key::F1, Action::NewCall),
+        (Modifiers::NONE, Key::F2, Action::Dispatch),
+        (Modifiers::NONE, Key::F3, Action::Refer),
+        (Modifiers::NONE, Key::F4, Action::CloseInvalid),
+        (Modifiers::NONE, Key::F5, Action::Link),
+        (Modifiers::COMMAND, Key::S, Action::Save),
+        (Modifiers::NONE, Key::Escape, Action::Release),
+    ];
+    ctx.input_mut(|i| KEYS.iter().find(|(m, k, _)| i.consume_key(*m, *k)).map(|(_, _, a)| *a))
 }
 
 /// Turns an action on the current call into commands, or a message saying
@@ -384,10 +372,7 @@ pub fn shortcut(ctx: &egui::Context) -> Option<Action> {
 pub fn perform(state: &mut ConsoleState, action: Action, cmds: &mut Vec<Command>) {
     let lang = state.lang();
     if action == Action::NewCall {
-        state.draft = Some(Draft::new_call());
-        state.history = None;
-        state.recommendation = None;
-        state.duplicates.clear();
+        state.set_call(Some(Draft::new_call()));
         state.last_referral = None;
         return;
     }

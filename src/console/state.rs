@@ -177,8 +177,6 @@ pub struct ConsoleState {
     pub outbox_pending: usize,
     pub notice: Option<Notice>,
     pub last_referral: Option<Referral>,
-    /// Set when a new P1 call arrived and not yet seen.
-    pub p1_alert: bool,
 }
 
 impl ConsoleState {
@@ -206,7 +204,6 @@ impl ConsoleState {
             outbox_pending: 0,
             notice: None,
             last_referral: None,
-            p1_alert: false,
         }
     }
 
@@ -233,6 +230,17 @@ impl ConsoleState {
             self.order_dirty = false;
         }
         &self.order
+    }
+
+    /// Puts a call on the form (or none) and forgets what belonged to the
+    /// previous one; the suggestion is recomputed from the new narrative.
+    pub fn set_call(&mut self, draft: Option<Draft>) {
+        self.draft = draft;
+        self.suggestion = None;
+        self.suggested_for.clear();
+        self.history = None;
+        self.recommendation = None;
+        self.duplicates.clear();
     }
 
     pub fn notice(&mut self, text: impl Into<String>, error: bool) {
