@@ -39,11 +39,11 @@ async fn suggest(
     }
     let history = match phone {
         Some(p) => {
-            let h = state.store.caller_history(p, Utc::now()).await?;
+            let c = state.store.caller_counts(p, Utc::now()).await?;
             Some(HistoryStats {
-                total_calls: h.total_calls,
-                invalid_last_30d: h.invalid_last_30d,
-                flagged: !h.flags.is_empty(),
+                total_calls: c.total_calls,
+                invalid_last_30d: c.invalid_last_30d,
+                flagged: c.active_flags > 0,
             })
         }
         None => None,

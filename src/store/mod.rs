@@ -57,6 +57,16 @@ pub struct Mutation {
     pub referral: Option<Referral>,
 }
 
+/// A caller's counts, for triage's nuisance warning.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallerCounts {
+    pub total_calls: i64,
+    pub invalid_calls: i64,
+    pub invalid_last_30d: i64,
+    pub wasted_dispatches: i64,
+    pub active_flags: i64,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct IncidentFilter {
     pub statuses: Vec<Status>,
@@ -171,6 +181,8 @@ pub trait Store: Send + Sync + 'static {
     async fn close_callback(&self, actor: &User, id: i64, outcome: &str, now: DateTime<Utc>) -> Result<Callback>;
 
     async fn caller_history(&self, phone: &CallerPhone, now: DateTime<Utc>) -> Result<CallerHistory>;
+    /// Just the counts of [`Store::caller_history`]: cheap enough for every intake.
+    async fn caller_counts(&self, phone: &CallerPhone, now: DateTime<Utc>) -> Result<CallerCounts>;
     async fn add_flag(
         &self,
         actor: &User,

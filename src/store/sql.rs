@@ -13,7 +13,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 use super::{
-    AuditFilter, Backend, IncidentFilter, IntakeOutcome, Mutation, Policy, ReferralFilter, Result, Store, StoreError,
+    AuditFilter, Backend, CallerCounts, IncidentFilter, IntakeOutcome, Mutation, Policy, ReferralFilter, Result, Store,
+    StoreError,
 };
 use crate::model::{
     self, Agency, Callback, CallbackStatus, Caller, CallerFlag, CallerFlagKind, CallerHistory, CallerPhone, Event,
@@ -1310,24 +1311,36 @@ impl Store for SqlStore {
         Ok(after)
     }
 
-    async fn caller_history(&self, phone: &CallerPhone, now: DateTime<Utc>) -> Result<CallerHistory> {
-        let p = phone.as_str();
+    async fn caller_counts(&self, phone: &CallerPhone, now: DateTime<Utc>) -> Result<CallerCounts> {
         let month_ago = ms(now) - 30 * 24 * 3600 * 1000;
         let invalid = "(category = 'invalid' OR close_reason = 'invalid')";
         let sql = format!(
             "SELECT COUNT(*), \
              COALESCE(SUM(CASE WHEN {invalid} THEN 1 ELSE 0 END), 0), \
              COALESCE(SUM(CASE WHEN {invalid} AND received_at >= $2 THEN 1 ELSE 0 END), 0), \
-             COALESCE(SUM(CASE WHEN {invalid} AND dispatched_at IS NOT NULL THEN 1 ELSE 0 END), 0) \
+             COALESCE(SUM(CASE WHEN {invalid} AND dispatched_at IS NOT NULL THEN 1 ELSE 0 END), 0), \
+             (SELECT COUNT(*) FROM caller_flags WHERE phone = $1 AND removed_at IS NULL) \
              FROM incidents WHERE phone = $1"
         );
-        let (total, invalid_calls, invalid_30, wasted): (i64, i64, i64, i64) =
+        let (total_calls, invalid_calls, invalid_last_30d, wasted_dispatches, active_flags): (i64, i64, i64, i64, i64) =
             on_read!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(p)
+                .bind(phone.as_str())
                 .bind(month_ago)
                 .fetch_one(c)
                 .await
                 .db()?);
+        Ok(CallerCounts {
+            total_calls,
+            invalid_calls,
+            invalid_last_30d,
+            wasted_dispatches,
+            active_flags,
+        })
+    }
+
+    async fn caller_history(&self, phone: &CallerPhone, now: DateTime<Utc>) -> Result<CallerHistory> {
+        let p = phone.as_str();
+        let counts = self.caller_counts(phone, now).await?;
         let sql = format!("SELECT {INCIDENT_COLS} FROM incidents WHERE phone = $1 ORDER BY received_at DESC LIMIT 200");
         let rows: Vec<IncidentRow> = on_read!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(p)
@@ -1353,10 +1366,10 @@ impl Store for SqlStore {
         let flags: Vec<FlagRow> = on_read!(self, |c| sqlx::query_as(sql).bind(p).fetch_all(c).await.db()?);
         Ok(CallerHistory {
             phone: phone.clone(),
-            total_calls: total,
-            invalid_calls,
-            invalid_last_30d: invalid_30,
-            wasted_dispatches: wasted,
+            total_calls: counts.total_calls,
+            invalid_calls: counts.invalid_calls,
+            invalid_last_30d: counts.invalid_last_30d,
+            wasted_dispatches: counts.wasted_dispatches,
             flags: flags.into_iter().map(FlagRow::into_model).collect::<Result<_>>()?,
             incidents,
         })
