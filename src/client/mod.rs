@@ -15,9 +15,12 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio_util::sync::CancellationToken;
 
+use chrono::{DateTime, Utc};
+
+use crate::model::stats::{AlertQuery, Alerts, Dossier, NuisanceCaller, ShiftStats};
 use crate::model::{
-    Agency, Callback, CallerHistory, CloseReason, Event, EventId, Incident, IncidentId, IncidentPatch, IntakeRequest,
-    Referral, Unit, UnitId, UnitStatus, User,
+    Agency, AuditFilter, Callback, CallerFlag, CallerFlagKind, CallerHistory, CloseReason, Event, EventId, Incident,
+    IncidentId, IncidentPatch, IntakeRequest, Priority, Referral, Unit, UnitId, UnitStatus, User, UserId,
 };
 use crate::server::ErrorBody;
 
@@ -303,6 +306,103 @@ impl ApiClient {
         self.get("/referrals").await
     }
 
+    /// Every account (shift leads: to pick whom to reassign a call to).
+    pub async fn users(&self) -> Result<Vec<User>, ClientError> {
+        self.get("/users").await
+    }
+
+    pub async fn reassign(&self, id: IncidentId, to: UserId, reason: &str) -> Result<Incident, ClientError> {
+        self.post(
+            &format!("/incidents/{id}/reassign"),
+            &serde_json::json!({ "to": to, "reason": reason }),
+        )
+        .await
+    }
+
+    pub async fn reprioritise(
+        &self,
+        id: IncidentId,
+        priority: Priority,
+        reason: &str,
+    ) -> Result<Incident, ClientError> {
+        self.post(
+            &format!("/incidents/{id}/priority"),
+            &serde_json::json!({ "priority": priority, "reason": reason }),
+        )
+        .await
+    }
+
+    pub async fn stats(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<ShiftStats, ClientError> {
+        self.get(&format!("/stats?from={}&to={}", iso(from), iso(to))).await
+    }
+
+    pub async fn alerts(&self, q: &AlertQuery) -> Result<Alerts, ClientError> {
+        self.get(&format!(
+            "/alerts?wave_calls={}&wave_mins={}&wait_secs={}&hold_mins={}",
+            q.wave_calls, q.wave_mins, q.wait_secs, q.hold_mins
+        ))
+        .await
+    }
+
+    pub async fn nuisance(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<NuisanceCaller>, ClientError> {
+        self.get(&format!("/callers/nuisance?from={}&to={}", iso(from), iso(to)))
+            .await
+    }
+
+    pub async fn dossier(&self, phone: &str) -> Result<Dossier, ClientError> {
+        self.get(&format!("/callers/{phone}/dossier")).await
+    }
+
+    pub async fn add_flag(&self, phone: &str, flag: CallerFlagKind, note: &str) -> Result<CallerFlag, ClientError> {
+        self.post(
+            &format!("/callers/{phone}/flags"),
+            &serde_json::json!({ "flag": flag, "note": note }),
+        )
+        .await
+    }
+
+    pub async fn remove_flag(&self, id: i64) -> Result<(), ClientError> {
+        self.send::<()>(Method::DELETE, &format!("/callers/flags/{id}"), None, &[])
+            .await
+            .map(drop)
+    }
+
+    /// Incidents received in `[since, until]`, newest first.
+    pub async fn incidents(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<Incident>, ClientError> {
+        self.get(&format!(
+            "/incidents?since={}&until={}&limit={limit}",
+            iso(since),
+            iso(until)
+        ))
+        .await
+    }
+
+    /// The audit trail, newest first. `kind` matches a prefix.
+    pub async fn audit(&self, q: &AuditFilter) -> Result<Vec<Event>, ClientError> {
+        let mut path = format!("/audit?limit={}", q.limit);
+        if let Some(a) = q.actor_id {
+            path.push_str(&format!("&actor_id={a}"));
+        }
+        if let Some(i) = q.incident_id {
+            path.push_str(&format!("&incident_id={i}"));
+        }
+        if let Some(k) = q.kind_prefix.as_deref().filter(|k| !k.is_empty()) {
+            path.push_str(&format!("&kind={}", urlencode(k)));
+        }
+        if let Some(s) = q.since {
+            path.push_str(&format!("&since={}", iso(s)));
+        }
+        if let Some(u) = q.until {
+            path.push_str(&format!("&until={}", iso(u)));
+        }
+        self.get(&path).await
+    }
+
     /// An agency account moves its referral on: accept, feedback, close.
     pub async fn referral_step(
         &self,
@@ -431,4 +531,18 @@ pub enum FeedItem {
     Resync,
     /// The stream dropped; the feed is reconnecting.
     Disconnected(String),
+}
+
+/// A time as the API's query strings take it (UTC, no `+` to escape).
+fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -6,6 +6,7 @@
 
 mod codes;
 pub mod gazetteer;
+pub mod stats;
 
 pub use codes::*;
 
@@ -165,6 +166,15 @@ pub struct Incident {
     pub suggestion: Option<Suggestion>,
     pub status: Status,
     pub holder: Option<UserRef>,
+    /// When the current holder took the call (a reassignment restarts it);
+    /// what a shift lead watches to spot an operator who went away.
+    #[serde(default)]
+    pub held_since: Option<DateTime<Utc>>,
+    /// The operator who disposed of the call (dispatch, referral or close):
+    /// the basis of per-operator statistics, since the holder is cleared then.
+    #[serde(default)]
+    pub handled_by: Option<UserRef>,
+    /// When the call was first taken by an operator.
     pub claimed_at: Option<DateTime<Utc>>,
     pub dispatched_at: Option<DateTime<Utc>>,
     pub on_scene_at: Option<DateTime<Utc>>,
@@ -203,7 +213,9 @@ impl Incident {
                 Status::New
             },
             claimed_at: holder.is_some().then_some(now),
+            held_since: holder.is_some().then_some(now),
             holder,
+            handled_by: None,
             dispatched_at: None,
             on_scene_at: None,
             closed_at: None,
@@ -452,6 +464,16 @@ pub enum IncidentOp {
     LinkDuplicate {
         of: IncidentId,
     },
+    /// A shift lead hands a queued call to another operator.
+    Reassign {
+        to: UserRef,
+        reason: String,
+    },
+    /// A shift lead raises or lowers a call's priority.
+    Reprioritise {
+        priority: Priority,
+        reason: String,
+    },
 }
 
 impl IncidentOp {
@@ -467,6 +489,16 @@ impl IncidentOp {
             IncidentOp::Refer { .. } => "incident.referred",
             IncidentOp::Close { .. } => "incident.closed",
             IncidentOp::LinkDuplicate { .. } => "incident.linked",
+            IncidentOp::Reassign { .. } => "incident.reassigned",
+            IncidentOp::Reprioritise { .. } => "incident.reprioritised",
+        }
+    }
+
+    /// The reason recorded with the event, for operations that need one.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            IncidentOp::Reassign { reason, .. } | IncidentOp::Reprioritise { reason, .. } => Some(reason),
+            _ => None,
         }
     }
 }
@@ -603,6 +635,7 @@ pub fn apply(
             }
             if inc.holder.is_none() {
                 inc.holder = Some(actor.as_ref());
+                inc.held_since = Some(now);
                 inc.claimed_at.get_or_insert(now);
             }
             if inc.status == New {
@@ -621,6 +654,7 @@ pub fn apply(
                 return Err(DomainError::Conflict("this call is not held by anyone".into()));
             }
             inc.holder = None;
+            inc.held_since = None;
             if inc.status == InProgress {
                 inc.status = New;
             }
@@ -686,7 +720,7 @@ pub fn apply(
             inc.dispatched_at = Some(now);
             inc.unit_id = Some(unit.id);
             inc.co_notify = co_notify;
-            inc.holder = None;
+            hand_off(inc, actor);
             effects.unit_status = Some((unit.id, UnitStatus::EnRoute));
         }
         IncidentOp::OnScene => {
@@ -716,7 +750,7 @@ pub fn apply(
             inc.status = Referred;
             inc.agency = Some(agency);
             inc.closed_at = Some(now);
-            inc.holder = None;
+            hand_off(inc, actor);
             effects.referral = Some(agency);
         }
         IncidentOp::Close { reason, note } => {
@@ -731,6 +765,7 @@ pub fn apply(
                 ));
             }
             close(inc, reason, note, now);
+            hand_off(inc, actor);
         }
         IncidentOp::LinkDuplicate { of } => {
             if of == inc.id {
@@ -742,6 +777,32 @@ pub fn apply(
             must_hold(inc)?;
             inc.duplicate_of = Some(of);
             close(inc, CloseReason::Duplicate, Some(format!("duplicate of #{of}")), now);
+            hand_off(inc, actor);
+        }
+        IncidentOp::Reassign { to, reason } => {
+            must_lead(actor, "reassign a call")?;
+            require_reason(&reason)?;
+            if !inc.status.is_queued() {
+                return Err(illegal("reassign", inc.status));
+            }
+            if inc.holder.as_ref().is_some_and(|h| h.id == to.id) {
+                return Err(DomainError::Conflict(format!("{} already holds this call", to.name)));
+            }
+            inc.holder = Some(to);
+            inc.held_since = Some(now);
+            inc.claimed_at.get_or_insert(now);
+            inc.status = InProgress;
+        }
+        IncidentOp::Reprioritise { priority, reason } => {
+            must_lead(actor, "change a call's priority")?;
+            require_reason(&reason)?;
+            if inc.status.is_final() {
+                return Err(illegal("reprioritise", inc.status));
+            }
+            if inc.effective_priority() == priority && inc.priority.is_some() {
+                return Err(DomainError::Conflict(format!("the call is already {priority}")));
+            }
+            inc.priority = Some(priority);
         }
     }
     inc.version += 1;
@@ -749,12 +810,41 @@ pub fn apply(
     Ok(effects)
 }
 
+/// The call leaves the operator's hands: remember who disposed of it.
+fn hand_off(inc: &mut Incident, actor: &User) {
+    inc.holder = None;
+    inc.held_since = None;
+    inc.handled_by = Some(actor.as_ref());
+}
+
+fn must_lead(actor: &User, what: &str) -> Result<(), DomainError> {
+    if actor.is_lead() {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden(format!("only a shift lead can {what}")))
+    }
+}
+
+/// A lead's override is audited; the reason is what makes it reviewable.
+fn require_reason(reason: &str) -> Result<(), DomainError> {
+    let n = reason.trim().chars().count();
+    if n == 0 {
+        return Err(DomainError::invalid(
+            "reason",
+            "give a reason; it goes into the audit log",
+        ));
+    }
+    if n > MAX_SHORT_FIELD_CHARS {
+        return Err(DomainError::invalid("reason", "the reason is too long"));
+    }
+    Ok(())
+}
+
 fn close(inc: &mut Incident, reason: CloseReason, note: Option<String>, now: DateTime<Utc>) {
     inc.status = Status::Closed;
     inc.close_reason = Some(reason);
     inc.close_note = note.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
     inc.closed_at = Some(now);
-    inc.holder = None;
     if reason == CloseReason::Invalid {
         inc.category = Some(Category::Invalid);
     }
@@ -925,6 +1015,19 @@ impl CallerHistory {
     }
 }
 
+/// Which audit-log entries to read: the service's query and the console's
+/// audit viewer share it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditFilter {
+    pub actor_id: Option<UserId>,
+    pub incident_id: Option<IncidentId>,
+    /// An event kind or its prefix, e.g. `incident.` or `referral.accepted`.
+    pub kind_prefix: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    pub limit: i64,
+}
+
 /// One entry of the append-only event log: the audit trail and the source of
 /// the live stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -941,6 +1044,9 @@ pub struct Event {
     pub before: Option<serde_json::Value>,
     #[schema(value_type = Object)]
     pub after: Option<serde_json::Value>,
+    /// The reason a shift lead gave for an override (reassignment, priority).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[cfg(test)]

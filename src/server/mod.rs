@@ -9,6 +9,7 @@ pub mod auth;
 mod error;
 mod events;
 mod incidents;
+mod lead;
 mod metrics;
 mod resources;
 
@@ -104,7 +105,7 @@ pub enum ServerError {
 #[openapi(
     info(title = "jiejing incident service", description = "The REST API behind every 110 console."),
     modifiers(&SecurityAddon),
-    tags((name = "intake"), (name = "incidents"), (name = "referrals"), (name = "units"), (name = "callers"), (name = "auth"), (name = "users"), (name = "events"), (name = "ops"))
+    tags((name = "intake"), (name = "incidents"), (name = "referrals"), (name = "units"), (name = "callers"), (name = "auth"), (name = "users"), (name = "events"), (name = "oversight"), (name = "ops"))
 )]
 struct ApiDoc;
 
@@ -157,6 +158,12 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(resources::audit))
         .routes(routes!(resources::reload_triage))
         .routes(routes!(events::events))
+        .routes(routes!(lead::reassign))
+        .routes(routes!(lead::reprioritise))
+        .routes(routes!(lead::shift_stats))
+        .routes(routes!(lead::alerts))
+        .routes(routes!(lead::nuisance))
+        .routes(routes!(lead::dossier))
 }
 
 /// The whole service as a router.

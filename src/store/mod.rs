@@ -14,7 +14,9 @@ use chrono::{DateTime, Utc};
 use crate::model::{
     Agency, Callback, CallerFlag, CallerFlagKind, CallerHistory, CallerPhone, DomainError, Event, EventId, Incident,
     IncidentId, IncidentOp, NewIncident, Referral, ReferralId, ReferralStatus, ReferralStep, Role, Status, Unit,
-    UnitId, UnitStatus, User, UserId, gazetteer::UnitSeed,
+    UnitId, UnitStatus, User, UserId,
+    gazetteer::UnitSeed,
+    stats::{AlertQuery, Alerts, Dossier, NuisanceCaller, ShiftStats, StatsQuery},
 };
 
 pub use sql::{PG_EVENT_CHANNEL, SqlStore};
@@ -82,15 +84,7 @@ pub struct ReferralFilter {
     pub incident_id: Option<IncidentId>,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct AuditFilter {
-    pub actor_id: Option<UserId>,
-    pub incident_id: Option<IncidentId>,
-    pub kind_prefix: Option<String>,
-    pub since: Option<DateTime<Utc>>,
-    pub until: Option<DateTime<Utc>>,
-    pub limit: i64,
-}
+pub use crate::model::AuditFilter;
 
 /// Settings the store applies inside its transactions.
 #[derive(Debug, Clone, Copy)]
@@ -192,6 +186,15 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<CallerFlag>;
     async fn remove_flag(&self, actor: &User, id: i64, now: DateTime<Utc>) -> Result<()>;
+
+    /// Statistics of calls received in the query's range, by SQL aggregation.
+    async fn stats(&self, q: &StatsQuery, now: DateTime<Utc>) -> Result<ShiftStats>;
+    async fn alerts(&self, q: &AlertQuery, now: DateTime<Utc>) -> Result<Alerts>;
+    /// Numbers with invalid calls received in the range, most invalid first.
+    async fn nuisance_ranking(&self, from: DateTime<Utc>, to: DateTime<Utc>, limit: i64)
+    -> Result<Vec<NuisanceCaller>>;
+    /// Every call from a number, with its flags and totals.
+    async fn dossier(&self, phone: &CallerPhone, now: DateTime<Utc>) -> Result<Dossier>;
 
     /// Events with id greater than `after`, oldest first.
     async fn events_after(&self, after: EventId, limit: i64) -> Result<Vec<Event>>;

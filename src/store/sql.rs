@@ -19,7 +19,12 @@ use super::{
 use crate::model::{
     self, Agency, Callback, CallbackStatus, Caller, CallerFlag, CallerFlagKind, CallerHistory, CallerPhone, Event,
     EventId, Incident, IncidentId, IncidentOp, IncidentSummary, Location, NewIncident, Referral, ReferralId,
-    ReferralStatus, ReferralStep, Role, Unit, UnitId, UnitStatus, User, UserId, UserRef, gazetteer::UnitSeed,
+    ReferralStatus, ReferralStep, Role, Unit, UnitId, UnitStatus, User, UserId, UserRef,
+    gazetteer::UnitSeed,
+    stats::{
+        AlertQuery, Alerts, Classes, Dossier, HoldAlert, HourBucket, NuisanceCaller, OperatorStats, QueueNow,
+        ShiftStats, StatsQuery, Timing, WaitAlert, WaveAlert, nearest_rank,
+    },
 };
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
@@ -137,9 +142,10 @@ fn phone(s: Option<String>) -> Option<CallerPhone> {
 const INCIDENT_COLS: &str = "id, channel, phone, caller_name, wechat_id, web_account, callback_number, \
     location_text, lat, lon, jurisdiction, narrative, received_at, category, agency, priority, suggestion, \
     sugg_category, sugg_priority, status, holder_id, holder_name, claimed_at, dispatched_at, on_scene_at, \
-    closed_at, close_reason, close_note, duplicate_of, unit_id, co_notify, disconnect, version, updated_at";
+    closed_at, close_reason, close_note, duplicate_of, unit_id, co_notify, disconnect, version, updated_at, \
+    held_since, handled_by_id, handled_by_name";
 
-/// Binds an [`IncidentRow`]'s columns after `id`, in [`INCIDENT_COLS`] order ($1..$33).
+/// Binds an [`IncidentRow`]'s columns after `id`, in [`INCIDENT_COLS`] order ($1..$36).
 macro_rules! bind_incident {
     ($q:expr, $r:expr) => {
         $q.bind(&$r.channel)
@@ -175,6 +181,9 @@ macro_rules! bind_incident {
             .bind(&$r.disconnect)
             .bind($r.version)
             .bind($r.updated_at)
+            .bind($r.held_since)
+            .bind($r.handled_by_id)
+            .bind(&$r.handled_by_name)
     };
 }
 
@@ -182,17 +191,17 @@ const INSERT_INCIDENT: &str = "INSERT INTO incidents (channel, phone, caller_nam
     callback_number, location_text, lat, lon, jurisdiction, narrative, received_at, category, agency, priority, \
     suggestion, sugg_category, sugg_priority, status, holder_id, holder_name, claimed_at, dispatched_at, \
     on_scene_at, closed_at, close_reason, close_note, duplicate_of, unit_id, co_notify, disconnect, version, \
-    updated_at, idem_key, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-    $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35) \
-    RETURNING id";
+    updated_at, held_since, handled_by_id, handled_by_name, idem_key, created_by) VALUES ($1, $2, $3, $4, $5, $6, \
+    $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, \
+    $30, $31, $32, $33, $34, $35, $36, $37, $38) RETURNING id";
 
 const UPDATE_INCIDENT: &str = "UPDATE incidents SET channel = $1, phone = $2, caller_name = $3, wechat_id = $4, \
     web_account = $5, callback_number = $6, location_text = $7, lat = $8, lon = $9, jurisdiction = $10, \
     narrative = $11, received_at = $12, category = $13, agency = $14, priority = $15, suggestion = $16, \
     sugg_category = $17, sugg_priority = $18, status = $19, holder_id = $20, holder_name = $21, claimed_at = $22, \
     dispatched_at = $23, on_scene_at = $24, closed_at = $25, close_reason = $26, close_note = $27, \
-    duplicate_of = $28, unit_id = $29, co_notify = $30, disconnect = $31, version = $32, updated_at = $33 \
-    WHERE id = $34 AND version = $35";
+    duplicate_of = $28, unit_id = $29, co_notify = $30, disconnect = $31, version = $32, updated_at = $33, \
+    held_since = $34, handled_by_id = $35, handled_by_name = $36 WHERE id = $37 AND version = $38";
 
 #[derive(sqlx::FromRow)]
 struct IncidentRow {
@@ -230,6 +239,9 @@ struct IncidentRow {
     disconnect: Option<String>,
     version: i64,
     updated_at: i64,
+    held_since: Option<i64>,
+    handled_by_id: Option<i64>,
+    handled_by_name: Option<String>,
 }
 
 impl IncidentRow {
@@ -270,6 +282,9 @@ impl IncidentRow {
             disconnect: code(i.disconnect.map(|d| d.as_str())),
             version: i.version,
             updated_at: ms(i.updated_at),
+            held_since: i.held_since.map(ms),
+            handled_by_id: i.handled_by.as_ref().map(|h| h.id),
+            handled_by_name: i.handled_by.as_ref().map(|h| h.name.clone()),
         }
     }
 
@@ -305,6 +320,11 @@ impl IncidentRow {
             holder: self.holder_id.map(|id| UserRef {
                 id,
                 name: self.holder_name.unwrap_or_default(),
+            }),
+            held_since: self.held_since.map(ts),
+            handled_by: self.handled_by_id.map(|id| UserRef {
+                id,
+                name: self.handled_by_name.unwrap_or_default(),
             }),
             claimed_at: self.claimed_at.map(ts),
             dispatched_at: self.dispatched_at.map(ts),
@@ -477,7 +497,7 @@ impl FlagRow {
 }
 
 const EVENT_COLS: &str =
-    "id, at, actor_id, actor_name, kind, incident_id, referral_id, unit_id, before_json, after_json";
+    "id, at, actor_id, actor_name, kind, incident_id, referral_id, unit_id, before_json, after_json, note";
 
 #[derive(sqlx::FromRow)]
 struct EventRow {
@@ -491,6 +511,7 @@ struct EventRow {
     unit_id: Option<i64>,
     before_json: Option<String>,
     after_json: Option<String>,
+    note: Option<String>,
 }
 
 impl EventRow {
@@ -512,6 +533,7 @@ impl EventRow {
             unit_id: self.unit_id,
             before: json(self.before_json)?,
             after: json(self.after_json)?,
+            note: self.note,
         })
     }
 }
@@ -525,6 +547,7 @@ struct NewEvent<'a> {
     unit_id: Option<UnitId>,
     before: Option<String>,
     after: Option<String>,
+    note: Option<&'a str>,
 }
 
 impl<'a> NewEvent<'a> {
@@ -537,6 +560,7 @@ impl<'a> NewEvent<'a> {
             unit_id: None,
             before: None,
             after: None,
+            note: None,
         }
     }
 }
@@ -623,7 +647,7 @@ impl SqlStore {
                 .db()?;
         }
         let sql = "INSERT INTO events (at, actor_id, actor_name, kind, incident_id, referral_id, unit_id, \
-                   before_json, after_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
+                   before_json, after_json, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
         let id: i64 = on_tx!(tx, |c| sqlx::query_scalar(sql)
             .bind(ms(now))
             .bind(ev.actor.map(|a| a.id))
@@ -634,6 +658,7 @@ impl SqlStore {
             .bind(ev.unit_id)
             .bind(ev.before)
             .bind(ev.after)
+            .bind(ev.note)
             .fetch_one(c)
             .await
             .db()?);
@@ -712,6 +737,88 @@ impl SqlStore {
         Ok(Some(after))
     }
 
+    /// Rows of an aggregate query whose parameters are all integers.
+    async fn rows<T>(&self, sql: String, binds: &[i64]) -> Result<Vec<T>>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        Ok(on_read!(self, |c| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for b in binds {
+                q = q.bind(*b);
+            }
+            q.fetch_all(c).await.db()?
+        }))
+    }
+
+    async fn row<T>(&self, sql: String, binds: &[i64]) -> Result<T>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        self.rows(sql, binds)
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::Internal("an aggregate returned no row".into()))
+    }
+
+    /// A delay distribution over the calls received in `[$1, $2)`: `delay` is
+    /// an SQL expression in milliseconds, `measured` says which calls have one,
+    /// `missed` which calls without one have already failed the threshold.
+    async fn timing(
+        &self,
+        range: [i64; 2],
+        delay: &str,
+        measured: &str,
+        missed: Option<&str>,
+        threshold_secs: Option<i64>,
+        now: i64,
+    ) -> Result<Timing> {
+        let from = "FROM incidents WHERE received_at >= $1 AND received_at < $2";
+        let threshold_ms = threshold_secs.map_or(i64::MAX, |s| s * 1000);
+        let (count, within): (i64, i64) = self
+            .row(
+                format!("SELECT COUNT(*), COUNT(CASE WHEN {delay} <= $3 THEN 1 END) {from} AND {measured}"),
+                &[range[0], range[1], threshold_ms],
+            )
+            .await?;
+        let missed = match missed {
+            Some(cond) if threshold_secs.is_some() => {
+                let (n,): (i64,) = self
+                    .row(
+                        format!("SELECT COUNT(*) {from} AND NOT ({measured}) AND {cond}"),
+                        &[range[0], range[1], threshold_ms, now],
+                    )
+                    .await?;
+                n
+            }
+            _ => 0,
+        };
+        let mut pct = [None, None];
+        if count > 0 {
+            for (slot, p) in pct.iter_mut().zip([50, 90]) {
+                let sql = format!(
+                    "SELECT d FROM (SELECT {delay} AS d {from} AND {measured}) AS x ORDER BY d LIMIT 1 OFFSET $3"
+                );
+                let (d,): (i64,) = self.row(sql, &[range[0], range[1], nearest_rank(p, count) - 1]).await?;
+                *slot = Some(d as f64 / 1000.0);
+            }
+        }
+        Ok(Timing {
+            count,
+            p50_secs: pct[0],
+            p90_secs: pct[1],
+            threshold_secs,
+            within: if threshold_secs.is_some() { within } else { 0 },
+            judged: if threshold_secs.is_some() { count + missed } else { 0 },
+        })
+    }
+
     async fn read_incidents(&self, sql: String, binds: Vec<i64>) -> Result<Vec<Incident>> {
         let rows: Vec<IncidentRow> = on_read!(self, |c| {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
@@ -731,6 +838,8 @@ impl SqlStore {
         op: IncidentOp,
         now: DateTime<Utc>,
     ) -> Result<Option<Mutation>> {
+        // Times are kept to the millisecond: what a write returns must equal what a later read returns.
+        let now = ts(ms(now));
         let mut tx = self.begin().await?;
         let mut inc = Self::load_incident(&mut tx, id).await?;
         if let Some(v) = expected_version
@@ -749,6 +858,7 @@ impl SqlStore {
             Self::load_incident(&mut tx, *of).await?;
         }
         let kind = op.event_kind();
+        let reason = op.reason().map(|r| r.trim().to_owned());
         let before = inc.clone();
         let effects = model::apply(&mut inc, op, actor, now, unit.as_ref())?;
         let row = IncidentRow::from_model(&inc);
@@ -822,6 +932,7 @@ impl SqlStore {
             unit_id: inc.unit_id,
             before: to_json(&before),
             after: to_json(&inc),
+            note: reason.as_deref(),
             ..NewEvent::of(Some(actor), kind)
         };
         Self::append_event(&mut tx, ev, now).await?;
@@ -955,6 +1066,7 @@ impl Store for SqlStore {
         password_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<User> {
+        let now = ts(ms(now));
         let mut tx = self.begin().await?;
         let sql = "INSERT INTO users (name, role, agency, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id";
         let id: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(sql)
@@ -1048,6 +1160,7 @@ impl Store for SqlStore {
     }
 
     async fn seed_units(&self, seeds: &[UnitSeed], now: DateTime<Utc>) -> Result<usize> {
+        let now = ts(ms(now));
         let mut tx = self.begin().await?;
         let count: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT COUNT(*) FROM units")
             .fetch_one(c)
@@ -1082,6 +1195,7 @@ impl Store for SqlStore {
     }
 
     async fn set_unit_status(&self, actor: &User, id: UnitId, status: UnitStatus, now: DateTime<Utc>) -> Result<Unit> {
+        let now = ts(ms(now));
         for _ in 0..RACE_RETRIES {
             let mut tx = self.begin().await?;
             let unit = Self::load_unit(&mut tx, id).await?;
@@ -1110,6 +1224,9 @@ impl Store for SqlStore {
         new: NewIncident,
         now: DateTime<Utc>,
     ) -> Result<IntakeOutcome> {
+        let now = ts(ms(now));
+        let mut new = new;
+        new.received_at = ts(ms(new.received_at));
         match self.try_intake(actor, key, &new, now).await {
             // Two requests with one key raced (PostgreSQL): the loser replays
             // the winner's incident.
@@ -1202,6 +1319,7 @@ impl Store for SqlStore {
         step: ReferralStep,
         now: DateTime<Utc>,
     ) -> Result<Referral> {
+        let now = ts(ms(now));
         for _ in 0..RACE_RETRIES {
             let mut tx = self.begin().await?;
             let sql = format!("SELECT {REFERRAL_COLS} FROM referrals WHERE id = $1");
@@ -1263,6 +1381,7 @@ impl Store for SqlStore {
     }
 
     async fn close_callback(&self, actor: &User, id: i64, outcome: &str, now: DateTime<Utc>) -> Result<Callback> {
+        let now = ts(ms(now));
         let mut tx = self.begin().await?;
         let sql = format!("SELECT {CALLBACK_COLS} FROM callbacks WHERE id = $1");
         let row: Option<CallbackRow> = on_tx!(&mut tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -1383,6 +1502,7 @@ impl Store for SqlStore {
         note: &str,
         now: DateTime<Utc>,
     ) -> Result<CallerFlag> {
+        let now = ts(ms(now));
         let mut tx = self.begin().await?;
         let sql = "INSERT INTO caller_flags (phone, flag, note, created_by_id, created_by_name, created_at) \
                    VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
@@ -1414,6 +1534,7 @@ impl Store for SqlStore {
     }
 
     async fn remove_flag(&self, actor: &User, id: i64, now: DateTime<Utc>) -> Result<()> {
+        let now = ts(ms(now));
         let mut tx = self.begin().await?;
         let sql = "SELECT id, phone, flag, note, created_by_id, created_by_name, created_at FROM caller_flags \
                    WHERE id = $1 AND removed_at IS NULL";
@@ -1459,6 +1580,344 @@ impl Store for SqlStore {
             .fetch_one(c)
             .await
             .db())
+    }
+
+    async fn stats(&self, q: &StatsQuery, now: DateTime<Utc>) -> Result<ShiftStats> {
+        const HOUR_MS: i64 = 3_600_000;
+        let range = [ms(q.from), ms(q.to)];
+        let now_ms = ms(now);
+        let within = "FROM incidents WHERE received_at >= $1 AND received_at < $2";
+        let eff_category = "COALESCE(category, sugg_category, '')";
+        let invalid = format!("(COALESCE(close_reason, '') = 'invalid' OR {eff_category} = 'invalid')");
+        let non_police = format!("(status = 'referred' OR {eff_category} = 'non_police')");
+
+        let by_channel: Vec<(String, i64)> = self
+            .rows(format!("SELECT channel, COUNT(*) {within} GROUP BY channel"), &range)
+            .await?;
+        let (invalid_n, non_police_n, police_n, total): (i64, i64, i64, i64) = self
+            .row(
+                format!(
+                    "SELECT COUNT(CASE WHEN {invalid} THEN 1 END), \
+                     COUNT(CASE WHEN NOT {invalid} AND {non_police} THEN 1 END), \
+                     COUNT(CASE WHEN NOT {invalid} AND NOT {non_police} AND {eff_category} <> '' THEN 1 END), \
+                     COUNT(*) {within}"
+                ),
+                &range,
+            )
+            .await?;
+        let by_category: Vec<(Option<String>, i64)> = self
+            .rows(
+                format!("SELECT COALESCE(category, sugg_category), COUNT(*) {within} GROUP BY 1"),
+                &range,
+            )
+            .await?;
+        let by_agency: Vec<(String, i64)> = self
+            .rows(
+                format!(
+                    "SELECT agency, COUNT(*) {within} AND status = 'referred' AND agency IS NOT NULL GROUP BY agency"
+                ),
+                &range,
+            )
+            .await?;
+
+        let claim = self
+            .timing(
+                range,
+                "(claimed_at - received_at)",
+                "claimed_at IS NOT NULL",
+                Some("(COALESCE(dispatched_at, closed_at, $4) - received_at) > $3"),
+                Some(q.answer_secs),
+                now_ms,
+            )
+            .await?;
+        let dispatch = self
+            .timing(
+                range,
+                "(dispatched_at - received_at)",
+                "dispatched_at IS NOT NULL",
+                None,
+                Some(q.dispatch_secs),
+                now_ms,
+            )
+            .await?;
+        let on_scene = self
+            .timing(
+                range,
+                "(on_scene_at - dispatched_at)",
+                "on_scene_at IS NOT NULL AND dispatched_at IS NOT NULL",
+                None,
+                None,
+                now_ms,
+            )
+            .await?;
+
+        let (depth, unclaimed, oldest): (i64, i64, Option<i64>) = self
+            .row(
+                "SELECT COUNT(*), COUNT(CASE WHEN status = 'new' THEN 1 END), \
+                 MIN(CASE WHEN status = 'new' THEN received_at END) \
+                 FROM incidents WHERE status IN ('new', 'in_progress')"
+                    .into(),
+                &[],
+            )
+            .await?;
+        let queue = QueueNow {
+            depth,
+            unclaimed,
+            oldest_received_at: oldest.map(ts),
+            oldest_wait_secs: oldest.map(|o| (now_ms - o).max(0) / 1000),
+        };
+
+        let handled: Vec<(i64, Option<String>, i64, Option<f64>)> = self
+            .rows(
+                format!(
+                    "SELECT handled_by_id, MAX(handled_by_name), COUNT(*), \
+                     CAST(AVG(CASE WHEN claimed_at IS NOT NULL \
+                          THEN COALESCE(dispatched_at, closed_at) - claimed_at END) AS DOUBLE PRECISION) \
+                     {within} AND handled_by_id IS NOT NULL GROUP BY handled_by_id"
+                ),
+                &range,
+            )
+            .await?;
+        let holding: Vec<(i64, Option<String>, i64)> = self
+            .rows(
+                "SELECT holder_id, MAX(holder_name), COUNT(*) FROM incidents \
+                 WHERE status IN ('new', 'in_progress') AND holder_id IS NOT NULL GROUP BY holder_id"
+                    .into(),
+                &[],
+            )
+            .await?;
+        let mut operators: Vec<OperatorStats> = handled
+            .into_iter()
+            .map(|(id, name, n, avg)| OperatorStats {
+                operator: UserRef {
+                    id,
+                    name: name.unwrap_or_default(),
+                },
+                handled: n,
+                avg_handling_secs: avg.map(|a| a / 1000.0),
+                holding: 0,
+            })
+            .collect();
+        for (id, name, n) in holding {
+            match operators.iter_mut().find(|o| o.operator.id == id) {
+                Some(o) => o.holding = n,
+                None => operators.push(OperatorStats {
+                    operator: UserRef {
+                        id,
+                        name: name.unwrap_or_default(),
+                    },
+                    handled: 0,
+                    avg_handling_secs: None,
+                    holding: n,
+                }),
+            }
+        }
+        operators.sort_by(|a, b| b.handled.cmp(&a.handled).then(a.operator.name.cmp(&b.operator.name)));
+
+        // Hours of the range up to now, with arrivals by channel and the open
+        // queue at each hour's end: the depth when the range began, plus
+        // arrivals, minus calls that left the queue (dispatched or closed).
+        let left = "COALESCE(dispatched_at, closed_at)";
+        let span_end = range[1].min(now_ms.max(range[0]));
+        let hours = ((span_end - range[0] + HOUR_MS - 1) / HOUR_MS).max(1) as usize;
+        let mut hourly: Vec<HourBucket> = (0..hours)
+            .map(|h| HourBucket {
+                start: ts(range[0] + h as i64 * HOUR_MS),
+                by_channel: Default::default(),
+                queue_depth: 0,
+            })
+            .collect();
+        let arrivals: Vec<(i64, String, i64)> = self
+            .rows(
+                format!("SELECT (received_at - $1) / {HOUR_MS}, channel, COUNT(*) {within} GROUP BY 1, 2"),
+                &range,
+            )
+            .await?;
+        let departures: Vec<(i64, i64)> = self
+            .rows(
+                format!(
+                    "SELECT ({left} - $1) / {HOUR_MS}, COUNT(*) FROM incidents \
+                     WHERE {left} >= $1 AND {left} < $2 GROUP BY 1"
+                ),
+                &range,
+            )
+            .await?;
+        let (initial,): (i64,) = self
+            .row(
+                format!("SELECT COUNT(*) FROM incidents WHERE received_at < $1 AND ({left} IS NULL OR {left} >= $1)"),
+                &range[..1],
+            )
+            .await?;
+        let mut delta = vec![0i64; hours];
+        for (h, channel, n) in arrivals {
+            if let Some(b) = hourly.get_mut(h as usize) {
+                *b.by_channel.entry(parse("channel", &channel)?).or_default() += n;
+                delta[h as usize] += n;
+            }
+        }
+        for (h, n) in departures {
+            if let Some(d) = delta.get_mut(h as usize) {
+                *d -= n;
+            }
+        }
+        let mut depth_at = initial;
+        for (b, d) in hourly.iter_mut().zip(delta) {
+            depth_at += d;
+            b.queue_depth = depth_at;
+        }
+
+        let mut categories = std::collections::BTreeMap::new();
+        for (c, n) in by_category.into_iter().filter_map(|(c, n)| Some((c?, n))) {
+            categories.insert(parse("category", &c)?, n);
+        }
+        Ok(ShiftStats {
+            from: q.from,
+            to: q.to,
+            generated_at: now,
+            total,
+            by_channel: by_channel
+                .into_iter()
+                .map(|(c, n)| Ok((parse("channel", &c)?, n)))
+                .collect::<Result<_>>()?,
+            classes: Classes {
+                police: police_n,
+                non_police: non_police_n,
+                invalid: invalid_n,
+                unclassified: total - police_n - non_police_n - invalid_n,
+            },
+            by_category: categories,
+            by_agency: by_agency
+                .into_iter()
+                .map(|(a, n)| Ok((parse("agency", &a)?, n)))
+                .collect::<Result<_>>()?,
+            claim,
+            dispatch,
+            on_scene,
+            queue,
+            operators,
+            hourly,
+        })
+    }
+
+    async fn alerts(&self, q: &AlertQuery, now: DateTime<Utc>) -> Result<Alerts> {
+        let now_ms = ms(now);
+        let waves: Vec<(String, i64, i64, i64)> = self
+            .rows(
+                "SELECT phone, COUNT(*), MIN(received_at), MAX(received_at) FROM incidents \
+                 WHERE phone IS NOT NULL AND received_at >= $1 GROUP BY phone HAVING COUNT(*) >= $2 \
+                 ORDER BY COUNT(*) DESC, phone LIMIT 50"
+                    .into(),
+                &[now_ms - q.wave_mins * 60_000, q.wave_calls],
+            )
+            .await?;
+        let waits: Vec<(i64, Option<String>, i64)> = self
+            .rows(
+                "SELECT id, COALESCE(priority, sugg_priority), received_at FROM incidents \
+                 WHERE status = 'new' AND received_at <= $1 ORDER BY received_at, id LIMIT 200"
+                    .into(),
+                &[now_ms - q.wait_secs * 1000],
+            )
+            .await?;
+        let holds: Vec<(i64, i64, Option<String>, i64)> = self
+            .rows(
+                "SELECT id, holder_id, holder_name, held_since FROM incidents \
+                 WHERE status = 'in_progress' AND holder_id IS NOT NULL AND held_since <= $1 \
+                 ORDER BY held_since, id LIMIT 200"
+                    .into(),
+                &[now_ms - q.hold_mins * 60_000],
+            )
+            .await?;
+        Ok(Alerts {
+            waves: waves
+                .into_iter()
+                .filter_map(|(p, calls, first, last)| {
+                    Some(WaveAlert {
+                        phone: CallerPhone::parse(&p).ok()?,
+                        calls,
+                        first_at: ts(first),
+                        last_at: ts(last),
+                    })
+                })
+                .collect(),
+            long_waits: waits
+                .into_iter()
+                .map(|(id, p, at)| {
+                    Ok(WaitAlert {
+                        incident_id: id,
+                        priority: parse_opt("priority", p.as_deref())?.unwrap_or(model::Priority::P3),
+                        received_at: ts(at),
+                        wait_secs: (now_ms - at) / 1000,
+                    })
+                })
+                .collect::<Result<_>>()?,
+            stale_holds: holds
+                .into_iter()
+                .map(|(id, holder, name, since)| HoldAlert {
+                    incident_id: id,
+                    holder: UserRef {
+                        id: holder,
+                        name: name.unwrap_or_default(),
+                    },
+                    held_since: ts(since),
+                })
+                .collect(),
+        })
+    }
+
+    async fn nuisance_ranking(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<NuisanceCaller>> {
+        let invalid =
+            "(COALESCE(i.close_reason, '') = 'invalid' OR COALESCE(i.category, i.sugg_category, '') = 'invalid')";
+        let sql = format!(
+            "SELECT i.phone, COUNT(*), COUNT(CASE WHEN {invalid} THEN 1 END), \
+             COUNT(CASE WHEN {invalid} AND i.dispatched_at IS NOT NULL THEN 1 END), \
+             (SELECT COUNT(*) FROM caller_flags f WHERE f.phone = i.phone AND f.removed_at IS NULL), \
+             MAX(i.received_at) \
+             FROM incidents i WHERE i.phone IS NOT NULL AND i.received_at >= $1 AND i.received_at < $2 \
+             GROUP BY i.phone HAVING COUNT(CASE WHEN {invalid} THEN 1 END) > 0 \
+             ORDER BY 3 DESC, 4 DESC, 2 DESC, i.phone LIMIT $3"
+        );
+        let rows: Vec<(String, i64, i64, i64, i64, i64)> =
+            self.rows(sql, &[ms(from), ms(to), limit.clamp(1, 1000)]).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(p, total, invalid, wasted, flags, last)| {
+                Some(NuisanceCaller {
+                    phone: CallerPhone::parse(&p).ok()?,
+                    total_calls: total,
+                    invalid_calls: invalid,
+                    wasted_dispatches: wasted,
+                    active_flags: flags,
+                    last_call_at: ts(last),
+                })
+            })
+            .collect())
+    }
+
+    async fn dossier(&self, phone: &CallerPhone, now: DateTime<Utc>) -> Result<Dossier> {
+        let history = self.caller_history(phone, now).await?;
+        let sql = format!(
+            "SELECT {INCIDENT_COLS} FROM incidents WHERE phone = $1 \
+             ORDER BY received_at, id LIMIT 10000"
+        );
+        let rows: Vec<IncidentRow> = on_read!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(phone.as_str())
+            .fetch_all(c)
+            .await
+            .db()?);
+        Ok(Dossier {
+            phone: phone.clone(),
+            generated_at: now,
+            total_calls: history.total_calls,
+            invalid_calls: history.invalid_calls,
+            wasted_dispatches: history.wasted_dispatches,
+            flags: history.flags,
+            incidents: rows.into_iter().map(IncidentRow::into_model).collect::<Result<_>>()?,
+        })
     }
 
     async fn audit(&self, f: &AuditFilter) -> Result<Vec<Event>> {

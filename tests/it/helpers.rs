@@ -161,6 +161,11 @@ impl TestServer {
         Api::login(self.addr, name, PASSWORD).await
     }
 
+    /// The service's database, for tests that write history with chosen clocks.
+    pub fn db_url(&self) -> &str {
+        &self.config.db_url
+    }
+
     pub fn anonymous(&self) -> Api {
         Api {
             http: reqwest::Client::new(),

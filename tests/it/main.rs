@@ -7,5 +7,6 @@ mod client;
 mod console;
 mod helpers;
 mod instances;
+mod lead;
 mod service;
 mod triage;

@@ -1,0 +1,375 @@
+//! What a shift lead reviews: shift statistics, alerts, the nuisance-caller
+//! ranking and a caller's dossier. The service computes them with SQL
+//! aggregation; these are the shapes both sides share.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, FixedOffset, TimeZone, Timelike, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{Agency, Category, Channel, DomainError, Incident, IncidentId, Priority, UserRef};
+use super::{CallerFlag, CallerPhone};
+
+/// China Standard Time: every 110 centre keeps it, whatever the server's zone.
+pub fn centre_tz() -> FixedOffset {
+    FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
+}
+
+/// Shifts change at 08:00 and 20:00 local time (two twelve-hour shifts).
+pub const SHIFT_CHANGE_HOURS: [u32; 2] = [8, 20];
+
+/// The shift running at `now`: its start and its scheduled end.
+pub fn current_shift(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let local = now.with_timezone(&centre_tz());
+    let day_start = local
+        .with_hour(0)
+        .and_then(|t| t.with_minute(0))
+        .and_then(|t| t.with_second(0))
+        .and_then(|t| t.with_nanosecond(0))
+        .expect("midnight exists in a fixed offset");
+    let [morning, evening] = SHIFT_CHANGE_HOURS;
+    let start = if local.hour() >= evening {
+        day_start + Duration::hours(evening.into())
+    } else if local.hour() >= morning {
+        day_start + Duration::hours(morning.into())
+    } else {
+        day_start - Duration::hours((24 - evening).into())
+    };
+    let start = start.with_timezone(&Utc);
+    (start, start + Duration::hours(12))
+}
+
+/// Formats a time the way the centre reads it (local time).
+pub fn local_time(t: DateTime<Utc>, fmt: &str) -> String {
+    centre_tz().from_utc_datetime(&t.naive_utc()).format(fmt).to_string()
+}
+
+/// Longest range one statistics request may cover.
+pub const MAX_STATS_DAYS: i64 = 31;
+
+/// A checked statistics request.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StatsQuery {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Claimed within this many seconds counts as answered in time (NENA: 15 s).
+    pub answer_secs: i64,
+    /// Dispatched within this many seconds of intake counts as in time (NFPA 1225: 60 s).
+    pub dispatch_secs: i64,
+}
+
+impl StatsQuery {
+    pub fn new(
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        answer_secs: i64,
+        dispatch_secs: i64,
+    ) -> Result<Self, DomainError> {
+        if to <= from {
+            return Err(DomainError::invalid(
+                "to",
+                "the end of the range must be after its start",
+            ));
+        }
+        if to - from > Duration::days(MAX_STATS_DAYS) {
+            return Err(DomainError::invalid(
+                "to",
+                format!("a range covers at most {MAX_STATS_DAYS} days"),
+            ));
+        }
+        for (field, v) in [("answer_secs", answer_secs), ("dispatch_secs", dispatch_secs)] {
+            if !(1..=86_400).contains(&v) {
+                return Err(DomainError::invalid(
+                    field,
+                    "a threshold is between 1 and 86400 seconds",
+                ));
+            }
+        }
+        Ok(StatsQuery {
+            from,
+            to,
+            answer_secs,
+            dispatch_secs,
+        })
+    }
+}
+
+/// Calls split by what they turned out to be.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Classes {
+    /// Police business (the "seven things").
+    pub police: i64,
+    /// Not police business: referred, or classified `non_police`.
+    pub non_police: i64,
+    /// Invalid: closed as invalid or classified `invalid`.
+    pub invalid: i64,
+    /// Not classified yet by operator or triage (e.g. a silent hang-up).
+    pub unclassified: i64,
+}
+
+impl Classes {
+    pub fn total(&self) -> i64 {
+        self.police + self.non_police + self.invalid + self.unclassified
+    }
+    /// Share of `n` in the total, 0 when there were no calls.
+    pub fn share(&self, n: i64) -> f64 {
+        if self.total() == 0 {
+            0.0
+        } else {
+            n as f64 / self.total() as f64
+        }
+    }
+}
+
+/// A delay distribution: nearest-rank percentiles over the calls that have one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Timing {
+    /// Calls with this delay measured.
+    pub count: i64,
+    pub p50_secs: Option<f64>,
+    pub p90_secs: Option<f64>,
+    pub threshold_secs: Option<i64>,
+    /// Calls within the threshold.
+    pub within: i64,
+    /// Calls judged against the threshold: those measured plus those still
+    /// waiting past it (a call nobody answered has failed the standard).
+    pub judged: i64,
+}
+
+impl Timing {
+    pub fn share_within(&self) -> Option<f64> {
+        (self.judged > 0).then(|| self.within as f64 / self.judged as f64)
+    }
+}
+
+/// 1-based nearest rank of percentile `p` among `n` sorted values.
+pub fn nearest_rank(p: u32, n: i64) -> i64 {
+    ((i64::from(p) * n + 99) / 100).max(1)
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct QueueNow {
+    /// Open calls (new or being worked).
+    pub depth: i64,
+    /// Of those, nobody has taken yet.
+    pub unclaimed: i64,
+    pub oldest_received_at: Option<DateTime<Utc>>,
+    pub oldest_wait_secs: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OperatorStats {
+    pub operator: UserRef,
+    /// Calls they disposed of (dispatch, referral or close) in the range.
+    pub handled: i64,
+    /// Mean time from first pick-up to disposition.
+    pub avg_handling_secs: Option<f64>,
+    /// Open calls they hold now.
+    pub holding: i64,
+}
+
+/// One hour of the range.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HourBucket {
+    pub start: DateTime<Utc>,
+    #[schema(value_type = Object)]
+    pub by_channel: BTreeMap<Channel, i64>,
+    /// Open calls at the end of the hour (or now, for the current hour).
+    pub queue_depth: i64,
+}
+
+impl HourBucket {
+    pub fn total(&self) -> i64 {
+        self.by_channel.values().sum()
+    }
+}
+
+/// Statistics of a time range, computed by the service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ShiftStats {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub generated_at: DateTime<Utc>,
+    /// Calls received in the range.
+    pub total: i64,
+    #[schema(value_type = Object)]
+    pub by_channel: BTreeMap<Channel, i64>,
+    pub classes: Classes,
+    /// By the operator's category, else the suggestion's.
+    #[schema(value_type = Object)]
+    pub by_category: BTreeMap<Category, i64>,
+    /// Referrals made, by agency.
+    #[schema(value_type = Object)]
+    pub by_agency: BTreeMap<Agency, i64>,
+    /// Intake to first pick-up.
+    pub claim: Timing,
+    /// Intake to dispatch.
+    pub dispatch: Timing,
+    /// Dispatch to on scene.
+    pub on_scene: Timing,
+    pub queue: QueueNow,
+    pub operators: Vec<OperatorStats>,
+    pub hourly: Vec<HourBucket>,
+}
+
+/// Limits that raise an alert on the lead's screen.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AlertQuery {
+    /// A number calling `wave_calls` times within `wave_mins` minutes is a harassment wave.
+    #[serde(default = "AlertQuery::default_wave_calls")]
+    pub wave_calls: i64,
+    #[serde(default = "AlertQuery::default_wave_mins")]
+    pub wave_mins: i64,
+    /// An unclaimed call waiting longer than this.
+    #[serde(default = "AlertQuery::default_wait_secs")]
+    pub wait_secs: i64,
+    /// A call held longer than this by the same operator.
+    #[serde(default = "AlertQuery::default_hold_mins")]
+    pub hold_mins: i64,
+}
+
+impl Default for AlertQuery {
+    fn default() -> Self {
+        AlertQuery {
+            wave_calls: Self::default_wave_calls(),
+            wave_mins: Self::default_wave_mins(),
+            wait_secs: Self::default_wait_secs(),
+            hold_mins: Self::default_hold_mins(),
+        }
+    }
+}
+
+impl AlertQuery {
+    fn default_wave_calls() -> i64 {
+        3
+    }
+    fn default_wave_mins() -> i64 {
+        10
+    }
+    fn default_wait_secs() -> i64 {
+        60
+    }
+    fn default_hold_mins() -> i64 {
+        15
+    }
+
+    pub fn check(&self) -> Result<(), DomainError> {
+        let limits = [
+            ("wave_calls", self.wave_calls, 2, 1000),
+            ("wave_mins", self.wave_mins, 1, 24 * 60),
+            ("wait_secs", self.wait_secs, 1, 86_400),
+            ("hold_mins", self.hold_mins, 1, 24 * 60),
+        ];
+        for (field, v, lo, hi) in limits {
+            if !(lo..=hi).contains(&v) {
+                return Err(DomainError::invalid(
+                    field,
+                    format!("{field} must be between {lo} and {hi}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One number calling again and again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WaveAlert {
+    pub phone: CallerPhone,
+    pub calls: i64,
+    pub first_at: DateTime<Utc>,
+    pub last_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WaitAlert {
+    pub incident_id: IncidentId,
+    pub priority: Priority,
+    pub received_at: DateTime<Utc>,
+    pub wait_secs: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HoldAlert {
+    pub incident_id: IncidentId,
+    pub holder: UserRef,
+    pub held_since: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Alerts {
+    pub waves: Vec<WaveAlert>,
+    pub long_waits: Vec<WaitAlert>,
+    pub stale_holds: Vec<HoldAlert>,
+}
+
+impl Alerts {
+    pub fn is_empty(&self) -> bool {
+        self.waves.is_empty() && self.long_waits.is_empty() && self.stale_holds.is_empty()
+    }
+}
+
+/// A number in the nuisance ranking.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct NuisanceCaller {
+    pub phone: CallerPhone,
+    pub total_calls: i64,
+    pub invalid_calls: i64,
+    /// Patrols sent to calls that turned out invalid.
+    pub wasted_dispatches: i64,
+    pub active_flags: i64,
+    pub last_call_at: DateTime<Utc>,
+}
+
+/// Everything on file about one number: the evidence a centre hands to the
+/// public-security bureau.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Dossier {
+    pub phone: CallerPhone,
+    pub generated_at: DateTime<Utc>,
+    pub total_calls: i64,
+    pub invalid_calls: i64,
+    pub wasted_dispatches: i64,
+    pub flags: Vec<CallerFlag>,
+    /// Oldest first.
+    pub incidents: Vec<Incident>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap()
+    }
+
+    #[test]
+    fn shifts_change_at_eight_and_twenty_local() {
+        // 10:30 CST is in the day shift that began at 08:00 CST (00:00 UTC).
+        assert_eq!(
+            current_shift(utc("2026-11-30T02:30:00Z")).0,
+            utc("2026-11-30T00:00:00Z")
+        );
+        // 21:00 CST: the night shift began at 20:00 CST.
+        assert_eq!(
+            current_shift(utc("2026-11-30T13:00:00Z")).0,
+            utc("2026-11-30T12:00:00Z")
+        );
+        // 03:00 CST: the night shift that began at 20:00 CST the day before.
+        assert_eq!(
+            current_shift(utc("2026-11-29T19:00:00Z")).0,
+            utc("2026-11-29T12:00:00Z")
+        );
+    }
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        assert_eq!(nearest_rank(50, 1), 1);
+        assert_eq!(nearest_rank(50, 4), 2);
+        assert_eq!(nearest_rank(90, 10), 9);
+        assert_eq!(nearest_rank(90, 11), 10);
+        assert_eq!(nearest_rank(50, 5), 3);
+    }
+}

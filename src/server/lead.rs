@@ -1,0 +1,177 @@
+//! Shift-lead endpoints: overrides on queued calls (reassign, priority),
+//! shift statistics, alerts, the nuisance ranking and caller dossiers.
+//! Every one of them is refused with 403 to anyone but a shift lead or admin.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::Auth;
+use super::error::{ApiError, ApiJson, ApiResult, ErrorBody};
+use super::{ApiPath, ApiQuery, AppState};
+use crate::model::stats::{self, AlertQuery, Alerts, Dossier, NuisanceCaller, ShiftStats, StatsQuery};
+use crate::model::{CallerPhone, Incident, IncidentId, IncidentOp, Priority, Role, UserId};
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReassignRequest {
+    /// The operator who takes the call over.
+    pub to: UserId,
+    /// Why; it is kept with the event in the audit log.
+    pub reason: String,
+}
+
+/// Hand a queued call to another operator (shift leads).
+#[utoipa::path(post, path = "/incidents/{id}/reassign", tag = "oversight", security(("bearer" = [])),
+    request_body = ReassignRequest,
+    responses((status = 200, body = Incident), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn reassign(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<IncidentId>,
+    ApiJson(req): ApiJson<ReassignRequest>,
+) -> ApiResult<Json<Incident>> {
+    let actor = auth.require(Role::LEADS)?;
+    let users = state.store.users().await?;
+    let to = users
+        .iter()
+        .find(|u| u.id == req.to)
+        .ok_or_else(|| ApiError::invalid("to", format!("there is no user {}", req.to)))?;
+    if !Role::STAFF.contains(&to.role) {
+        return Err(ApiError::invalid(
+            "to",
+            format!("{} is a {} account and cannot take calls", to.name, to.role),
+        ));
+    }
+    let op = IncidentOp::Reassign {
+        to: to.as_ref(),
+        reason: req.reason,
+    };
+    let m = state.store.mutate(actor, id, None, op, Utc::now()).await?;
+    state.hub.wake();
+    Ok(Json(m.incident))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PriorityRequest {
+    pub priority: Priority,
+    pub reason: String,
+}
+
+/// Raise or lower a call's priority, with a reason (shift leads).
+#[utoipa::path(post, path = "/incidents/{id}/priority", tag = "oversight", security(("bearer" = [])),
+    request_body = PriorityRequest,
+    responses((status = 200, body = Incident), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn reprioritise(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(id): ApiPath<IncidentId>,
+    ApiJson(req): ApiJson<PriorityRequest>,
+) -> ApiResult<Json<Incident>> {
+    let actor = auth.require(Role::LEADS)?;
+    let op = IncidentOp::Reprioritise {
+        priority: req.priority,
+        reason: req.reason,
+    };
+    let m = state.store.mutate(actor, id, None, op, Utc::now()).await?;
+    state.hub.wake();
+    Ok(Json(m.incident))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct StatsParams {
+    /// Start of the range; default: the start of the current shift.
+    from: Option<DateTime<Utc>>,
+    /// End of the range (exclusive); default: the end of the current shift.
+    to: Option<DateTime<Utc>>,
+    /// Answer threshold in seconds (default 15, the NENA standard).
+    answer_secs: Option<i64>,
+    /// Dispatch threshold in seconds (default 60, NFPA 1225).
+    dispatch_secs: Option<i64>,
+}
+
+/// Statistics of calls received in a time range (shift leads).
+#[utoipa::path(get, path = "/stats", tag = "oversight", security(("bearer" = [])), params(StatsParams),
+    responses((status = 200, body = ShiftStats), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn shift_stats(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(p): ApiQuery<StatsParams>,
+) -> ApiResult<Json<ShiftStats>> {
+    auth.require(Role::LEADS)?;
+    let now = Utc::now();
+    let (shift_start, shift_end) = stats::current_shift(now);
+    let q = StatsQuery::new(
+        p.from.unwrap_or(shift_start),
+        p.to.unwrap_or(shift_end),
+        p.answer_secs.unwrap_or(15),
+        p.dispatch_secs.unwrap_or(60),
+    )?;
+    Ok(Json(state.store.stats(&q, now).await?))
+}
+
+/// Harassment waves, calls waiting too long and calls held too long (shift leads).
+#[utoipa::path(get, path = "/alerts", tag = "oversight", security(("bearer" = [])), params(AlertQuery),
+    responses((status = 200, body = Alerts), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn alerts(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(q): ApiQuery<AlertQuery>,
+) -> ApiResult<Json<Alerts>> {
+    auth.require(Role::LEADS)?;
+    q.check()?;
+    Ok(Json(state.store.alerts(&q, Utc::now()).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct NuisanceParams {
+    /// Default: 30 days before `to`.
+    from: Option<DateTime<Utc>>,
+    /// Default: now.
+    to: Option<DateTime<Utc>>,
+    /// At most this many numbers (default 50, at most 1000).
+    limit: Option<i64>,
+}
+
+/// Numbers ranked by invalid calls in a window (shift leads).
+#[utoipa::path(get, path = "/callers/nuisance", tag = "oversight", security(("bearer" = [])), params(NuisanceParams),
+    responses((status = 200, body = Vec<NuisanceCaller>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn nuisance(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiQuery(p): ApiQuery<NuisanceParams>,
+) -> ApiResult<Json<Vec<NuisanceCaller>>> {
+    auth.require(Role::LEADS)?;
+    let to = p.to.unwrap_or_else(Utc::now);
+    let from = p.from.unwrap_or(to - Duration::days(30));
+    if from >= to {
+        return Err(ApiError::invalid(
+            "from",
+            "the start of the window must be before its end",
+        ));
+    }
+    let limit = p.limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("limit", "limit must be between 1 and 1000"));
+    }
+    Ok(Json(state.store.nuisance_ranking(from, to, limit).await?))
+}
+
+/// Every call from one number with its totals and flags: the evidence for
+/// the public-security bureau (shift leads).
+#[utoipa::path(get, path = "/callers/{phone}/dossier", tag = "oversight", security(("bearer" = [])),
+    responses((status = 200, body = Dossier), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn dossier(
+    State(state): State<AppState>,
+    auth: Auth,
+    ApiPath(phone): ApiPath<String>,
+) -> ApiResult<Json<Dossier>> {
+    auth.require(Role::LEADS)?;
+    let phone = CallerPhone::parse(&phone).map_err(|e| ApiError::invalid("phone", e.to_string()))?;
+    Ok(Json(state.store.dossier(&phone, Utc::now()).await?))
+}

@@ -1,0 +1,577 @@
+//! The shift lead's endpoints: exact statistics over a known mix of calls,
+//! overrides with reasons, alerts, the nuisance ranking and dossiers, and a
+//! 403 for everyone else on every one of them.
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use jiejing::model::{
+    Agency, CloseReason, IncidentId, IncidentOp, IntakeRequest, Role, Unit, UnitStatus, User,
+    stats::{Dossier, ShiftStats},
+};
+use jiejing::store::{self, Policy, SqlStore, Store};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::backend_tests;
+use crate::helpers::{Backend, TestServer, assert_error, spawn_server};
+
+backend_tests!(
+    stats_are_exact_for_a_known_mix,
+    lead_endpoints_refuse_everyone_else,
+    reassign_reprioritise_and_release_are_audited,
+    alerts_nuisance_ranking_and_dossier,
+);
+
+/// The service's own database, to write history with chosen clocks: delays
+/// measured by the server's clock could not be asserted exactly.
+struct History {
+    store: SqlStore,
+    users: Vec<User>,
+    units: Vec<Unit>,
+}
+
+impl History {
+    async fn open(srv: &TestServer) -> History {
+        let store = store::open(srv.db_url(), Policy::default())
+            .await
+            .expect("open the store");
+        let users = store.users().await.expect("users");
+        let units = store.units().await.expect("units");
+        History { store, users, units }
+    }
+
+    fn user(&self, name: &str) -> &User {
+        self.users.iter().find(|u| u.name == name).expect("user exists")
+    }
+
+    fn unit(&self, n: usize) -> i64 {
+        self.units
+            .iter()
+            .filter(|u| u.status == UnitStatus::Available)
+            .nth(n)
+            .expect("an available unit")
+            .id
+    }
+
+    async fn call(&self, at: DateTime<Utc>, body: Value) -> IncidentId {
+        let mut body = body;
+        body["received_at"] = json!(at);
+        let req: IntakeRequest = serde_json::from_value(body).expect("intake request");
+        let new = req.parse(at).expect("valid intake");
+        let gateway = self.user("gateway");
+        self.store
+            .intake(gateway, None, new, at)
+            .await
+            .expect("intake")
+            .incident
+            .id
+    }
+
+    async fn op(&self, who: &str, id: IncidentId, op: IncidentOp, at: DateTime<Utc>) {
+        self.store
+            .mutate(self.user(who), id, None, op, at)
+            .await
+            .unwrap_or_else(|e| panic!("{who} on #{id}: {e}"));
+    }
+}
+
+fn secs(n: i64) -> Duration {
+    Duration::seconds(n)
+}
+
+async fn stats_are_exact_for_a_known_mix(backend: Backend) {
+    let srv = spawn_server(backend).await;
+    for (name, role) in [
+        ("gateway", Role::Gateway),
+        ("ct1", Role::CallTaker),
+        ("ct2", Role::CallTaker),
+    ] {
+        srv.user(name, role, None).await;
+    }
+    let lead = srv.user("lead", Role::ShiftLead, None).await;
+    let h = History::open(&srv).await;
+    let t0 = Utc::now().duration_trunc(Duration::hours(1)).expect("truncate") - Duration::hours(3);
+    let voice = |cat: Option<&str>| json!({ "channel": "voice", "phone": "13804310001", "location": "红旗街", "narrative": "有人打架", "category": cat });
+
+    // Before the range and still waiting: only the queue depth sees it.
+    h.call(t0 - secs(600), voice(Some("criminal"))).await;
+    // Hour 0: a robbery dispatched and reached; a top-up referred to telecom.
+    let a = h.call(t0, voice(Some("criminal"))).await;
+    h.op("ct1", a, IncidentOp::Claim, t0 + secs(10)).await;
+    let dispatch = |u| IncidentOp::Dispatch {
+        unit_id: h.unit(u),
+        co_notify: vec![],
+    };
+    h.op("ct1", a, dispatch(0), t0 + secs(50)).await;
+    h.op("ct1", a, IncidentOp::OnScene, t0 + secs(650)).await;
+    let b = h
+        .call(
+            t0 + secs(60),
+            json!({ "channel": "sms", "phone": "13804310002", "narrative": "话费充值没到账", "category": "non_police" }),
+        )
+        .await;
+    h.op("ct1", b, IncidentOp::Claim, t0 + secs(80)).await;
+    h.op(
+        "ct1",
+        b,
+        IncidentOp::Refer {
+            agency: Agency::Telecom,
+        },
+        t0 + secs(140),
+    )
+    .await;
+    // Hour 1: a prank closed as invalid; a fight dispatched slowly.
+    let hour = secs(3600);
+    let c = h
+        .call(
+            t0 + hour,
+            json!({ "channel": "wechat", "wechat_id": "wx_1", "narrative": "哈哈 逗你玩" }),
+        )
+        .await;
+    h.op("ct2", c, IncidentOp::Claim, t0 + hour + secs(5)).await;
+    h.op(
+        "ct2",
+        c,
+        IncidentOp::Close {
+            reason: CloseReason::Invalid,
+            note: None,
+        },
+        t0 + hour + secs(35),
+    )
+    .await;
+    let d = h.call(t0 + hour + secs(100), voice(Some("public_order"))).await;
+    h.op("ct2", d, IncidentOp::Claim, t0 + hour + secs(130)).await;
+    h.op("ct2", d, dispatch(1), t0 + hour + secs(230)).await;
+    // Hour 2: two calls nobody took (one a silent hang-up) and one being worked.
+    let two = secs(7200);
+    h.call(
+        t0 + two,
+        json!({ "channel": "web", "web_account": "u1", "narrative": "山上起火了", "category": "disaster_accident" }),
+    )
+    .await;
+    h.call(
+        t0 + two + secs(10),
+        json!({ "channel": "voice", "phone": "13804310003", "disconnect": "hangup" }),
+    )
+    .await;
+    let g = h
+        .call(
+            t0 + two + secs(20),
+            json!({ "channel": "sms", "phone": "13804310004", "narrative": "广场上很多人聚集", "category": "mass_incident" }),
+        )
+        .await;
+    h.op("ct1", g, IncidentOp::Claim, t0 + two + secs(25)).await;
+
+    let range = format!(
+        "from={}&to={}",
+        t0.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        (t0 + secs(3 * 3600)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    let (status, body) = lead.get(&format!("/stats?{range}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let s: ShiftStats = serde_json::from_value(body.clone()).expect("stats shape");
+
+    assert_eq!(s.total, 7);
+    let by_channel: Vec<(String, i64)> = s.by_channel.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    assert_eq!(
+        by_channel,
+        [("voice", 3), ("sms", 2), ("wechat", 1), ("web", 1)].map(|(k, v)| (k.to_owned(), v))
+    );
+    assert_eq!(
+        (
+            s.classes.police,
+            s.classes.non_police,
+            s.classes.invalid,
+            s.classes.unclassified
+        ),
+        (4, 1, 1, 1)
+    );
+    assert_eq!(s.classes.share(s.classes.non_police + s.classes.invalid), 2.0 / 7.0);
+    let by_category: Vec<(String, i64)> = s.by_category.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    assert_eq!(
+        by_category,
+        [
+            ("criminal", 1),
+            ("public_order", 1),
+            ("mass_incident", 1),
+            ("disaster_accident", 1),
+            ("non_police", 1),
+            ("invalid", 1)
+        ]
+        .map(|(k, v)| (k.to_owned(), v))
+    );
+    assert_eq!(body["by_agency"], json!({ "telecom": 1 }));
+
+    // Claim delays 10, 20, 5, 30, 5 s; two calls are still unclaimed well past 15 s.
+    assert_eq!(
+        (s.claim.count, s.claim.p50_secs, s.claim.p90_secs),
+        (5, Some(10.0), Some(30.0))
+    );
+    assert_eq!((s.claim.within, s.claim.judged), (3, 7));
+    // Intake to dispatch 50 s and 130 s against 60 s.
+    assert_eq!(
+        (s.dispatch.count, s.dispatch.p50_secs, s.dispatch.p90_secs),
+        (2, Some(50.0), Some(130.0))
+    );
+    assert_eq!((s.dispatch.within, s.dispatch.judged), (1, 2));
+    assert_eq!(s.dispatch.share_within(), Some(0.5));
+    assert_eq!(
+        (s.on_scene.count, s.on_scene.p50_secs, s.on_scene.p90_secs),
+        (1, Some(600.0), Some(600.0))
+    );
+
+    // The queue now: the call from before the range, the two unclaimed, and
+    // the one ct1 is working.
+    assert_eq!((s.queue.depth, s.queue.unclaimed), (4, 3));
+    assert_eq!(s.queue.oldest_received_at, Some(t0 - secs(600)));
+
+    let ops: Vec<(String, i64, Option<f64>, i64)> = s
+        .operators
+        .iter()
+        .map(|o| (o.operator.name.clone(), o.handled, o.avg_handling_secs, o.holding))
+        .collect();
+    assert_eq!(
+        ops,
+        vec![
+            ("ct1".to_owned(), 2, Some(50.0), 1),
+            ("ct2".to_owned(), 2, Some(65.0), 0)
+        ]
+    );
+
+    let hours: Vec<(DateTime<Utc>, i64, i64)> = s.hourly.iter().map(|b| (b.start, b.total(), b.queue_depth)).collect();
+    assert_eq!(hours, vec![(t0, 2, 1), (t0 + hour, 2, 1), (t0 + two, 3, 4)]);
+    assert_eq!(
+        serde_json::to_value(&s.hourly[2].by_channel).expect("json"),
+        json!({ "voice": 1, "sms": 1, "web": 1 })
+    );
+
+    // A narrower threshold changes only what it should.
+    let (_, strict) = lead
+        .get(&format!("/stats?{range}&answer_secs=5&dispatch_secs=200"))
+        .await;
+    assert_eq!(strict["claim"]["within"], 2);
+    assert_eq!(strict["dispatch"]["within"], 2);
+    // Without a range: the current shift, which holds none of these calls
+    // unless the shift began more than three hours ago.
+    let (status, shift) = lead.get("/stats").await;
+    assert_eq!(status, StatusCode::OK, "{shift}");
+    assert!(shift["total"].as_i64().is_some_and(|n| n <= 8));
+
+    for (query, field) in [
+        ("from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", "to"),
+        ("from=2026-01-01T00:00:00Z&to=2026-03-01T00:00:00Z", "to"),
+        ("answer_secs=0", "answer_secs"),
+        ("from=yesterday", "from"),
+    ] {
+        let (status, body) = lead.get(&format!("/stats?{query}")).await;
+        let err = assert_error(status, &body, StatusCode::BAD_REQUEST);
+        assert!(err.to_string().contains(field), "{query}: {err}");
+    }
+}
+
+async fn lead_endpoints_refuse_everyone_else(backend: Backend) {
+    let srv = spawn_server(backend).await;
+    let gw = srv.user("gateway", Role::Gateway, None).await;
+    let ct = srv.user("ct", Role::CallTaker, None).await;
+    let agency = srv.user("telecom", Role::Agency, Some(Agency::Telecom)).await;
+    let lead = srv.user("lead", Role::ShiftLead, None).await;
+    let inc = gw
+        .intake(json!({ "channel": "voice", "phone": "13804310001", "narrative": "有人打架" }))
+        .await;
+    let id = inc["id"].as_i64().expect("id");
+    let ct_id = ct.get("/auth/me").await.1["id"].as_i64().expect("id");
+    let (_, flag) = lead
+        .post(
+            "/callers/13804310001/flags",
+            json!({ "flag": "nuisance", "note": "test" }),
+        )
+        .await;
+    let flag_id = flag["id"].as_i64().expect("flag id");
+
+    let gets = [
+        "/stats".to_owned(),
+        "/alerts".to_owned(),
+        "/callers/nuisance".to_owned(),
+        "/callers/13804310001/dossier".to_owned(),
+        "/users".to_owned(),
+        "/audit".to_owned(),
+    ];
+    for who in [&ct, &gw, &agency] {
+        for path in &gets {
+            let (status, body) = who.get(path).await;
+            assert_error(status, &body, StatusCode::FORBIDDEN);
+        }
+        for (path, body) in [
+            (
+                format!("/incidents/{id}/reassign"),
+                json!({ "to": ct_id, "reason": "r" }),
+            ),
+            (
+                format!("/incidents/{id}/priority"),
+                json!({ "priority": "P1", "reason": "r" }),
+            ),
+            (
+                "/callers/13804310001/flags".to_owned(),
+                json!({ "flag": "nuisance", "note": "n" }),
+            ),
+        ] {
+            let (status, body) = who.post(&path, body).await;
+            assert_error(status, &body, StatusCode::FORBIDDEN);
+        }
+        let (status, body) = who.delete(&format!("/callers/flags/{flag_id}")).await;
+        assert_error(status, &body, StatusCode::FORBIDDEN);
+    }
+    // Nothing changed, and the lead gets every one.
+    let (_, after) = lead.get(&format!("/incidents/{id}")).await;
+    assert_eq!(
+        (after["holder"].clone(), after["priority"].clone()),
+        (Value::Null, Value::Null)
+    );
+    for path in &gets {
+        let (status, body) = lead.get(path).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+}
+
+async fn reassign_reprioritise_and_release_are_audited(backend: Backend) {
+    let srv = spawn_server(backend).await;
+    let gw = srv.user("gateway", Role::Gateway, None).await;
+    let ct1 = srv.user("ct1", Role::CallTaker, None).await;
+    let ct2 = srv.user("ct2", Role::CallTaker, None).await;
+    let lead = srv.user("lead", Role::ShiftLead, None).await;
+    let ct2_id = ct2.get("/auth/me").await.1["id"].as_i64().expect("id");
+    let gw_id = gw.get("/auth/me").await.1["id"].as_i64().expect("id");
+    let inc = gw
+        .intake(json!({ "channel": "voice", "phone": "13804310001", "narrative": "邻居家一直有争吵声" }))
+        .await;
+    let id = inc["id"].as_i64().expect("id");
+    let (status, held) = ct1.post_empty(&format!("/incidents/{id}/claim")).await;
+    assert_eq!(status, StatusCode::OK, "{held}");
+    assert!(held["held_since"].is_string());
+
+    // Refusals say what is wrong and change nothing.
+    for (body, field) in [
+        (json!({ "to": ct2_id, "reason": "  " }), "reason"),
+        (json!({ "to": gw_id, "reason": "ct1 left" }), "to"),
+        (json!({ "to": 99999, "reason": "ct1 left" }), "to"),
+    ] {
+        let (status, err) = lead.post(&format!("/incidents/{id}/reassign"), body).await;
+        let err = assert_error(status, &err, StatusCode::BAD_REQUEST);
+        assert_eq!(err["field"], field, "{err}");
+    }
+    let (status, moved) = lead
+        .post(
+            &format!("/incidents/{id}/reassign"),
+            json!({ "to": ct2_id, "reason": "ct1 went on a break" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{moved}");
+    assert_eq!(moved["holder"]["name"], "ct2");
+    assert_eq!(moved["status"], "in_progress");
+    assert_eq!(moved["claimed_at"], held["claimed_at"], "first pick-up is kept");
+    // ct1 no longer holds it; ct2 works it.
+    let (status, body) = ct1.post_empty(&format!("/incidents/{id}/release")).await;
+    assert_error(status, &body, StatusCode::CONFLICT);
+
+    let (status, up) = lead
+        .post(
+            &format!("/incidents/{id}/priority"),
+            json!({ "priority": "P1", "reason": "caller heard a child crying" }),
+        )
+        .await;
+    assert_eq!((status, up["priority"].as_str()), (StatusCode::OK, Some("P1")));
+    let (status, body) = lead
+        .post(
+            &format!("/incidents/{id}/priority"),
+            json!({ "priority": "P0", "reason": "x" }),
+        )
+        .await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST);
+
+    // The lead frees a call from an operator who went away.
+    let (status, freed) = lead.post_empty(&format!("/incidents/{id}/release")).await;
+    assert_eq!(status, StatusCode::OK, "{freed}");
+    assert_eq!(
+        (freed["holder"].clone(), freed["status"].as_str()),
+        (Value::Null, Some("new"))
+    );
+    assert_eq!(freed["held_since"], Value::Null);
+
+    let (_, events) = lead.get(&format!("/audit?incident_id={id}")).await;
+    let trail: Vec<(String, Option<String>, Option<String>)> = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .rev()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap_or_default().to_owned(),
+                e["actor"]["name"].as_str().map(str::to_owned),
+                e["note"].as_str().map(str::to_owned),
+            )
+        })
+        .collect();
+    let s = |v: &str| Some(v.to_owned());
+    assert_eq!(
+        trail,
+        vec![
+            ("incident.created".into(), s("gateway"), None),
+            ("incident.claimed".into(), s("ct1"), None),
+            ("incident.reassigned".into(), s("lead"), s("ct1 went on a break")),
+            (
+                "incident.reprioritised".into(),
+                s("lead"),
+                s("caller heard a child crying")
+            ),
+            ("incident.released".into(), s("lead"), None),
+        ]
+    );
+
+    // A call that left the queue cannot be reassigned.
+    ct1.post_empty(&format!("/incidents/{id}/claim")).await;
+    ct1.post(&format!("/incidents/{id}/close"), json!({ "reason": "advice" }))
+        .await;
+    let (status, body) = lead
+        .post(
+            &format!("/incidents/{id}/reassign"),
+            json!({ "to": ct2_id, "reason": "late" }),
+        )
+        .await;
+    assert_error(status, &body, StatusCode::CONFLICT);
+}
+
+async fn alerts_nuisance_ranking_and_dossier(backend: Backend) {
+    let srv = spawn_server(backend).await;
+    let gw = srv.user("gateway", Role::Gateway, None).await;
+    let ct = srv.user("ct", Role::CallTaker, None).await;
+    let lead = srv.user("lead", Role::ShiftLead, None).await;
+    let pest = "13900000001";
+    let now = Utc::now();
+
+    // A harassment wave: three calls from one number within minutes.
+    let mut ids = vec![];
+    for text in ["你们警察都是废物", "哈哈哈又是我", "我就是打着玩"] {
+        ids.push(
+            gw.intake(json!({ "channel": "voice", "phone": pest, "narrative": text }))
+                .await["id"]
+                .as_i64()
+                .expect("id"),
+        );
+    }
+    // A call waiting two minutes already.
+    let waiting = gw
+        .intake(json!({ "channel": "voice", "phone": "13804310009", "narrative": "家里被盗了", "received_at": now - secs(120) }))
+        .await["id"]
+        .as_i64()
+        .expect("id");
+    // A call held for twenty minutes by someone (history with its own clock).
+    let h = History::open(&srv).await;
+    let stale = h
+        .call(
+            now - secs(1500),
+            json!({ "channel": "voice", "phone": "13804310010", "narrative": "车被划了" }),
+        )
+        .await;
+    h.op("ct", stale, IncidentOp::Claim, now - secs(1200)).await;
+
+    let (status, alerts) = lead.get("/alerts").await;
+    assert_eq!(status, StatusCode::OK, "{alerts}");
+    assert_eq!(alerts["waves"].as_array().map(Vec::len), Some(1), "{alerts}");
+    assert_eq!(
+        (
+            alerts["waves"][0]["phone"].as_str(),
+            alerts["waves"][0]["calls"].as_i64()
+        ),
+        (Some(pest), Some(3))
+    );
+    let waits: Vec<i64> = alerts["long_waits"]
+        .as_array()
+        .expect("waits")
+        .iter()
+        .map(|w| w["incident_id"].as_i64().expect("id"))
+        .collect();
+    assert_eq!(waits, vec![waiting], "the fresh calls have not waited a minute");
+    assert!(alerts["long_waits"][0]["wait_secs"].as_i64().is_some_and(|s| s >= 120));
+    assert_eq!(alerts["stale_holds"][0]["incident_id"], stale);
+    assert_eq!(alerts["stale_holds"][0]["holder"]["name"], "ct");
+    // Limits are the lead's to set, within reason.
+    let (_, quiet) = lead.get("/alerts?wave_calls=4&wait_secs=600&hold_mins=30").await;
+    assert_eq!(quiet, json!({ "waves": [], "long_waits": [], "stale_holds": [] }));
+    let (status, body) = lead.get("/alerts?wave_calls=1").await;
+    assert_eq!(
+        assert_error(status, &body, StatusCode::BAD_REQUEST)["field"],
+        "wave_calls"
+    );
+
+    // Two of the pest's calls closed invalid; one sent a patrol for nothing.
+    for &id in &ids[..2] {
+        ct.post_empty(&format!("/incidents/{id}/claim")).await;
+        let (status, body) = ct
+            .post(&format!("/incidents/{id}/close"), json!({ "reason": "invalid" }))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let unit = ct.get("/units").await.1[0]["id"].as_i64().expect("unit");
+    ct.post_empty(&format!("/incidents/{}/claim", ids[2])).await;
+    let (status, sent) = ct
+        .post(&format!("/incidents/{}/dispatch", ids[2]), json!({ "unit_id": unit }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{sent}");
+    let (status, body) = lead
+        .patch(
+            &format!("/incidents/{}", ids[2]),
+            json!({ "version": sent["version"], "category": "invalid" }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Another number with one invalid call ranks below.
+    let other = gw
+        .intake(json!({ "channel": "sms", "phone": "13900000002", "narrative": "无聊" }))
+        .await["id"]
+        .as_i64()
+        .expect("id");
+    ct.post_empty(&format!("/incidents/{other}/claim")).await;
+    ct.post(&format!("/incidents/{other}/close"), json!({ "reason": "invalid" }))
+        .await;
+    let (_, flagged) = lead
+        .post(
+            &format!("/callers/{pest}/flags"),
+            json!({ "flag": "abusive", "note": "辱骂接警员，多次骚扰" }),
+        )
+        .await;
+
+    let (status, ranking) = lead.get("/callers/nuisance").await;
+    assert_eq!(status, StatusCode::OK, "{ranking}");
+    let rows: Vec<(String, i64, i64, i64, i64)> = ranking
+        .as_array()
+        .expect("ranking")
+        .iter()
+        .map(|r| {
+            (
+                r["phone"].as_str().unwrap_or_default().to_owned(),
+                r["total_calls"].as_i64().unwrap_or(-1),
+                r["invalid_calls"].as_i64().unwrap_or(-1),
+                r["wasted_dispatches"].as_i64().unwrap_or(-1),
+                r["active_flags"].as_i64().unwrap_or(-1),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        vec![(pest.to_owned(), 3, 3, 1, 1), ("13900000002".to_owned(), 1, 1, 0, 0)]
+    );
+
+    let (status, body) = lead.get(&format!("/callers/{pest}/dossier")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let d: Dossier = serde_json::from_value(body).expect("dossier shape");
+    assert_eq!((d.total_calls, d.invalid_calls, d.wasted_dispatches), (3, 3, 1));
+    assert_eq!(d.incidents.iter().map(|i| i.id).collect::<Vec<_>>(), ids);
+    assert_eq!(d.flags.len(), 1);
+    assert_eq!(d.flags[0].id, flagged["id"].as_i64().expect("id"));
+    assert!(
+        d.incidents
+            .iter()
+            .all(|i| i.handled_by.as_ref().is_some_and(|u| u.name == "ct"))
+    );
+    let (status, body) = lead.get("/callers/not-a-number/dossier").await;
+    assert_eq!(assert_error(status, &body, StatusCode::BAD_REQUEST)["field"], "phone");
+}
