@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::backend::{Backend, Outbox};
 use super::command::{Command, Msg};
 use super::panels;
-use super::state::{Conn, ConsoleState, Draft, Prefs};
+use super::state::{Conn, ConsoleState, Draft, Prefs, View};
 use crate::client::{ApiClient, FeedItem};
 use crate::model::{Incident, User};
 
@@ -48,6 +48,11 @@ impl ConsoleApp {
             rx,
             cancel,
         }
+    }
+
+    /// Exports go to `dir` instead of a save dialog.
+    pub fn export_to(&mut self, dir: std::path::PathBuf) {
+        self.backend.export_to(dir);
     }
 
     pub fn load_prefs(storage: Option<&dyn eframe::Storage>) -> Prefs {
@@ -135,6 +140,9 @@ impl ConsoleApp {
                 self.state.draft = None;
             }
             Msg::History(phone, h) => {
+                if self.state.lead.selected.as_deref() == Some(phone.as_str()) {
+                    self.state.lead.history = Some((*h).clone());
+                }
                 if self.state.draft.as_ref().is_some_and(|d| d.phone.trim() == phone) {
                     self.state.history = Some(*h);
                     self.state.suggested_for.clear();
@@ -152,6 +160,15 @@ impl ConsoleApp {
                 self.state.referrals = r;
             }
             Msg::Outbox { pending } => self.state.outbox_pending = pending,
+            Msg::Stats(s) => self.state.lead.stats = Some(*s),
+            Msg::Alerts(a) => self.state.lead.alerts = a,
+            Msg::Users(u) => self.state.lead.users = u,
+            Msg::Nuisance(n) => self.state.lead.nuisance = n,
+            Msg::Audit(a) => self.state.lead.audit = a,
+            Msg::LeadChanged => self.state.lead.invalidate(),
+            Msg::Exported(path) => self
+                .state
+                .notice(format!("{} {}", lang.tr("exported"), path.display()), false),
         }
     }
 
@@ -165,8 +182,9 @@ impl ConsoleApp {
             panels::perform(&mut self.state, action, &mut cmds);
         }
         draw(ui, &mut self.state, &mut cmds);
+        let lang = self.state.lang();
         for cmd in cmds {
-            self.backend.apply(cmd);
+            self.backend.apply(cmd, lang);
         }
         ui.ctx().request_repaint_after(TICK);
     }
@@ -179,6 +197,10 @@ pub fn draw(ui: &mut egui::Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>
     egui::Panel::top("top_bar").show(ui, |ui| panels::top_bar_ui(ui, state));
     if state.me.role == crate::model::Role::Agency {
         egui::CentralPanel::default_margins().show(ui, |ui| panels::inbox_ui(ui, state, cmds));
+        return;
+    }
+    if state.view == View::Lead && state.me.is_lead() {
+        egui::CentralPanel::default_margins().show(ui, |ui| super::lead::lead_ui(ui, state, cmds));
         return;
     }
     egui::Panel::left("queue")

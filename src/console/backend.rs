@@ -14,9 +14,17 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use tokio::runtime::Handle;
 
-use super::command::{Command, Msg, Then};
+use super::command::{Command, ExportJob, Msg, Then};
+use super::export::{self, SaveTarget};
+use super::i18n::Lang;
 use crate::client::{ApiClient, ClientError};
-use crate::model::{Incident, IncidentId, IntakeRequest};
+use crate::model::stats::AlertQuery;
+use crate::model::{Incident, IncidentId, IntakeRequest, Role};
+
+/// How often a shift lead's alerts are re-read.
+const ALERT_POLL: Duration = Duration::from_secs(10);
+/// Incidents fetched per request when exporting a range.
+const EXPORT_PAGE: i64 = 10_000;
 
 /// How often the outbox is retried while calls wait in it.
 const OUTBOX_RETRY: Duration = Duration::from_secs(2);
@@ -94,6 +102,7 @@ pub struct Backend {
     tx: Sender<Msg>,
     wake: Arc<dyn Fn() + Send + Sync>,
     outbox: Outbox,
+    save: SaveTarget,
 }
 
 impl Backend {
@@ -110,7 +119,13 @@ impl Backend {
             tx,
             wake,
             outbox,
+            save: SaveTarget::Dialog,
         }
+    }
+
+    /// Exports go to `dir` without asking (tests; a kiosk set-up).
+    pub fn export_to(&mut self, dir: std::path::PathBuf) {
+        self.save = SaveTarget::Dir(dir);
     }
 
     fn send(&self, msg: Msg) {
@@ -141,6 +156,9 @@ impl Backend {
             me.reload_queue().await;
             me.refresh_units().await;
         });
+        if Role::LEADS.contains(&role) {
+            self.watch_alerts(cancel.clone());
+        }
         let me = self.clone();
         let _guard = self.rt.enter();
         let feed_cancel = cancel.clone();
@@ -153,6 +171,39 @@ impl Backend {
                 me.flush_outbox().await;
                 tokio::select! {
                     _ = tokio::time::sleep(OUTBOX_RETRY) => {}
+                    _ = cancel.cancelled() => return,
+                }
+            }
+        });
+    }
+
+    /// Re-reads the alerts every few seconds; answers only when they changed,
+    /// so an idle console is not woken for nothing.
+    fn watch_alerts(&self, cancel: tokio_util::sync::CancellationToken) {
+        let me = self.clone();
+        self.rt.spawn(async move {
+            if let Ok(u) = me.client.users().await {
+                me.send(Msg::Users(u));
+            }
+            let mut last = None;
+            loop {
+                match me.client.alerts(&AlertQuery::default()).await {
+                    Ok(a) => {
+                        // Wait times grow by themselves; what matters is which alerts there are.
+                        let key = (
+                            a.waves.iter().map(|w| (w.phone.clone(), w.calls)).collect::<Vec<_>>(),
+                            a.long_waits.iter().map(|w| w.incident_id).collect::<Vec<_>>(),
+                            a.stale_holds.iter().map(|h| h.incident_id).collect::<Vec<_>>(),
+                        );
+                        if last.as_ref() != Some(&key) {
+                            last = Some(key);
+                            me.send(Msg::Alerts(a));
+                        }
+                    }
+                    Err(e) => tracing::debug!("alerts: {e}"),
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(ALERT_POLL) => {}
                     _ = cancel.cancelled() => return,
                 }
             }
@@ -217,9 +268,9 @@ impl Backend {
         self.send(Msg::Outbox { pending: left });
     }
 
-    pub fn apply(&self, cmd: Command) {
+    pub fn apply(&self, cmd: Command, lang: Lang) {
         let me = self.clone();
-        self.rt.spawn(async move { me.run(cmd).await });
+        self.rt.spawn(async move { me.run(cmd, lang).await });
     }
 
     async fn act(
@@ -239,7 +290,7 @@ impl Backend {
         })
     }
 
-    async fn run(&self, cmd: Command) {
+    async fn run(&self, cmd: Command, lang: Lang) {
         let c = &self.client;
         let done = |what, r: Result<Incident, ClientError>| match r {
             Ok(i) => Msg::Done {
@@ -328,6 +379,105 @@ impl Backend {
                 Ok(_) => self.reload_referrals().await,
                 Err(e) => self.send(Msg::Failed(e.to_string())),
             },
+            Command::Reassign { id, to, reason } => {
+                self.send(done("reassigned", c.reassign(id, to, &reason).await));
+                self.send(Msg::LeadChanged);
+            }
+            Command::Reprioritise { id, priority, reason } => {
+                self.send(done("reprioritised", c.reprioritise(id, priority, &reason).await));
+                self.send(Msg::LeadChanged);
+            }
+            Command::LoadStats { from, to } => match c.stats(from, to).await {
+                Ok(s) => self.send(Msg::Stats(Box::new(s))),
+                Err(e) => self.send(Msg::Failed(e.to_string())),
+            },
+            Command::LoadReferrals => self.reload_referrals().await,
+            Command::LoadNuisance { from, to } => match c.nuisance(from, to).await {
+                Ok(n) => self.send(Msg::Nuisance(n)),
+                Err(e) => self.send(Msg::Failed(e.to_string())),
+            },
+            Command::LoadAudit(filter) => match c.audit(&filter).await {
+                Ok(a) => self.send(Msg::Audit(a)),
+                Err(e) => self.send(Msg::Failed(e.to_string())),
+            },
+            Command::Flag { phone, kind, note } => {
+                if let Err(e) = c.add_flag(&phone, kind, &note).await {
+                    self.send(Msg::Failed(e.to_string()));
+                }
+                self.after_flag(&phone).await;
+            }
+            Command::Unflag { id, phone } => {
+                if let Err(e) = c.remove_flag(id).await {
+                    self.send(Msg::Failed(e.to_string()));
+                }
+                self.after_flag(&phone).await;
+            }
+            Command::Export(job) => match self.export(job, lang).await {
+                Ok(Some(path)) => self.send(Msg::Exported(path)),
+                Ok(None) => {}
+                Err(e) => self.send(Msg::Failed(e)),
+            },
         }
+    }
+
+    async fn after_flag(&self, phone: &str) {
+        if let Ok(h) = self.client.caller_history(phone).await {
+            self.send(Msg::History(phone.to_owned(), Box::new(h)));
+        }
+        self.send(Msg::LeadChanged);
+    }
+
+    /// Asks where to save, fetches the data, writes the file. `None` when
+    /// the lead cancelled the dialog.
+    async fn export(&self, job: ExportJob, lang: Lang) -> Result<Option<std::path::PathBuf>, String> {
+        let stamp = chrono::Utc::now()
+            .with_timezone(&crate::model::stats::centre_tz())
+            .format("%Y%m%d-%H%M");
+        let (name, ext) = match &job {
+            ExportJob::Incidents { .. } => (format!("jiejing-incidents-{stamp}.csv"), "csv"),
+            ExportJob::DossierCsv(p) => (format!("jiejing-dossier-{p}-{stamp}.csv"), "csv"),
+            ExportJob::DossierHtml(p) => (format!("jiejing-dossier-{p}-{stamp}.html"), "html"),
+        };
+        let Some(path) = self.save.pick(&name, ext).await else {
+            return Ok(None);
+        };
+        let c = &self.client;
+        let bytes = match job {
+            ExportJob::Incidents { from, to } => {
+                let incidents = self.incidents_in(from, to).await.map_err(|e| e.to_string())?;
+                export::csv_bytes(&export::incidents_table(lang, &incidents))
+            }
+            ExportJob::DossierCsv(p) => export::dossier_csv(lang, &c.dossier(&p).await.map_err(|e| e.to_string())?),
+            ExportJob::DossierHtml(p) => {
+                export::dossier_html(lang, &c.dossier(&p).await.map_err(|e| e.to_string())?).into_bytes()
+            }
+        };
+        export::write(&path, &bytes).await.map_err(|e| e.to_string())?;
+        Ok(Some(path))
+    }
+
+    /// Every incident received in `[from, to)`, oldest first, fetched in pages.
+    async fn incidents_in(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Incident>, ClientError> {
+        let mut out: Vec<Incident> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        // The service's range is inclusive at both ends; the export's end is not.
+        let mut until = to - chrono::Duration::milliseconds(1);
+        loop {
+            let page = self.client.incidents(from, until, EXPORT_PAGE).await?;
+            let full = page.len() as i64 == EXPORT_PAGE;
+            let oldest = page.last().map(|i| i.received_at);
+            out.extend(page.into_iter().filter(|i| seen.insert(i.id)));
+            // Pages overlap by one millisecond so calls sharing it are not lost.
+            match oldest {
+                Some(t) if full && t < until => until = t,
+                _ => break,
+            }
+        }
+        out.sort_by_key(|i| (i.received_at, i.id));
+        Ok(out)
     }
 }

@@ -2,10 +2,15 @@
 //! background tasks answer ([`Msg`], delivered through a channel that wakes
 //! the UI).
 
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+
 use crate::client::FeedItem;
+use crate::model::stats::{Alerts, NuisanceCaller, ShiftStats};
 use crate::model::{
-    Agency, CallerHistory, CloseReason, Incident, IncidentId, IncidentPatch, IntakeRequest, Referral, Unit, UnitId,
-    UnitStatus,
+    Agency, AuditFilter, CallerFlagKind, CallerHistory, CloseReason, Event, Incident, IncidentId, IncidentPatch,
+    IntakeRequest, Priority, Referral, Unit, UnitId, UnitStatus, User, UserId,
 };
 use crate::server::{DuplicateCandidate, Recommendation};
 
@@ -38,6 +43,45 @@ pub enum Command {
     RefreshUnits,
     /// An agency account works a referral.
     ReferralStep(crate::model::ReferralId, crate::model::ReferralStep),
+    // The shift lead's view.
+    Reassign {
+        id: IncidentId,
+        to: UserId,
+        reason: String,
+    },
+    Reprioritise {
+        id: IncidentId,
+        priority: Priority,
+        reason: String,
+    },
+    LoadStats {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    },
+    LoadReferrals,
+    LoadNuisance {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    },
+    LoadAudit(AuditFilter),
+    Flag {
+        phone: String,
+        kind: CallerFlagKind,
+        note: String,
+    },
+    Unflag {
+        id: i64,
+        phone: String,
+    },
+    Export(ExportJob),
+}
+
+/// A file a shift lead asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExportJob {
+    Incidents { from: DateTime<Utc>, to: DateTime<Utc> },
+    DossierCsv(String),
+    DossierHtml(String),
 }
 
 /// The one-click actions on a call.
@@ -74,4 +118,12 @@ pub enum Msg {
     },
     /// A call went to the outbox because the service is unreachable.
     Queued,
+    Stats(Box<ShiftStats>),
+    Alerts(Alerts),
+    Users(Vec<User>),
+    Nuisance(Vec<NuisanceCaller>),
+    Audit(Vec<Event>),
+    /// A lead's action changed something the lead view shows: reload it.
+    LeadChanged,
+    Exported(PathBuf),
 }

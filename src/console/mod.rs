@@ -10,7 +10,9 @@ pub mod alert;
 pub mod app;
 pub mod backend;
 pub mod command;
+pub mod export;
 pub mod i18n;
+pub mod lead;
 pub mod panels;
 pub mod state;
 

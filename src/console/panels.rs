@@ -7,12 +7,12 @@ use egui::{Color32, RichText, Ui};
 
 use super::command::{Command, Then};
 use super::i18n::{Lang, code_name};
-use super::state::{Conn, ConsoleState, Draft};
+use super::state::{Conn, ConsoleState, Draft, View};
 use crate::model::{Agency, Category, Channel, CloseReason, Coded, Incident, Priority, Role, Status, UnitStatus};
 
-const RED: Color32 = Color32::from_rgb(0xd6, 0x2d, 0x20);
-const AMBER: Color32 = Color32::from_rgb(0xe6, 0x9b, 0x00);
-const GREEN: Color32 = Color32::from_rgb(0x2e, 0x9d, 0x4f);
+pub(super) const RED: Color32 = Color32::from_rgb(0xd6, 0x2d, 0x20);
+pub(super) const AMBER: Color32 = Color32::from_rgb(0xe6, 0x9b, 0x00);
+pub(super) const GREEN: Color32 = Color32::from_rgb(0x2e, 0x9d, 0x4f);
 const HIGHLIGHT: Color32 = Color32::from_rgb(0xff, 0xe0, 0x8a);
 
 pub fn priority_color(p: Priority) -> Color32 {
@@ -24,12 +24,33 @@ pub fn priority_color(p: Priority) -> Color32 {
     }
 }
 
-fn wait_text(secs: i64) -> String {
+pub(super) fn wait_text(secs: i64) -> String {
     if secs >= 3600 {
         format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
     } else {
         format!("{}:{:02}", secs / 60, secs % 60)
     }
+}
+
+pub(super) fn priority_badge(ui: &mut Ui, p: Priority) {
+    ui.label(
+        RichText::new(p.as_str())
+            .strong()
+            .color(Color32::WHITE)
+            .background_color(priority_color(p)),
+    );
+}
+
+/// A waiting time, amber then red past the operator's thresholds.
+pub(super) fn wait_label(ui: &mut Ui, secs: i64, amber: i64, red: i64) {
+    let color = if secs >= red {
+        RED
+    } else if secs >= amber {
+        AMBER
+    } else {
+        ui.visuals().text_color()
+    };
+    ui.label(RichText::new(wait_text(secs)).color(color).monospace());
 }
 
 /// Operator, connection, pending writes, clock, language and sound.
@@ -63,6 +84,26 @@ pub fn top_bar_ui(ui: &mut Ui, state: &mut ConsoleState) {
                 ))
                 .color(RED),
             );
+        }
+        if state.me.is_lead() {
+            ui.separator();
+            ui.selectable_value(&mut state.view, View::Desk, lang.tr("view_desk"));
+            ui.selectable_value(&mut state.view, View::Lead, lang.tr("view_lead"));
+            let a = &state.lead.alerts;
+            let n = a.waves.len() + a.long_waits.len() + a.stale_holds.len();
+            if n > 0
+                && ui
+                    .button(
+                        RichText::new(format!("{} {n}", lang.tr("alerts")))
+                            .strong()
+                            .color(Color32::WHITE)
+                            .background_color(RED),
+                    )
+                    .clicked()
+            {
+                state.view = View::Lead;
+                state.lead.tab = super::lead::LeadTab::Oversight;
+            }
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if ui.button(lang.tr("language")).clicked() {
@@ -145,21 +186,9 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
                 let p = inc.effective_priority();
                 let wait = (now - inc.received_at).num_seconds().max(0);
                 ui.horizontal(|ui| {
-                    ui.label(
-                        RichText::new(p.as_str())
-                            .strong()
-                            .color(Color32::WHITE)
-                            .background_color(priority_color(p)),
-                    );
+                    priority_badge(ui, p);
                     ui.label(code_name(lang, inc.channel.as_str()));
-                    let wait_color = if wait >= red {
-                        RED
-                    } else if wait >= amber {
-                        AMBER
-                    } else {
-                        ui.visuals().text_color()
-                    };
-                    ui.label(RichText::new(wait_text(wait)).color(wait_color).monospace());
+                    wait_label(ui, wait, amber, red);
                     let caller = inc
                         .caller
                         .phone
@@ -196,10 +225,12 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
         });
 }
 
-fn field(ui: &mut Ui, label: &str, value: &mut String) -> egui::Response {
+/// A labelled text field. Its explicit id keeps the focus on it when
+/// something appears above it mid-typing (egui's automatic ids would shift).
+fn field(ui: &mut Ui, id: &str, label: &str, value: &mut String) -> egui::Response {
     ui.horizontal(|ui| {
         let l = ui.label(label);
-        ui.add(egui::TextEdit::singleline(value).desired_width(260.0))
+        ui.add(egui::TextEdit::singleline(value).id_salt(id).desired_width(260.0))
             .labelled_by(l.id)
     })
     .inner
@@ -238,10 +269,10 @@ pub fn intake_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
         }
     });
     let before_phone = draft.phone.clone();
-    let phone = field(ui, lang.tr("phone"), &mut draft.phone);
-    field(ui, lang.tr("name"), &mut draft.name);
-    field(ui, lang.tr("callback"), &mut draft.callback);
-    field(ui, lang.tr("location"), &mut draft.location);
+    let phone = field(ui, "draft_phone", lang.tr("phone"), &mut draft.phone);
+    field(ui, "draft_name", lang.tr("name"), &mut draft.name);
+    field(ui, "draft_callback", lang.tr("callback"), &mut draft.callback);
+    field(ui, "draft_location", lang.tr("location"), &mut draft.location);
     if let Some(j) = &draft.jurisdiction {
         ui.label(RichText::new(format!("{}: {j}", lang.tr("jurisdiction"))).weak());
     }
@@ -249,6 +280,7 @@ pub fn intake_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
     let l = ui.label(lang.tr("narrative"));
     ui.add(
         egui::TextEdit::multiline(&mut draft.narrative)
+            .id_salt("draft_narrative")
             .desired_rows(4)
             .desired_width(f32::INFINITY),
     )
@@ -335,6 +367,11 @@ fn outcome_ui(ui: &mut Ui, state: &ConsoleState) {
             ui.label(RichText::new(f).weak());
         }
     }
+    notice_ui(ui, state);
+}
+
+/// The outcome of the operator's last action, or what was wrong with it.
+pub(super) fn notice_ui(ui: &mut Ui, state: &ConsoleState) {
     if let Some(n) = &state.notice {
         ui.label(RichText::new(&n.text).color(if n.error { RED } else { GREEN }));
     }
@@ -673,8 +710,12 @@ pub fn inbox_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
                 ReferralStatus::Accepted | ReferralStatus::Feedback => {
                     let text = state.feedback.entry(r.id).or_default();
                     let l = ui.label(format!("{} {}", lang.tr("feedback"), r.number));
-                    ui.add(egui::TextEdit::singleline(text).desired_width(320.0))
-                        .labelled_by(l.id);
+                    ui.add(
+                        egui::TextEdit::singleline(text)
+                            .id_salt(("feedback", r.id))
+                            .desired_width(320.0),
+                    )
+                    .labelled_by(l.id);
                     if ui
                         .button(format!("{} {}", lang.tr("send_feedback"), r.number))
                         .clicked()

@@ -150,6 +150,14 @@ pub struct Notice {
     pub at: Instant,
 }
 
+/// Which screen a shift lead is looking at (call takers have only the desk).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum View {
+    #[default]
+    Desk,
+    Lead,
+}
+
 /// Everything the console shows now; rebuilt from the service at start.
 pub struct ConsoleState {
     pub me: User,
@@ -177,6 +185,8 @@ pub struct ConsoleState {
     pub outbox_pending: usize,
     pub notice: Option<Notice>,
     pub last_referral: Option<Referral>,
+    pub view: View,
+    pub lead: super::lead::LeadState,
 }
 
 impl ConsoleState {
@@ -204,6 +214,8 @@ impl ConsoleState {
             outbox_pending: 0,
             notice: None,
             last_referral: None,
+            view: View::Desk,
+            lead: Default::default(),
         }
     }
 

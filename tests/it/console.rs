@@ -372,6 +372,41 @@ fn ime_composition_reaches_the_narrative() {
 }
 
 #[test]
+fn typing_keeps_its_field_when_a_line_appears_above_it() {
+    let env = env();
+    let mut h = console(&env);
+    let id = post(
+        &env,
+        json!({"channel": "sms", "phone": "13804310031", "narrative": "有人"}),
+    );
+    take(&env, &mut h, id);
+    assert!(app(&h).state.draft.as_ref().is_some_and(|d| d.jurisdiction.is_none()));
+    h.get_by_label("报警内容").focus();
+    h.step();
+    h.get_by_label("报警内容").type_text("落水");
+    h.step();
+    // A colleague's edit resolves the location: a jurisdiction line appears
+    // above the narrative while the operator is still typing.
+    let ct = env.rt.block_on(Api::login(env.srv.addr, "ct", PASSWORD));
+    let version = incident(&env, id)["version"].clone();
+    let (status, body) = env.rt.block_on(ct.patch(
+        &format!("/incidents/{id}"),
+        json!({"version": version, "location": "红旗街万达广场"}),
+    ));
+    assert!(status.is_success(), "{body}");
+    step_until(&mut h, "the jurisdiction shown", |h| {
+        h.query_by_label_contains("管辖").is_some()
+    });
+    h.event(egui::Event::Text("了".into()));
+    step_until(&mut h, "the typing kept", |h| {
+        h.state()
+            .as_ref()
+            .and_then(|a| a.state.draft.as_ref())
+            .is_some_and(|d| d.narrative.ends_with("落水了"))
+    });
+}
+
+#[test]
 fn english_is_one_click_away() {
     let env = env();
     let mut h = console(&env);

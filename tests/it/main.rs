@@ -8,5 +8,6 @@ mod console;
 mod helpers;
 mod instances;
 mod lead;
+mod lead_console;
 mod service;
 mod triage;

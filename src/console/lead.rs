@@ -1,0 +1,793 @@
+//! The shift lead's view: alerts, queue oversight with overrides, shift
+//! statistics with charts, open referrals, nuisance callers with dossiers,
+//! and the audit log. `*_ui` functions over [`LeadState`] that push
+//! [`Command`]s; none of them does I/O.
+
+use std::time::{Duration as StdDuration, Instant};
+
+use chrono::{DateTime, Duration, Utc};
+use egui::{Color32, RichText, Ui};
+use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints};
+
+use super::command::{Command, ExportJob};
+use super::i18n::{Lang, code_name};
+use super::panels::{AMBER, GREEN, RED, priority_badge, wait_label, wait_text};
+use super::state::ConsoleState;
+use crate::model::stats::{Alerts, NuisanceCaller, ShiftStats, Timing, current_shift, local_time};
+use crate::model::{
+    AuditFilter, CallerFlagKind, CallerHistory, Category, Channel, Coded, Event, IncidentId, Priority, ReferralStatus,
+    Role, User, UserId,
+};
+
+/// Data on a tab is re-read when it is older than this while the tab is shown.
+const STALE: StdDuration = StdDuration::from_secs(30);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LeadTab {
+    #[default]
+    Oversight,
+    Stats,
+    Referrals,
+    Nuisance,
+    Audit,
+}
+
+impl LeadTab {
+    const ALL: [(LeadTab, &'static str); 5] = [
+        (LeadTab::Oversight, "tab_oversight"),
+        (LeadTab::Stats, "tab_stats"),
+        (LeadTab::Referrals, "tab_referrals"),
+        (LeadTab::Nuisance, "tab_nuisance"),
+        (LeadTab::Audit, "tab_audit"),
+    ];
+}
+
+/// The time ranges a lead picks from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RangePreset {
+    #[default]
+    CurrentShift,
+    PreviousShift,
+    Last24h,
+    Last7d,
+}
+
+impl RangePreset {
+    const ALL: [(RangePreset, &'static str); 4] = [
+        (RangePreset::CurrentShift, "range_shift"),
+        (RangePreset::PreviousShift, "range_prev"),
+        (RangePreset::Last24h, "range_24h"),
+        (RangePreset::Last7d, "range_7d"),
+    ];
+
+    pub fn bounds(self, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+        let (start, end) = current_shift(now);
+        match self {
+            RangePreset::CurrentShift => (start, end),
+            RangePreset::PreviousShift => (start - Duration::hours(12), start),
+            RangePreset::Last24h => (now - Duration::hours(24), now),
+            RangePreset::Last7d => (now - Duration::days(7), now),
+        }
+    }
+
+    fn key(self) -> &'static str {
+        Self::ALL.iter().find(|(r, _)| *r == self).map_or("range", |(_, k)| k)
+    }
+}
+
+/// A lead's override being filled in: whom to, or which priority, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Override {
+    pub incident_id: IncidentId,
+    pub kind: OverrideKind,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OverrideKind {
+    Reassign(Option<UserId>),
+    Priority(Priority),
+}
+
+/// Everything the lead view shows; plain data, filled by [`super::command::Msg`]s.
+#[derive(Debug, Default)]
+pub struct LeadState {
+    pub tab: LeadTab,
+    pub range: RangePreset,
+    pub stats: Option<ShiftStats>,
+    pub alerts: Alerts,
+    pub users: Vec<User>,
+    pub editing: Option<Override>,
+    pub nuisance: Vec<NuisanceCaller>,
+    /// The number whose history and flags are open on the nuisance tab.
+    pub selected: Option<String>,
+    pub history: Option<CallerHistory>,
+    pub flag_kind: Option<CallerFlagKind>,
+    pub flag_note: String,
+    pub audit: Vec<Event>,
+    pub audit_actor: Option<UserId>,
+    pub audit_incident: String,
+    pub audit_kind: String,
+    /// When each tab's data was last asked for; `None` forces a load.
+    pub stats_asked: Option<Instant>,
+    pub referrals_asked: Option<Instant>,
+    pub nuisance_asked: Option<Instant>,
+    pub audit_asked: Option<Instant>,
+}
+
+impl LeadState {
+    /// Forgets what was loaded, so the shown tab reloads on the next frame.
+    pub fn invalidate(&mut self) {
+        self.stats_asked = None;
+        self.referrals_asked = None;
+        self.nuisance_asked = None;
+    }
+
+    fn operators(&self) -> impl Iterator<Item = &User> {
+        self.users.iter().filter(|u| Role::STAFF.contains(&u.role))
+    }
+}
+
+/// True when `asked` is unset or older than [`STALE`]; marks it asked.
+fn due(asked: &mut Option<Instant>) -> bool {
+    if asked.is_some_and(|t| t.elapsed() < STALE) {
+        return false;
+    }
+    *asked = Some(Instant::now());
+    true
+}
+
+fn secs_text(s: Option<f64>) -> String {
+    s.map_or("-".into(), |s| format!("{s:.0} s"))
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+/// The whole lead view below the top bar.
+pub fn lead_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
+    let lang = state.lang();
+    alerts_ui(ui, state);
+    ui.horizontal(|ui| {
+        for (tab, key) in LeadTab::ALL {
+            ui.selectable_value(&mut state.lead.tab, tab, lang.tr(key));
+        }
+    });
+    super::panels::notice_ui(ui, state);
+    ui.separator();
+    match state.lead.tab {
+        LeadTab::Oversight => oversight_ui(ui, state, cmds),
+        LeadTab::Stats => stats_ui(ui, state, cmds),
+        LeadTab::Referrals => referrals_ui(ui, state, cmds),
+        LeadTab::Nuisance => nuisance_ui(ui, state, cmds),
+        LeadTab::Audit => audit_ui(ui, state, cmds),
+    }
+}
+
+/// Harassment waves, long waits and stale holds, in red until they clear.
+pub fn alerts_ui(ui: &mut Ui, state: &ConsoleState) {
+    let lang = state.lang();
+    let a = &state.lead.alerts;
+    if a.is_empty() {
+        ui.label(RichText::new(lang.tr("no_alerts")).color(GREEN));
+        return;
+    }
+    egui::Frame::new()
+        .fill(Color32::from_rgb(0x5a, 0x14, 0x10))
+        .inner_margin(6.0)
+        .show(ui, |ui| {
+            for w in &a.waves {
+                ui.label(
+                    RichText::new(format!(
+                        "{} {} {} {}",
+                        lang.tr("alert_wave"),
+                        w.phone,
+                        w.calls,
+                        lang.tr("times_in")
+                    ))
+                    .strong()
+                    .color(Color32::WHITE),
+                );
+            }
+            let now = Utc::now();
+            for w in &a.long_waits {
+                ui.label(
+                    RichText::new(format!(
+                        "{} #{} {} {}",
+                        lang.tr("alert_wait"),
+                        w.incident_id,
+                        w.priority,
+                        wait_text((now - w.received_at).num_seconds().max(0))
+                    ))
+                    .color(Color32::WHITE),
+                );
+            }
+            for h in &a.stale_holds {
+                ui.label(
+                    RichText::new(format!(
+                        "{} #{} {} {}",
+                        lang.tr("alert_hold"),
+                        h.incident_id,
+                        h.holder.name,
+                        wait_text((now - h.held_since).num_seconds().max(0))
+                    ))
+                    .color(Color32::WHITE),
+                );
+            }
+        });
+}
+
+/// Every open call with its holder and how long they have held it, with the
+/// lead's overrides.
+pub fn oversight_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
+    let lang = state.lang();
+    override_form_ui(ui, state, cmds);
+    let now = Utc::now();
+    let ids = state.sorted_ids().to_vec();
+    let (amber, red) = (state.prefs.amber_secs, state.prefs.red_secs);
+    egui::ScrollArea::vertical().id_salt("oversight").show(ui, |ui| {
+        egui::Grid::new("oversight_grid").striped(true).show(ui, |ui| {
+            for key in ["id", "priority", "wait", "summary", "held_by", "held_for", "action"] {
+                ui.strong(lang.tr(key));
+            }
+            ui.end_row();
+            for id in ids {
+                let Some(inc) = state.queue.get(&id) else { continue };
+                let p = inc.effective_priority();
+                ui.label(format!("#{id}"));
+                priority_badge(ui, p);
+                wait_label(ui, (now - inc.received_at).num_seconds().max(0), amber, red);
+                ui.label(inc.narrative.chars().take(16).collect::<String>());
+                match (&inc.holder, inc.held_since) {
+                    (Some(h), since) => {
+                        ui.label(&h.name);
+                        ui.label(since.map_or("-".into(), |s| wait_text((now - s).num_seconds().max(0))));
+                    }
+                    (None, _) => {
+                        ui.label(RichText::new(lang.tr("not_taken")).weak());
+                        ui.label("-");
+                    }
+                }
+                ui.horizontal(|ui| {
+                    if ui.button(format!("{} #{id}", lang.tr("reassign"))).clicked() {
+                        state.lead.editing = Some(Override {
+                            incident_id: id,
+                            kind: OverrideKind::Reassign(None),
+                            reason: String::new(),
+                        });
+                    }
+                    if ui.button(format!("{} #{id}", lang.tr("set_priority"))).clicked() {
+                        state.lead.editing = Some(Override {
+                            incident_id: id,
+                            kind: OverrideKind::Priority(p),
+                            reason: String::new(),
+                        });
+                    }
+                    if inc.holder.is_some() && ui.button(format!("{} #{id}", lang.tr("free_call"))).clicked() {
+                        cmds.push(Command::Release(id));
+                    }
+                });
+                ui.end_row();
+            }
+        });
+    });
+}
+
+fn override_form_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
+    let lang = state.lang();
+    let operators: Vec<(UserId, String)> = state.lead.operators().map(|u| (u.id, u.name.clone())).collect();
+    let Some(edit) = &mut state.lead.editing else { return };
+    let mut done = false;
+    let mut problem = None;
+    egui::Frame::group(ui.style()).show(ui, |ui| {
+        ui.horizontal(|ui| {
+            match &mut edit.kind {
+                OverrideKind::Reassign(to) => {
+                    let chosen = to
+                        .and_then(|id| operators.iter().find(|(u, _)| *u == id))
+                        .map_or(lang.tr("choose").to_owned(), |(_, n)| n.clone());
+                    egui::ComboBox::new(
+                        "reassign_to",
+                        format!("{} #{}", lang.tr("to_operator"), edit.incident_id),
+                    )
+                    .selected_text(chosen)
+                    .show_ui(ui, |ui| {
+                        for (id, name) in &operators {
+                            ui.selectable_value(to, Some(*id), name);
+                        }
+                    });
+                }
+                OverrideKind::Priority(p) => {
+                    egui::ComboBox::new(
+                        "set_priority",
+                        format!("{} #{}", lang.tr("set_priority"), edit.incident_id),
+                    )
+                    .selected_text(code_name(lang, p.code()))
+                    .show_ui(ui, |ui| {
+                        for v in Priority::ALL {
+                            ui.selectable_value(p, *v, code_name(lang, v.code()));
+                        }
+                    });
+                }
+            }
+            let l = ui.label(lang.tr("reason"));
+            ui.add(
+                egui::TextEdit::singleline(&mut edit.reason)
+                    .id_salt("override_reason")
+                    .desired_width(260.0),
+            )
+            .labelled_by(l.id);
+            if ui.button(lang.tr("confirm")).clicked() {
+                let reason = edit.reason.trim().to_owned();
+                match edit.kind {
+                    _ if reason.is_empty() => problem = Some(lang.tr("reason_needed")),
+                    OverrideKind::Reassign(None) => problem = Some(lang.tr("to_operator")),
+                    OverrideKind::Reassign(Some(to)) => {
+                        cmds.push(Command::Reassign {
+                            id: edit.incident_id,
+                            to,
+                            reason,
+                        });
+                        done = true;
+                    }
+                    OverrideKind::Priority(priority) => {
+                        cmds.push(Command::Reprioritise {
+                            id: edit.incident_id,
+                            priority,
+                            reason,
+                        });
+                        done = true;
+                    }
+                }
+            }
+            if ui.button(lang.tr("cancel")).clicked() {
+                done = true;
+            }
+        });
+    });
+    if done {
+        state.lead.editing = None;
+    }
+    if let Some(p) = problem {
+        state.notice(p, true);
+    }
+}
+
+fn range_ui(ui: &mut Ui, lang: Lang, range: &mut RangePreset) -> bool {
+    let before = *range;
+    egui::ComboBox::new("lead_range", lang.tr("range"))
+        .selected_text(lang.tr(range.key()))
+        .show_ui(ui, |ui| {
+            for (r, key) in RangePreset::ALL {
+                ui.selectable_value(range, r, lang.tr(key));
+            }
+        });
+    *range != before
+}
+
+fn timing_row(ui: &mut Ui, lang: Lang, key: &'static str, t: &Timing) {
+    ui.label(lang.tr(key));
+    ui.label(format!("{} {}", lang.tr("median"), secs_text(t.p50_secs)));
+    ui.label(format!("{} {}", lang.tr("p90"), secs_text(t.p90_secs)));
+    match (t.threshold_secs, t.share_within()) {
+        (Some(th), Some(share)) => ui.label(format!(
+            "{} ≤{th} s: {} ({}/{})",
+            lang.tr("within_target"),
+            pct(share),
+            t.within,
+            t.judged
+        )),
+        _ => ui.label(format!("n = {}", t.count)),
+    };
+    ui.end_row();
+}
+
+/// Shift statistics computed by the service, with charts.
+pub fn stats_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
+    let lang = state.lang();
+    let (from, to) = state.lead.range.bounds(Utc::now());
+    ui.horizontal(|ui| {
+        if range_ui(ui, lang, &mut state.lead.range) {
+            state.lead.stats_asked = None;
+        }
+        if ui.button(lang.tr("refresh")).clicked() {
+            state.lead.stats_asked = None;
+        }
+        if ui.button(lang.tr("export_csv")).clicked() {
+            cmds.push(Command::Export(ExportJob::Incidents { from, to }));
+        }
+    });
+    if due(&mut state.lead.stats_asked) {
+        let (from, to) = state.lead.range.bounds(Utc::now());
+        cmds.push(Command::LoadStats { from, to });
+    }
+    let Some(s) = &state.lead.stats else {
+        ui.label(lang.tr("loading"));
+        return;
+    };
+    ui.label(
+        RichText::new(format!(
+            "{} ~ {}",
+            local_time(s.from, "%m-%d %H:%M"),
+            local_time(s.to, "%m-%d %H:%M")
+        ))
+        .weak(),
+    );
+    egui::ScrollArea::vertical().id_salt("stats").show(ui, |ui| {
+        let c = &s.classes;
+        ui.horizontal_wrapped(|ui| {
+            ui.strong(format!("{}: {}", lang.tr("total_calls"), s.total));
+            for (key, n) in [
+                ("police_calls", c.police),
+                ("non_police_calls", c.non_police),
+                ("invalid_share", c.invalid),
+                ("unclassified", c.unclassified),
+            ] {
+                ui.label(format!("{}: {} ({})", lang.tr(key), n, pct(c.share(n))));
+            }
+        });
+        ui.horizontal_wrapped(|ui| {
+            for ch in Channel::ALL {
+                ui.label(format!(
+                    "{}: {}",
+                    code_name(lang, ch.code()),
+                    s.by_channel.get(ch).copied().unwrap_or(0)
+                ));
+            }
+            ui.separator();
+            ui.label(format!(
+                "{}: {} ({} {})",
+                lang.tr("queue_depth"),
+                s.queue.depth,
+                s.queue.unclaimed,
+                lang.tr("unclaimed")
+            ));
+            ui.label(format!(
+                "{}: {}",
+                lang.tr("oldest_wait"),
+                s.queue.oldest_wait_secs.map_or("-".into(), wait_text)
+            ));
+        });
+        egui::Grid::new("timings").striped(true).show(ui, |ui| {
+            timing_row(ui, lang, "claim_delay", &s.claim);
+            timing_row(ui, lang, "dispatch_delay", &s.dispatch);
+            timing_row(ui, lang, "on_scene_delay", &s.on_scene);
+        });
+        ui.separator();
+        egui::Grid::new("operators").striped(true).show(ui, |ui| {
+            for key in ["operator", "handled", "avg_handling", "holding"] {
+                ui.strong(lang.tr(key));
+            }
+            ui.end_row();
+            for o in &s.operators {
+                ui.label(&o.operator.name);
+                ui.label(o.handled.to_string());
+                ui.label(secs_text(o.avg_handling_secs));
+                ui.label(o.holding.to_string());
+                ui.end_row();
+            }
+        });
+        ui.separator();
+        charts_ui(ui, lang, s);
+    });
+}
+
+fn channel_color(c: Channel) -> Color32 {
+    match c {
+        Channel::Voice => Color32::from_rgb(0x3b, 0x7d, 0xd8),
+        Channel::Sms => Color32::from_rgb(0x2e, 0x9d, 0x4f),
+        Channel::Wechat => Color32::from_rgb(0x8b, 0xc3, 0x4a),
+        Channel::Web => Color32::from_rgb(0xe6, 0x9b, 0x00),
+    }
+}
+
+/// A chart that stays put: a wall of statistics is read, not explored, and a
+/// stray scroll must not zoom it away.
+fn still_plot(id: &str, height: f32) -> Plot<'static> {
+    Plot::new(id)
+        .height(height)
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+}
+
+/// Axis labels for bars at 0, 1, 2…: the name of each bar at its index.
+fn index_labels(names: Vec<String>) -> impl Fn(egui_plot::GridMark, &std::ops::RangeInclusive<f64>) -> String {
+    move |m, _| {
+        let i = m.value.round();
+        if (m.value - i).abs() < 1e-6 && i >= 0.0 {
+            names.get(i as usize).cloned().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    }
+}
+
+fn charts_ui(ui: &mut Ui, lang: Lang, s: &ShiftStats) {
+    let height = 180.0;
+    ui.strong(lang.tr("calls_per_hour"));
+    let hour_labels: Vec<String> = s.hourly.iter().map(|b| local_time(b.start, "%H:00")).collect();
+    let labels = hour_labels.clone();
+    still_plot("calls_per_hour", height)
+        .legend(Legend::default())
+        .include_y(0.0)
+        .x_axis_formatter(index_labels(labels))
+        .show(ui, |plot| {
+            let mut below: Vec<BarChart> = Vec::new();
+            for ch in Channel::ALL {
+                let bars = s
+                    .hourly
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| Bar::new(i as f64, b.by_channel.get(ch).copied().unwrap_or(0) as f64).width(0.7))
+                    .collect();
+                let refs: Vec<&BarChart> = below.iter().collect();
+                let chart = BarChart::new(code_name(lang, ch.code()), bars)
+                    .color(channel_color(*ch))
+                    .stack_on(&refs);
+                below.push(chart);
+            }
+            for chart in below {
+                plot.bar_chart(chart);
+            }
+        });
+
+    ui.columns(2, |cols| {
+        breakdown_ui(
+            &mut cols[0],
+            "by_category",
+            lang.tr("by_category"),
+            Category::ALL
+                .iter()
+                .map(|c| {
+                    (
+                        code_name(lang, c.code()).to_owned(),
+                        s.by_category.get(c).copied().unwrap_or(0),
+                    )
+                })
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+        );
+        breakdown_ui(
+            &mut cols[1],
+            "by_agency",
+            lang.tr("by_agency"),
+            s.by_agency
+                .iter()
+                .map(|(a, n)| (code_name(lang, a.code()).to_owned(), *n))
+                .collect(),
+        );
+    });
+
+    ui.strong(lang.tr("depth_over_time"));
+    let points: PlotPoints = s
+        .hourly
+        .iter()
+        .enumerate()
+        .map(|(i, b)| [i as f64, b.queue_depth as f64])
+        .collect();
+    still_plot("queue_depth", height * 0.8)
+        .include_y(0.0)
+        .x_axis_formatter(index_labels(hour_labels))
+        .show(ui, |plot| {
+            plot.line(Line::new(lang.tr("queue_depth"), points).color(RED).width(2.0));
+        });
+}
+
+/// A horizontal bar chart of counts with their names.
+fn breakdown_ui(ui: &mut Ui, id: &str, title: &str, rows: Vec<(String, i64)>) {
+    ui.strong(title);
+    let names: Vec<String> = rows.iter().map(|(n, _)| n.clone()).collect();
+    let bars = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (name, n))| Bar::new(i as f64, *n as f64).name(name).width(0.6))
+        .collect();
+    still_plot(id, 160.0)
+        .include_x(0.0)
+        .y_axis_formatter(index_labels(names))
+        .show(ui, |plot| {
+            plot.bar_chart(BarChart::new(title, bars).horizontal().color(AMBER));
+        });
+}
+
+/// Every referral not closed yet, overdue first, with its age.
+pub fn referrals_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
+    let lang = state.lang();
+    if due(&mut state.lead.referrals_asked) {
+        cmds.push(Command::LoadReferrals);
+    }
+    let now = Utc::now();
+    egui::ScrollArea::vertical().id_salt("lead_referrals").show(ui, |ui| {
+        egui::Grid::new("referrals_grid").striped(true).show(ui, |ui| {
+            for key in ["referral_number", "agency", "status", "age", "incident"] {
+                ui.strong(lang.tr(key));
+            }
+            ui.end_row();
+            for r in state.referrals.iter().filter(|r| r.status != ReferralStatus::Closed) {
+                ui.label(&r.number);
+                ui.label(code_name(lang, r.agency.code()));
+                if r.overdue {
+                    ui.label(
+                        RichText::new(format!("{} {}", code_name(lang, r.status.code()), lang.tr("overdue")))
+                            .strong()
+                            .color(RED),
+                    );
+                } else {
+                    ui.label(code_name(lang, r.status.code()));
+                }
+                ui.label(wait_text((now - r.created_at).num_seconds().max(0)));
+                ui.label(format!("#{}", r.incident_id));
+                ui.end_row();
+            }
+        });
+    });
+}
+
+/// Numbers ranked by invalid calls, flags, and the dossier of one number.
+pub fn nuisance_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
+    let lang = state.lang();
+    ui.horizontal(|ui| {
+        if range_ui(ui, lang, &mut state.lead.range) {
+            state.lead.nuisance_asked = None;
+        }
+        if ui.button(lang.tr("refresh")).clicked() {
+            state.lead.nuisance_asked = None;
+        }
+    });
+    if due(&mut state.lead.nuisance_asked) {
+        let (from, to) = state.lead.range.bounds(Utc::now());
+        cmds.push(Command::LoadNuisance { from, to });
+    }
+    egui::Grid::new("nuisance_grid").striped(true).show(ui, |ui| {
+        for key in ["phone", "total_calls", "invalid_share", "wasted", "flags", "last_call"] {
+            ui.strong(lang.tr(key));
+        }
+        ui.end_row();
+        for n in &state.lead.nuisance {
+            let phone = n.phone.to_string();
+            let selected = state.lead.selected.as_deref() == Some(phone.as_str());
+            if ui.selectable_label(selected, &phone).clicked() {
+                state.lead.selected = Some(phone.clone());
+                state.lead.history = None;
+                cmds.push(Command::History(phone.clone()));
+            }
+            ui.label(n.total_calls.to_string());
+            ui.label(RichText::new(n.invalid_calls.to_string()).color(RED));
+            ui.label(n.wasted_dispatches.to_string());
+            ui.label(n.active_flags.to_string());
+            ui.label(local_time(n.last_call_at, "%m-%d %H:%M"));
+            ui.end_row();
+        }
+    });
+    ui.separator();
+    let Some(phone) = state.lead.selected.clone() else {
+        return;
+    };
+    ui.horizontal(|ui| {
+        ui.strong(&phone);
+        if ui.button(format!("{} {phone}", lang.tr("dossier_csv"))).clicked() {
+            cmds.push(Command::Export(ExportJob::DossierCsv(phone.clone())));
+        }
+        if ui.button(format!("{} {phone}", lang.tr("dossier_html"))).clicked() {
+            cmds.push(Command::Export(ExportJob::DossierHtml(phone.clone())));
+        }
+    });
+    if let Some(h) = &state.lead.history {
+        for f in &h.flags {
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(code_name(lang, f.flag.code())).color(RED));
+                ui.label(&f.note);
+                ui.label(RichText::new(&f.created_by.name).weak());
+                if ui.button(format!("{} {}", lang.tr("unflag"), f.id)).clicked() {
+                    cmds.push(Command::Unflag {
+                        id: f.id,
+                        phone: phone.clone(),
+                    });
+                }
+            });
+        }
+    }
+    ui.horizontal(|ui| {
+        let kind = &mut state.lead.flag_kind;
+        egui::ComboBox::new("flag_kind", lang.tr("flag_kind"))
+            .selected_text(kind.map_or(lang.tr("choose"), |k| code_name(lang, k.code())))
+            .show_ui(ui, |ui| {
+                for k in CallerFlagKind::ALL {
+                    ui.selectable_value(kind, Some(*k), code_name(lang, k.code()));
+                }
+            });
+        let l = ui.label(lang.tr("note"));
+        ui.add(
+            egui::TextEdit::singleline(&mut state.lead.flag_note)
+                .id_salt("flag_note")
+                .desired_width(260.0),
+        )
+        .labelled_by(l.id);
+        if ui.button(format!("{} {phone}", lang.tr("flag"))).clicked() {
+            match (state.lead.flag_kind, state.lead.flag_note.trim()) {
+                (Some(kind), note) if !note.is_empty() => {
+                    cmds.push(Command::Flag {
+                        phone: phone.clone(),
+                        kind,
+                        note: note.to_owned(),
+                    });
+                    state.lead.flag_note.clear();
+                }
+                _ => state.notice(lang.tr("reason_needed"), true),
+            }
+        }
+    });
+}
+
+/// The audit trail, filtered by operator, incident, action and time range.
+pub fn audit_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
+    let lang = state.lang();
+    let mut search = state.lead.audit_asked.is_none();
+    ui.horizontal(|ui| {
+        let users: Vec<(UserId, String)> = state.lead.users.iter().map(|u| (u.id, u.name.clone())).collect();
+        let actor = &mut state.lead.audit_actor;
+        egui::ComboBox::new("audit_actor", lang.tr("operator"))
+            .selected_text(
+                actor
+                    .and_then(|a| users.iter().find(|(id, _)| *id == a))
+                    .map_or(lang.tr("all").to_owned(), |(_, n)| n.clone()),
+            )
+            .show_ui(ui, |ui| {
+                ui.selectable_value(actor, None, lang.tr("all"));
+                for (id, name) in &users {
+                    ui.selectable_value(actor, Some(*id), name);
+                }
+            });
+        let l = ui.label(lang.tr("incident"));
+        ui.add(
+            egui::TextEdit::singleline(&mut state.lead.audit_incident)
+                .id_salt("audit_incident")
+                .desired_width(70.0),
+        )
+        .labelled_by(l.id);
+        let l = ui.label(lang.tr("action"));
+        ui.add(
+            egui::TextEdit::singleline(&mut state.lead.audit_kind)
+                .id_salt("audit_kind")
+                .desired_width(160.0),
+        )
+        .labelled_by(l.id);
+        range_ui(ui, lang, &mut state.lead.range);
+        search |= ui.button(lang.tr("search")).clicked();
+    });
+    if search {
+        state.lead.audit_asked = Some(Instant::now());
+        let (since, until) = state.lead.range.bounds(Utc::now());
+        let incident_id = state.lead.audit_incident.trim().trim_start_matches('#').parse().ok();
+        cmds.push(Command::LoadAudit(AuditFilter {
+            actor_id: state.lead.audit_actor,
+            incident_id,
+            kind_prefix: Some(state.lead.audit_kind.trim().to_owned()).filter(|k| !k.is_empty()),
+            since: Some(since),
+            until: Some(until),
+            limit: 1000,
+        }));
+    }
+    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
+    let events = &state.lead.audit;
+    egui::ScrollArea::vertical()
+        .id_salt("audit")
+        .auto_shrink([false, false])
+        .show_rows(ui, row_height, events.len(), |ui, rows| {
+            for e in &events[rows] {
+                ui.horizontal(|ui| {
+                    ui.label(RichText::new(local_time(e.at, "%m-%d %H:%M:%S")).monospace());
+                    ui.label(e.actor.as_ref().map_or("-", |a| a.name.as_str()));
+                    ui.label(RichText::new(&e.kind).monospace());
+                    if let Some(i) = e.incident_id {
+                        ui.label(format!("#{i}"));
+                    }
+                    if let Some(n) = &e.note {
+                        ui.label(RichText::new(n).italics());
+                    }
+                });
+            }
+        });
+}

@@ -1,0 +1,284 @@
+//! The shift lead's screens, driven with egui_kittest against a real
+//! in-process service: reassigning a call, flagging a number, the statistics
+//! panel, and exports that read back as what was exported.
+
+use egui::accesskit::Role as A11y;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use jiejing::console::ConsoleApp;
+use jiejing::console::export::{self, Table};
+use jiejing::console::i18n::Lang;
+use jiejing::model::{Incident, Role};
+use serde_json::{Value, json};
+
+use crate::console::{Env, console_as, env, step_until};
+use crate::helpers::{Api, PASSWORD};
+
+type H = Harness<'static, Option<ConsoleApp>>;
+
+fn post(env: &Env, body: Value) -> i64 {
+    env.rt.block_on(env.gateway.intake(body))["id"].as_i64().expect("id")
+}
+
+fn call_taker(env: &Env, name: &str) -> Api {
+    env.rt.block_on(Api::login(env.srv.addr, name, PASSWORD))
+}
+
+fn ok(env: &Env, api: &Api, path: &str, body: Value) -> Value {
+    let (status, v) = env.rt.block_on(api.post(path, body));
+    assert!(status.is_success(), "{path}: {v}");
+    v
+}
+
+/// The lead's console, switched to the lead view and showing `tab`.
+fn lead_console(env: &Env, tab: &str) -> H {
+    let mut h = console_as(env, "lead");
+    step_until(&mut h, "the lead view toggle", |h| h.query_by_label("值班长").is_some());
+    h.get_by_label("值班长").click();
+    step_until(&mut h, "the lead tabs", |h| h.query_by_label(tab).is_some());
+    h.get_by_label(tab).click();
+    h.step();
+    h
+}
+
+fn lead<'a>(h: &'a Harness<'_, Option<ConsoleApp>>) -> &'a jiejing::console::lead::LeadState {
+    &h.state().as_ref().expect("console started").state.lead
+}
+
+/// Clicks a combo box, then the entry `option` in its popup.
+fn choose(h: &mut H, combo: &str, option: &str) {
+    step_until(h, "the combo box", |h| {
+        h.query_by_role_and_label(A11y::ComboBox, combo).is_some()
+    });
+    h.get_by_role_and_label(A11y::ComboBox, combo).click();
+    step_until(h, "the popup open", |h| h.query_all_by_label(option).count() > 0);
+    h.query_all_by_label(option).last().expect("the option").click();
+    h.step();
+}
+
+/// The file with extension `ext` in `dir`, once there is one.
+fn written(dir: &std::path::Path, ext: &str) -> Option<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|e| e == ext))
+}
+
+fn type_into(h: &mut H, field: &str, text: &str) {
+    h.get_by_label(field).focus();
+    h.step();
+    h.get_by_label(field).type_text(text);
+    h.step();
+}
+
+#[test]
+fn a_lead_reassigns_a_call_with_a_reason() {
+    let env = env();
+    let ct = call_taker(&env, "ct");
+    env.rt.block_on(env.srv.user("ct2", Role::CallTaker, None));
+    let id = post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310001", "narrative": "楼上一直在砸东西"}),
+    );
+    ok(&env, &ct, &format!("/incidents/{id}/claim"), json!({}));
+
+    let mut h = lead_console(&env, "队列监控");
+    step_until(&mut h, "the held call in oversight", |h| {
+        h.query_by_label(&format!("改派 #{id}")).is_some() && !lead(h).users.is_empty()
+    });
+    h.get_by_label(&format!("改派 #{id}")).click();
+    h.step();
+    choose(&mut h, &format!("改派给 #{id}"), "ct2");
+    // No reason, no reassignment.
+    h.get_by_label("确定").click();
+    h.step();
+    assert!(lead(&h).editing.is_some(), "the form stays open without a reason");
+    type_into(&mut h, "原因", "ct 交班");
+    h.get_by_label("确定").click();
+    step_until(&mut h, "reassigned on the service", |_| {
+        env.rt.block_on(env.lead.get(&format!("/incidents/{id}"))).1["holder"]["name"] == "ct2"
+    });
+    let events = env
+        .rt
+        .block_on(
+            env.lead
+                .get(&format!("/audit?incident_id={id}&kind=incident.reassigned")),
+        )
+        .1;
+    assert_eq!(events[0]["note"], "ct 交班");
+    assert_eq!(events[0]["actor"]["name"], "lead");
+    // The oversight table follows the live feed.
+    step_until(&mut h, "the new holder shown", |h| {
+        h.state()
+            .as_ref()
+            .and_then(|a| a.state.queue.get(&id))
+            .and_then(|i| i.holder.as_ref())
+            .is_some_and(|u| u.name == "ct2")
+    });
+}
+
+#[test]
+fn a_lead_flags_a_nuisance_number_and_prints_its_dossier() {
+    let env = env();
+    let ct = call_taker(&env, "ct");
+    let pest = "13900000007";
+    let mut ids = vec![];
+    for text in ["<script>alert(1)</script> 哈哈", "又是我，逗你玩"] {
+        let id = post(&env, json!({"channel": "voice", "phone": pest, "narrative": text}));
+        ok(&env, &ct, &format!("/incidents/{id}/claim"), json!({}));
+        ok(
+            &env,
+            &ct,
+            &format!("/incidents/{id}/close"),
+            json!({"reason": "invalid"}),
+        );
+        ids.push(id);
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut h = lead_console(&env, "骚扰号码");
+    h.state_mut()
+        .as_mut()
+        .expect("console")
+        .export_to(dir.path().to_path_buf());
+    step_until(&mut h, "the number ranked", |h| h.query_by_label(pest).is_some());
+    h.get_by_label(pest).click();
+    step_until(&mut h, "its history loaded", |h| lead(h).history.is_some());
+
+    choose(&mut h, "标记类型", "辱骂");
+    type_into(&mut h, "备注", "两次谎报，辱骂接警员");
+    h.get_by_label(&format!("标记 {pest}")).click();
+    let history = || env.rt.block_on(env.lead.get(&format!("/callers/{pest}"))).1;
+    step_until(&mut h, "the flag stored", |_| {
+        let flag = &history()["flags"][0];
+        flag["flag"] == "abusive" && flag["note"] == "两次谎报，辱骂接警员"
+    });
+    let flag_id = history()["flags"][0]["id"].as_i64().expect("flag id");
+    step_until(&mut h, "the flag listed with an unflag button", |h| {
+        h.query_by_label(&format!("取消标记 {flag_id}")).is_some()
+    });
+
+    h.get_by_label(&format!("打印档案 {pest}")).click();
+    step_until(&mut h, "the dossier written", |_| written(dir.path(), "html").is_some());
+    let html_path = written(dir.path(), "html").expect("html");
+    let html = std::fs::read_to_string(&html_path).expect("read the dossier");
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt; 哈哈"),
+        "caller text is escaped"
+    );
+    assert!(!html.contains("<script>"));
+    assert!(html.contains("两次谎报，辱骂接警员"), "the flag note is in the dossier");
+    for id in &ids {
+        assert!(html.contains(&format!("<td>{id}</td>")), "call #{id} listed");
+    }
+
+    h.get_by_label(&format!("取消标记 {flag_id}")).click();
+    step_until(&mut h, "the flag removed", |_| {
+        env.rt.block_on(env.lead.get(&format!("/callers/{pest}"))).1["flags"] == json!([])
+    });
+}
+
+#[test]
+fn the_statistics_panel_shows_the_services_numbers() {
+    let env = env();
+    let ct = call_taker(&env, "ct");
+    let a = post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310011", "narrative": "有人抢包", "category": "criminal"}),
+    );
+    let b = post(
+        &env,
+        json!({"channel": "sms", "phone": "13804310012", "narrative": "话费充值没到账", "category": "non_police"}),
+    );
+    let c = post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310013", "narrative": "逗你玩"}),
+    );
+    post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310014", "narrative": "邻居吵架", "category": "public_order"}),
+    );
+    for id in [a, b, c] {
+        ok(&env, &ct, &format!("/incidents/{id}/claim"), json!({}));
+    }
+    let unit = env.rt.block_on(ct.get("/units")).1[0]["id"].clone();
+    ok(&env, &ct, &format!("/incidents/{a}/dispatch"), json!({"unit_id": unit}));
+    ok(
+        &env,
+        &ct,
+        &format!("/incidents/{b}/refer"),
+        json!({"agency": "telecom"}),
+    );
+    ok(
+        &env,
+        &ct,
+        &format!("/incidents/{c}/close"),
+        json!({"reason": "invalid"}),
+    );
+
+    let mut h = lead_console(&env, "统计");
+    step_until(&mut h, "statistics loaded", |h| lead(h).stats.is_some());
+    for label in [
+        "来电总数: 4",
+        "有效警情: 2 (50.0%)",
+        "非警务（分流）: 1 (25.0%)",
+        "无效: 1 (25.0%)",
+        "电话: 3",
+        "短信: 1",
+        "排队数: 1 (1 未接)",
+    ] {
+        assert!(h.query_by_label(label).is_some(), "the panel shows {label:?}");
+    }
+    // The operator table: ct handled three calls and holds none.
+    let stats = lead(&h).stats.clone().expect("stats");
+    assert_eq!(stats.operators.len(), 1);
+    assert_eq!((stats.operators[0].handled, stats.operators[0].holding), (3, 0));
+    // Switching to English keeps the numbers.
+    h.get_by_label("English").click();
+    step_until(&mut h, "English labels", |h| h.query_by_label("Calls: 4").is_some());
+    assert!(h.query_by_label("Police matters: 2 (50.0%)").is_some());
+}
+
+#[test]
+fn an_exported_csv_reads_back_as_the_same_rows() {
+    let env = env();
+    let awkward = "他说\"快来\"，地址是 A栋,3单元\n然后挂了";
+    for (phone, text) in [
+        ("13804310021", awkward),
+        ("13804310022", "商场着火了"),
+        ("13804310023", "'; DROP TABLE incidents; --"),
+    ] {
+        post(
+            &env,
+            json!({"channel": "web", "phone": phone, "web_account": "u", "narrative": text}),
+        );
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut h = lead_console(&env, "统计");
+    h.state_mut()
+        .as_mut()
+        .expect("console")
+        .export_to(dir.path().to_path_buf());
+    step_until(&mut h, "statistics loaded", |h| lead(h).stats.is_some());
+    h.get_by_label("导出CSV").click();
+    step_until(&mut h, "the export written", |h| {
+        h.query_by_label_contains("已导出").is_some()
+    });
+    let path = written(dir.path(), "csv").expect("csv");
+    let bytes = std::fs::read(&path).expect("read the export");
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "UTF-8 with BOM");
+    let parsed = export::parse_csv(&bytes).expect("the export parses");
+
+    let (_, list) = env.rt.block_on(env.lead.get("/incidents?limit=100"));
+    let mut incidents: Vec<Incident> = serde_json::from_value(list).expect("incidents");
+    incidents.sort_by_key(|i| (i.received_at, i.id));
+    let expected: Table = export::incidents_table(Lang::Zh, &incidents);
+    assert_eq!(parsed, expected);
+    assert_eq!(parsed.rows.len(), 3);
+    let narrative = parsed
+        .header
+        .iter()
+        .position(|c| c == "报警内容")
+        .expect("narrative column");
+    assert_eq!(parsed.rows[0][narrative], awkward);
+    assert_eq!(parsed.rows[2][narrative], "'; DROP TABLE incidents; --");
+}
