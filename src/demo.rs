@@ -1,6 +1,7 @@
 //! `jiejing` with no subcommand: the whole centre on one machine for a demo —
 //! the incident service on a local SQLite file, demo accounts, the simulated
-//! channel gateways, and the console signed in as a call taker.
+//! channel gateways, two simulated colleagues working the queue, and the
+//! console signed in as a call taker (or, with `--lead`, as the shift lead).
 
 use std::time::Instant;
 
@@ -14,12 +15,27 @@ use tokio_util::sync::CancellationToken;
 /// Demo accounts exist only in the demo database, on 127.0.0.1.
 const DEMO_PASSWORD: &str = "demo-password";
 const CALL_TAKER: &str = "演示接警员";
+const LEAD: &str = "演示值班长";
+const COLLEAGUES: [&str; 2] = ["演示同事甲", "演示同事乙"];
 const GATEWAY: &str = "demo-gateway";
 /// Calls posted at start so the queue is not empty, then the steady rate.
 const BACKFILL: usize = 24;
 const CALLS_PER_MINUTE: f64 = 12.0;
 
-async fn start() -> anyhow::Result<(Server, ApiClient, ApiClient)> {
+async fn signed_in(url: &str, name: &str) -> anyhow::Result<ApiClient> {
+    let mut c = ApiClient::new(url);
+    c.login(name, DEMO_PASSWORD).await?;
+    Ok(c)
+}
+
+struct Demo {
+    server: Server,
+    operator: ApiClient,
+    gateway: ApiClient,
+    colleagues: Vec<ApiClient>,
+}
+
+async fn start(lead: bool) -> anyhow::Result<Demo> {
     let dir = jiejing::console::data_dir().context("cannot find a data directory")?;
     let mut config = Config::new(format!("sqlite://{}", dir.join("jiejing-demo.db").display()));
     config.hash_cost = auth::HashCost::CHEAP;
@@ -28,18 +44,32 @@ async fn start() -> anyhow::Result<(Server, ApiClient, ApiClient)> {
         .await
         .context("cannot start the demo service")?;
     let store = server.state.store.clone();
-    for (name, role) in [(CALL_TAKER, Role::CallTaker), (GATEWAY, Role::Gateway)] {
+    let accounts = [
+        (CALL_TAKER, Role::CallTaker),
+        (LEAD, Role::ShiftLead),
+        (GATEWAY, Role::Gateway),
+    ]
+    .into_iter()
+    .chain(COLLEAGUES.map(|c| (c, Role::CallTaker)));
+    for (name, role) in accounts {
         if store.credentials(name).await?.is_none() {
             let hash = auth::hash_password(DEMO_PASSWORD, auth::HashCost::CHEAP)?;
             store.create_user(None, name, role, None, &hash, Utc::now()).await?;
         }
     }
     let url = format!("http://{}", server.addr);
-    let mut operator = ApiClient::new(&url);
-    operator.login(CALL_TAKER, DEMO_PASSWORD).await?;
-    let mut gateway = ApiClient::new(&url);
-    gateway.login(GATEWAY, DEMO_PASSWORD).await?;
-    Ok((server, operator, gateway))
+    let operator = signed_in(&url, if lead { LEAD } else { CALL_TAKER }).await?;
+    let gateway = signed_in(&url, GATEWAY).await?;
+    let mut colleagues = Vec::new();
+    for name in COLLEAGUES {
+        colleagues.push(signed_in(&url, name).await?);
+    }
+    Ok(Demo {
+        server,
+        operator,
+        gateway,
+        colleagues,
+    })
 }
 
 /// The console, reporting once how long it took to show a filled queue.
@@ -67,9 +97,14 @@ impl eframe::App for DemoApp {
     }
 }
 
-pub fn run(rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
+pub fn run(rt: &tokio::runtime::Runtime, lead: bool) -> anyhow::Result<()> {
     let started = Instant::now();
-    let (server, operator, gateway) = rt.block_on(start())?;
+    let Demo {
+        server,
+        operator,
+        gateway,
+        colleagues,
+    } = rt.block_on(start(lead))?;
     let me = rt.block_on(async { operator.login_info().await })?;
     let cancel = CancellationToken::new();
     let sim_cancel = cancel.clone();
@@ -85,6 +120,14 @@ pub fn run(rt: &tokio::runtime::Runtime) -> anyhow::Result<()> {
             tracing::warn!("demo simulator stopped: {e}");
         }
     });
+    for (i, c) in colleagues.into_iter().enumerate() {
+        rt.spawn(jiejing::sim::colleague(
+            c,
+            jiejing::sim::Pace::default(),
+            rand::random::<u64>() ^ i as u64,
+            cancel.clone(),
+        ));
+    }
     let dir = jiejing::console::data_dir().context("cannot find a data directory")?;
     let outbox = rt.block_on(jiejing::console::Outbox::open(&dir.join("outbox-demo.db")))?;
     let handle = rt.handle().clone();

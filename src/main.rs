@@ -21,6 +21,9 @@ use jiejing::store::{self, Store as _};
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// Demo only (no subcommand): sign in as the demo shift lead.
+    #[arg(long)]
+    lead: bool,
 }
 
 #[derive(Subcommand)]
@@ -139,7 +142,7 @@ fn main() -> anyhow::Result<()> {
     let rt = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     match cli.command {
         // The window must own the main thread; async work runs on `rt`.
-        None => demo::run(&rt),
+        None => demo::run(&rt, cli.lead),
         Some(Command::Console { server }) => {
             let dir = jiejing::console::data_dir().context("cannot find a data directory for the outbox")?;
             let options = jiejing::console::native_options("接警 jiejing");

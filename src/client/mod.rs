@@ -243,6 +243,18 @@ impl ApiClient {
         .await
     }
 
+    /// The dispatched unit reached the scene.
+    pub async fn on_scene(&self, id: IncidentId) -> Result<Incident, ClientError> {
+        self.post(&format!("/incidents/{id}/on-scene"), &serde_json::json!({}))
+            .await
+    }
+
+    /// The unit cleared the scene; the incident is resolved.
+    pub async fn resolve(&self, id: IncidentId) -> Result<Incident, ClientError> {
+        self.post(&format!("/incidents/{id}/resolve"), &serde_json::json!({}))
+            .await
+    }
+
     /// Refers to an agency; returns the incident and the work order.
     pub async fn refer(&self, id: IncidentId, agency: Agency) -> Result<(Incident, Referral), ClientError> {
         #[derive(serde::Deserialize)]

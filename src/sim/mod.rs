@@ -219,3 +219,103 @@ mod tests {
         }
     }
 }
+
+/// How a simulated colleague paces their work, in seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Pace {
+    /// How long a call waits before the colleague takes it, so the person at
+    /// the demo console sees fresh calls first.
+    pub patience: i64,
+    /// Between looks at the queue.
+    pub between: (f64, f64),
+    /// Working one call.
+    pub work: (f64, f64),
+    /// From dispatch to on scene, and from on scene to clear.
+    pub travel: (f64, f64),
+    pub clear: (f64, f64),
+}
+
+impl Default for Pace {
+    fn default() -> Self {
+        Pace {
+            patience: 20,
+            between: (4.0, 12.0),
+            work: (6.0, 40.0),
+            travel: (20.0, 90.0),
+            clear: (40.0, 180.0),
+        }
+    }
+}
+
+/// A simulated call taker, for demos: takes the call that has waited longest
+/// (once it has waited a little), works it for a while, and disposes of it as
+/// triage suggests — dispatch, refer or close as invalid. Dispatched units
+/// reach the scene and clear later, so the unit board stays alive.
+pub async fn colleague(client: ApiClient, pace: Pace, seed: u64, cancel: CancellationToken) {
+    use crate::model::{CloseReason, UnitStatus};
+    let mut rng = StdRng::seed_from_u64(seed);
+    let pause =
+        |rng: &mut StdRng, (lo, hi): (f64, f64)| Duration::from_secs_f64(rng.random_range(lo..hi.max(lo + 1e-3)));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(pause(&mut rng, pace.between)) => {}
+            _ = cancel.cancelled() => return,
+        }
+        let Ok(queue) = client.queue().await else { continue };
+        let now = chrono::Utc::now();
+        let Some(call) = queue
+            .iter()
+            .filter(|i| i.holder.is_none() && (now - i.received_at).num_seconds() >= pace.patience)
+            .min_by_key(|i| (i.effective_priority(), i.received_at))
+            .cloned()
+        else {
+            continue;
+        };
+        if client.claim(call.id).await.is_err() {
+            continue;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(pause(&mut rng, pace.work)) => {}
+            _ = cancel.cancelled() => return,
+        }
+        let id = call.id;
+        let outcome = match call.suggestion.as_ref().map(|s| (s.category, s.agency)) {
+            Some((Category::Invalid, _)) | None => client.close(id, CloseReason::Invalid, None).await.map(drop),
+            Some((Category::NonPolice, agency)) if agency != crate::model::Agency::None => {
+                client.refer(id, agency).await.map(drop)
+            }
+            Some((Category::NonPolice, _)) => client.close(id, CloseReason::Advice, None).await.map(drop),
+            Some(_) => {
+                let recommended = client.recommended_units(id).await.map(|r| r.units).unwrap_or_default();
+                let any = client.units().await.unwrap_or_default();
+                let unit = recommended
+                    .into_iter()
+                    .chain(any.into_iter().filter(|u| u.status == UnitStatus::Available))
+                    .next();
+                match unit {
+                    Some(u) => {
+                        let r = client.dispatch(id, u.id, &[]).await.map(drop);
+                        let (c, on, clear) = (
+                            client.clone(),
+                            pause(&mut rng, pace.travel),
+                            pause(&mut rng, pace.clear),
+                        );
+                        tokio::spawn(async move {
+                            tokio::time::sleep(on).await;
+                            if c.on_scene(id).await.is_ok() {
+                                tokio::time::sleep(clear).await;
+                                c.resolve(id).await.ok();
+                            }
+                        });
+                        r
+                    }
+                    // Every unit is out: put the call back for someone else.
+                    None => client.release(id).await.map(drop),
+                }
+            }
+        };
+        if let Err(e) = outcome {
+            tracing::debug!("simulated colleague on #{id}: {e}");
+        }
+    }
+}

@@ -46,6 +46,80 @@ async fn the_simulator_posts_a_realistic_mix() {
     assert!(channels.len() >= 3, "several channels: {channels:?}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_simulated_colleague_works_calls_as_triage_suggests() {
+    let srv = spawn_server(Backend::Sqlite).await;
+    srv.user("gateway", Role::Gateway, None).await;
+    srv.user("colleague", Role::CallTaker, None).await;
+    let gw = signed_in(srv.addr, "gateway").await;
+    let mut ids = vec![];
+    for (n, text) in [
+        "红旗街万达广场有人持刀抢劫",
+        "我家宽带坏了 帮我报修一下",
+        "哈哈 逗你玩的",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut req = voice(text);
+        req.location = Some("红旗街万达广场".into());
+        ids.push(gw.intake(&req, &format!("call-{n}")).await.expect("intake").incident.id);
+    }
+    let pace = jiejing::sim::Pace {
+        patience: 0,
+        between: (0.01, 0.02),
+        work: (0.01, 0.02),
+        travel: (0.01, 0.02),
+        clear: (0.01, 0.02),
+    };
+    let cancel = CancellationToken::new();
+    let worker = tokio::spawn(jiejing::sim::colleague(
+        signed_in(srv.addr, "colleague").await,
+        pace,
+        7,
+        cancel.clone(),
+    ));
+    let statuses = || async {
+        let mut out = vec![];
+        for id in &ids {
+            out.push(gw_status(&srv, *id).await);
+        }
+        out
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let s = statuses().await;
+        if s == ["resolved", "referred", "closed"] {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "colleague left the calls at {s:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    cancel.cancel();
+    worker.await.expect("colleague stops on cancel");
+    let (_, robbery) = srv.admin.get(&format!("/incidents/{}", ids[0])).await;
+    assert_eq!(robbery["handled_by"]["name"], "colleague");
+    let (_, units) = srv.admin.get("/units").await;
+    assert!(
+        units
+            .as_array()
+            .expect("units")
+            .iter()
+            .all(|u| u["status"] == "available"),
+        "the dispatched unit cleared"
+    );
+}
+
+async fn gw_status(srv: &crate::helpers::TestServer, id: i64) -> String {
+    srv.admin.get(&format!("/incidents/{id}")).await.1["status"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// The next event from the feed, skipping connection notices.
 async fn next_event(
     rx: &mut mpsc::UnboundedReceiver<FeedItem>,
