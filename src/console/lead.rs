@@ -11,7 +11,7 @@ use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints};
 
 use super::command::{Command, ExportJob};
 use super::i18n::{Lang, code_name};
-use super::panels::{AMBER, GREEN, RED, priority_badge, wait_label, wait_text};
+use super::panels::{AMBER, GREEN, RED, first_words, priority_badge, wait_label, wait_text};
 use super::state::ConsoleState;
 use crate::model::stats::{Alerts, NuisanceCaller, ShiftStats, Timing, current_shift, local_time};
 use crate::model::{
@@ -50,14 +50,16 @@ pub enum RangePreset {
     PreviousShift,
     Last24h,
     Last7d,
+    Last30d,
 }
 
 impl RangePreset {
-    const ALL: [(RangePreset, &'static str); 4] = [
+    const ALL: [(RangePreset, &'static str); 5] = [
         (RangePreset::CurrentShift, "range_shift"),
         (RangePreset::PreviousShift, "range_prev"),
         (RangePreset::Last24h, "range_24h"),
         (RangePreset::Last7d, "range_7d"),
+        (RangePreset::Last30d, "range_30d"),
     ];
 
     pub fn bounds(self, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
@@ -67,6 +69,7 @@ impl RangePreset {
             RangePreset::PreviousShift => (start - Duration::hours(12), start),
             RangePreset::Last24h => (now - Duration::hours(24), now),
             RangePreset::Last7d => (now - Duration::days(7), now),
+            RangePreset::Last30d => (now - Duration::days(30), now),
         }
     }
 
@@ -90,10 +93,13 @@ pub enum OverrideKind {
 }
 
 /// Everything the lead view shows; plain data, filled by [`super::command::Msg`]s.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct LeadState {
     pub tab: LeadTab,
+    /// The range of the statistics and the audit log.
     pub range: RangePreset,
+    /// Nuisance callers are a pattern over weeks, not one shift.
+    pub nuisance_range: RangePreset,
     pub stats: Option<ShiftStats>,
     pub alerts: Alerts,
     pub users: Vec<User>,
@@ -113,6 +119,33 @@ pub struct LeadState {
     pub referrals_asked: Option<Instant>,
     pub nuisance_asked: Option<Instant>,
     pub audit_asked: Option<Instant>,
+}
+
+impl Default for LeadState {
+    fn default() -> Self {
+        LeadState {
+            tab: LeadTab::default(),
+            range: RangePreset::CurrentShift,
+            nuisance_range: RangePreset::Last30d,
+            stats: None,
+            alerts: Alerts::default(),
+            users: Vec::new(),
+            editing: None,
+            nuisance: Vec::new(),
+            selected: None,
+            history: None,
+            flag_kind: None,
+            flag_note: String::new(),
+            audit: Vec::new(),
+            audit_actor: None,
+            audit_incident: String::new(),
+            audit_kind: String::new(),
+            stats_asked: None,
+            referrals_asked: None,
+            nuisance_asked: None,
+            audit_asked: None,
+        }
+    }
 }
 
 impl LeadState {
@@ -138,7 +171,11 @@ fn due(asked: &mut Option<Instant>) -> bool {
 }
 
 fn secs_text(s: Option<f64>) -> String {
-    s.map_or("-".into(), |s| format!("{s:.0} s"))
+    match s {
+        None => "-".into(),
+        Some(s) if s < 60.0 => format!("{s:.0} s"),
+        Some(s) => wait_text(s.round() as i64),
+    }
 }
 
 fn pct(x: f64) -> String {
@@ -154,7 +191,13 @@ pub fn lead_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
             ui.selectable_value(&mut state.lead.tab, tab, lang.tr(key));
         }
     });
-    super::panels::notice_ui(ui, state);
+    // The line is kept even when empty, so a message arriving does not move
+    // the buttons below under the lead's pointer.
+    if state.notice.is_some() {
+        super::panels::notice_ui(ui, state);
+    } else {
+        ui.label(" ");
+    }
     ui.separator();
     match state.lead.tab {
         LeadTab::Oversight => oversight_ui(ui, state, cmds),
@@ -165,7 +208,11 @@ pub fn lead_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     }
 }
 
-/// Harassment waves, long waits and stale holds, in red until they clear.
+/// Calls listed by number in one alert line before it says "and more".
+const ALERT_LIST: usize = 12;
+
+/// Harassment waves, long waits and stale holds, in red until they clear:
+/// one line per kind, however many calls, so the screen below stays usable.
 pub fn alerts_ui(ui: &mut Ui, state: &ConsoleState) {
     let lang = state.lang();
     let a = &state.lead.alerts;
@@ -173,47 +220,69 @@ pub fn alerts_ui(ui: &mut Ui, state: &ConsoleState) {
         ui.label(RichText::new(lang.tr("no_alerts")).color(GREEN));
         return;
     }
+    let now = Utc::now();
+    let line = |ui: &mut Ui, text: String| {
+        ui.label(RichText::new(text).strong().color(Color32::WHITE));
+    };
+    let listed = |items: Vec<String>| {
+        let more = items.len().saturating_sub(ALERT_LIST);
+        let mut text = items.into_iter().take(ALERT_LIST).collect::<Vec<_>>().join(", ");
+        if more > 0 {
+            text.push_str(&format!(" … +{more}"));
+        }
+        text
+    };
+    let window = crate::model::stats::AlertQuery::default().wave_mins;
     egui::Frame::new()
         .fill(Color32::from_rgb(0x5a, 0x14, 0x10))
         .inner_margin(6.0)
         .show(ui, |ui| {
+            ui.set_width(ui.available_width());
             for w in &a.waves {
-                ui.label(
-                    RichText::new(format!(
-                        "{} {} {} {}",
+                line(
+                    ui,
+                    format!(
+                        "{} {}: {} {} / {window} {}",
                         lang.tr("alert_wave"),
                         w.phone,
                         w.calls,
-                        lang.tr("times_in")
-                    ))
-                    .strong()
-                    .color(Color32::WHITE),
+                        lang.tr("times"),
+                        lang.tr("minutes")
+                    ),
                 );
             }
-            let now = Utc::now();
-            for w in &a.long_waits {
-                ui.label(
-                    RichText::new(format!(
-                        "{} #{} {} {}",
+            if let Some(oldest) = a.long_waits.iter().map(|w| w.received_at).min() {
+                let items = a
+                    .long_waits
+                    .iter()
+                    .map(|w| format!("#{} {}", w.incident_id, w.priority))
+                    .collect();
+                line(
+                    ui,
+                    format!(
+                        "{} ({}, {} {}): {}",
                         lang.tr("alert_wait"),
-                        w.incident_id,
-                        w.priority,
-                        wait_text((now - w.received_at).num_seconds().max(0))
-                    ))
-                    .color(Color32::WHITE),
+                        a.long_waits.len(),
+                        lang.tr("oldest_wait"),
+                        wait_text((now - oldest).num_seconds().max(0)),
+                        listed(items)
+                    ),
                 );
             }
-            for h in &a.stale_holds {
-                ui.label(
-                    RichText::new(format!(
-                        "{} #{} {} {}",
-                        lang.tr("alert_hold"),
-                        h.incident_id,
-                        h.holder.name,
-                        wait_text((now - h.held_since).num_seconds().max(0))
-                    ))
-                    .color(Color32::WHITE),
-                );
+            if !a.stale_holds.is_empty() {
+                let items = a
+                    .stale_holds
+                    .iter()
+                    .map(|h| {
+                        format!(
+                            "#{} {} {}",
+                            h.incident_id,
+                            h.holder.name,
+                            wait_text((now - h.held_since).num_seconds().max(0))
+                        )
+                    })
+                    .collect();
+                line(ui, format!("{}: {}", lang.tr("alert_hold"), listed(items)));
             }
         });
 }
@@ -238,7 +307,7 @@ pub fn oversight_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Comman
                 ui.label(format!("#{id}"));
                 priority_badge(ui, p);
                 wait_label(ui, (now - inc.received_at).num_seconds().max(0), amber, red);
-                ui.label(inc.narrative.chars().take(16).collect::<String>());
+                ui.label(first_words(lang, inc, 16));
                 match (&inc.holder, inc.held_since) {
                     (Some(h), since) => {
                         ui.label(&h.name);
@@ -536,7 +605,6 @@ fn charts_ui(ui: &mut Ui, lang: Lang, s: &ShiftStats) {
     ui.columns(2, |cols| {
         breakdown_ui(
             &mut cols[0],
-            "by_category",
             lang.tr("by_category"),
             Category::ALL
                 .iter()
@@ -551,7 +619,6 @@ fn charts_ui(ui: &mut Ui, lang: Lang, s: &ShiftStats) {
         );
         breakdown_ui(
             &mut cols[1],
-            "by_agency",
             lang.tr("by_agency"),
             s.by_agency
                 .iter()
@@ -575,21 +642,27 @@ fn charts_ui(ui: &mut Ui, lang: Lang, s: &ShiftStats) {
         });
 }
 
-/// A horizontal bar chart of counts with their names.
-fn breakdown_ui(ui: &mut Ui, id: &str, title: &str, rows: Vec<(String, i64)>) {
+/// Counts as labelled horizontal bars: names stay readable at any count,
+/// which a plot's axis labels are not.
+fn breakdown_ui(ui: &mut Ui, title: &str, mut rows: Vec<(String, i64)>) {
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1));
     ui.strong(title);
-    let names: Vec<String> = rows.iter().map(|(n, _)| n.clone()).collect();
-    let bars = rows
-        .iter()
-        .enumerate()
-        .map(|(i, (name, n))| Bar::new(i as f64, *n as f64).name(name).width(0.6))
-        .collect();
-    still_plot(id, 160.0)
-        .include_x(0.0)
-        .y_axis_formatter(index_labels(names))
-        .show(ui, |plot| {
-            plot.bar_chart(BarChart::new(title, bars).horizontal().color(AMBER));
-        });
+    let max = rows.iter().map(|(_, n)| *n).max().unwrap_or(0).max(1) as f32;
+    if rows.is_empty() {
+        ui.label(RichText::new("-").weak());
+    }
+    egui::Grid::new(title).show(ui, |ui| {
+        for (name, n) in rows {
+            ui.label(name);
+            let full = 220.0;
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(full, 14.0), egui::Sense::hover());
+            let mut bar = rect;
+            bar.set_width(full * n as f32 / max);
+            ui.painter().rect_filled(bar, 2.0, AMBER);
+            ui.label(n.to_string());
+            ui.end_row();
+        }
+    });
 }
 
 /// Every referral not closed yet, overdue first, with its age.
@@ -629,7 +702,7 @@ pub fn referrals_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Comman
 pub fn nuisance_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     let lang = state.lang();
     ui.horizontal(|ui| {
-        if range_ui(ui, lang, &mut state.lead.range) {
+        if range_ui(ui, lang, &mut state.lead.nuisance_range) {
             state.lead.nuisance_asked = None;
         }
         if ui.button(lang.tr("refresh")).clicked() {
@@ -637,7 +710,7 @@ pub fn nuisance_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command
         }
     });
     if due(&mut state.lead.nuisance_asked) {
-        let (from, to) = state.lead.range.bounds(Utc::now());
+        let (from, to) = state.lead.nuisance_range.bounds(Utc::now());
         cmds.push(Command::LoadNuisance { from, to });
     }
     egui::Grid::new("nuisance_grid").striped(true).show(ui, |ui| {

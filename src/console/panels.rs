@@ -32,6 +32,15 @@ pub(super) fn wait_text(secs: i64) -> String {
     }
 }
 
+/// The start of a call's narrative, or why there is none (a hang-up).
+pub(super) fn first_words(lang: Lang, inc: &Incident, chars: usize) -> String {
+    if inc.narrative.is_empty() {
+        format!("[{}]", inc.disconnect.map_or("", |d| code_name(lang, d.as_str())))
+    } else {
+        inc.narrative.chars().take(chars).collect()
+    }
+}
+
 pub(super) fn priority_badge(ui: &mut Ui, p: Priority) {
     ui.label(
         RichText::new(p.as_str())
@@ -201,12 +210,7 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
                     if let Some(c) = inc.effective_category() {
                         ui.label(code_name(lang, c.as_str()));
                     }
-                    let first: String = if inc.narrative.is_empty() {
-                        format!("[{}]", inc.disconnect.map_or("", |d| code_name(lang, d.as_str())))
-                    } else {
-                        inc.narrative.chars().take(18).collect()
-                    };
-                    ui.label(first);
+                    ui.label(first_words(lang, inc, 18));
                     match &inc.holder {
                         Some(h) if h.id == me => {
                             ui.label(RichText::new(format!("◀ {}", h.name)).color(GREEN));

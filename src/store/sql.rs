@@ -1870,8 +1870,8 @@ impl Store for SqlStore {
         to: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<NuisanceCaller>> {
-        let invalid =
-            "(COALESCE(i.close_reason, '') = 'invalid' OR COALESCE(i.category, i.sugg_category, '') = 'invalid')";
+        // Only what an operator confirmed counts against a caller, as in caller history.
+        let invalid = "(COALESCE(i.close_reason, '') = 'invalid' OR COALESCE(i.category, '') = 'invalid')";
         let sql = format!(
             "SELECT i.phone, COUNT(*), COUNT(CASE WHEN {invalid} THEN 1 END), \
              COUNT(CASE WHEN {invalid} AND i.dispatched_at IS NOT NULL THEN 1 END), \

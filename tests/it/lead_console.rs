@@ -115,6 +115,25 @@ fn a_lead_reassigns_a_call_with_a_reason() {
             .and_then(|i| i.holder.as_ref())
             .is_some_and(|u| u.name == "ct2")
     });
+
+    // The audit viewer, filtered to this call and to reassignments.
+    let other = post(
+        &env,
+        json!({"channel": "sms", "phone": "13804310002", "narrative": "另一起"}),
+    );
+    h.get_by_label("审计日志").click();
+    step_until(&mut h, "the audit filters", |h| h.query_by_label("警情").is_some());
+    type_into(&mut h, "警情", &id.to_string());
+    type_into(&mut h, "操作", "incident.re");
+    h.get_by_label("查询").click();
+    step_until(&mut h, "the filtered trail", |h| {
+        let a = &lead(h).audit;
+        !a.is_empty()
+            && a.iter()
+                .all(|e| e.incident_id == Some(id) && e.kind.starts_with("incident.re"))
+    });
+    assert!(h.query_by_label("ct 交班").is_some(), "the reason is shown");
+    assert!(lead(&h).audit.iter().all(|e| e.incident_id != Some(other)));
 }
 
 #[test]
