@@ -200,6 +200,10 @@ pub fn draw(ui: &mut egui::Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>
         return;
     }
     if state.view == View::Lead && state.me.is_lead() {
+        egui::Panel::right("lead_alerts")
+            .resizable(true)
+            .default_size(300.0)
+            .show(ui, |ui| super::lead::alerts_ui(ui, state));
         egui::CentralPanel::default_margins().show(ui, |ui| super::lead::lead_ui(ui, state, cmds));
         return;
     }

@@ -7,11 +7,11 @@ use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, Utc};
 use egui::{Color32, RichText, Ui};
-use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints};
+use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, Points};
 
 use super::command::{Command, ExportJob};
 use super::i18n::{Lang, code_name};
-use super::panels::{AMBER, GREEN, RED, first_words, priority_badge, wait_label, wait_text};
+use super::panels::{AMBER, GREEN, RED, first_words, priority_badge, priority_color, wait_label, wait_text};
 use super::state::ConsoleState;
 use crate::model::stats::{Alerts, NuisanceCaller, ShiftStats, Timing, current_shift, local_time};
 use crate::model::{
@@ -185,7 +185,6 @@ fn pct(x: f64) -> String {
 /// The whole lead view below the top bar.
 pub fn lead_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     let lang = state.lang();
-    alerts_ui(ui, state);
     ui.horizontal(|ui| {
         for (tab, key) in LeadTab::ALL {
             ui.selectable_value(&mut state.lead.tab, tab, lang.tr(key));
@@ -208,83 +207,72 @@ pub fn lead_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     }
 }
 
-/// Calls listed by number in one alert line before it says "and more".
-const ALERT_LIST: usize = 12;
-
-/// Harassment waves, long waits and stale holds, in red until they clear:
-/// one line per kind, however many calls, so the screen below stays usable.
+/// Harassment waves, long waits and stale holds, in red until they clear.
+/// Drawn in a side panel of its own, so alerts coming and going never move
+/// the buttons the lead is about to click.
 pub fn alerts_ui(ui: &mut Ui, state: &ConsoleState) {
     let lang = state.lang();
     let a = &state.lead.alerts;
+    ui.strong(lang.tr("alerts"));
     if a.is_empty() {
         ui.label(RichText::new(lang.tr("no_alerts")).color(GREEN));
         return;
     }
     let now = Utc::now();
-    let line = |ui: &mut Ui, text: String| {
-        ui.label(RichText::new(text).strong().color(Color32::WHITE));
-    };
-    let listed = |items: Vec<String>| {
-        let more = items.len().saturating_sub(ALERT_LIST);
-        let mut text = items.into_iter().take(ALERT_LIST).collect::<Vec<_>>().join(", ");
-        if more > 0 {
-            text.push_str(&format!(" … +{more}"));
-        }
-        text
+    let alert = |ui: &mut Ui, text: String| {
+        egui::Frame::new()
+            .fill(Color32::from_rgb(0x5a, 0x14, 0x10))
+            .inner_margin(4.0)
+            .show(ui, |ui| {
+                ui.set_width(ui.available_width());
+                ui.label(RichText::new(text).strong().color(Color32::WHITE));
+            });
     };
     let window = crate::model::stats::AlertQuery::default().wave_mins;
-    egui::Frame::new()
-        .fill(Color32::from_rgb(0x5a, 0x14, 0x10))
-        .inner_margin(6.0)
-        .show(ui, |ui| {
-            ui.set_width(ui.available_width());
-            for w in &a.waves {
-                line(
-                    ui,
-                    format!(
-                        "{} {}: {} {} / {window} {}",
-                        lang.tr("alert_wave"),
-                        w.phone,
-                        w.calls,
-                        lang.tr("times"),
-                        lang.tr("minutes")
-                    ),
-                );
-            }
-            if let Some(oldest) = a.long_waits.iter().map(|w| w.received_at).min() {
-                let items = a
-                    .long_waits
-                    .iter()
-                    .map(|w| format!("#{} {}", w.incident_id, w.priority))
-                    .collect();
-                line(
-                    ui,
-                    format!(
-                        "{} ({}, {} {}): {}",
-                        lang.tr("alert_wait"),
-                        a.long_waits.len(),
-                        lang.tr("oldest_wait"),
-                        wait_text((now - oldest).num_seconds().max(0)),
-                        listed(items)
-                    ),
-                );
-            }
-            if !a.stale_holds.is_empty() {
-                let items = a
-                    .stale_holds
-                    .iter()
-                    .map(|h| {
-                        format!(
-                            "#{} {} {}",
-                            h.incident_id,
-                            h.holder.name,
-                            wait_text((now - h.held_since).num_seconds().max(0))
-                        )
-                    })
-                    .collect();
-                line(ui, format!("{}: {}", lang.tr("alert_hold"), listed(items)));
-            }
-        });
+    egui::ScrollArea::vertical().id_salt("alerts").show(ui, |ui| {
+        for w in &a.waves {
+            alert(
+                ui,
+                format!(
+                    "{} {}: {} {} / {window} {}",
+                    lang.tr("alert_wave"),
+                    w.phone,
+                    w.calls,
+                    lang.tr("times"),
+                    lang.tr("minutes")
+                ),
+            );
+        }
+        for h in &a.stale_holds {
+            alert(
+                ui,
+                format!(
+                    "{} #{} {} {}",
+                    lang.tr("alert_hold"),
+                    h.incident_id,
+                    h.holder.name,
+                    wait_text((now - h.held_since).num_seconds().max(0))
+                ),
+            );
+        }
+        if let Some(oldest) = a.long_waits.iter().map(|w| w.received_at).min() {
+            alert(
+                ui,
+                format!(
+                    "{} ({}), {} {}",
+                    lang.tr("alert_wait"),
+                    a.long_waits.len(),
+                    lang.tr("oldest_wait"),
+                    wait_text((now - oldest).num_seconds().max(0)),
+                ),
+            );
+            ui.horizontal_wrapped(|ui| {
+                for w in &a.long_waits {
+                    ui.label(RichText::new(format!("#{}", w.incident_id)).color(priority_color(w.priority)));
+                }
+            });
+        }
+    });
 }
 
 /// Every open call with its holder and how long they have held it, with the
@@ -556,6 +544,8 @@ fn channel_color(c: Channel) -> Color32 {
 fn still_plot(id: &str, height: f32) -> Plot<'static> {
     Plot::new(id)
         .height(height)
+        // Room for three-digit counts from the first frame on.
+        .y_axis_min_width(28.0)
         .allow_drag(false)
         .allow_zoom(false)
         .allow_scroll(false)
@@ -576,12 +566,19 @@ fn index_labels(names: Vec<String>) -> impl Fn(egui_plot::GridMark, &std::ops::R
 fn charts_ui(ui: &mut Ui, lang: Lang, s: &ShiftStats) {
     let height = 180.0;
     ui.strong(lang.tr("calls_per_hour"));
-    let hour_labels: Vec<String> = s.hourly.iter().map(|b| local_time(b.start, "%H:00")).collect();
-    let labels = hour_labels.clone();
+    // The axis spans the whole range, hours still to come included, so the
+    // shape of the shift so far reads at a glance.
+    let span = (s.to - s.from).num_hours().max(1);
+    let hour_labels: Vec<String> = (0..span)
+        .map(|h| local_time(s.from + Duration::hours(h), "%H:00"))
+        .collect();
+    let x_range = [-0.5, span as f64 - 0.5];
     still_plot("calls_per_hour", height)
         .legend(Legend::default())
         .include_y(0.0)
-        .x_axis_formatter(index_labels(labels))
+        .include_x(x_range[0])
+        .include_x(x_range[1])
+        .x_axis_formatter(index_labels(hour_labels.clone()))
         .show(ui, |plot| {
             let mut below: Vec<BarChart> = Vec::new();
             for ch in Channel::ALL {
@@ -634,11 +631,16 @@ fn charts_ui(ui: &mut Ui, lang: Lang, s: &ShiftStats) {
         .enumerate()
         .map(|(i, b)| [i as f64, b.queue_depth as f64])
         .collect();
+    let markers: Vec<[f64; 2]> = points.points().iter().map(|p| [p.x, p.y]).collect();
     still_plot("queue_depth", height * 0.8)
         .include_y(0.0)
+        .include_x(x_range[0])
+        .include_x(x_range[1])
         .x_axis_formatter(index_labels(hour_labels))
         .show(ui, |plot| {
             plot.line(Line::new(lang.tr("queue_depth"), points).color(RED).width(2.0));
+            // A single hour is one point, which a line alone would not show.
+            plot.points(Points::new(lang.tr("queue_depth"), markers).color(RED).radius(3.0));
         });
 }
 

@@ -254,6 +254,15 @@ impl Default for Pace {
 pub async fn colleague(client: ApiClient, pace: Pace, seed: u64, cancel: CancellationToken) {
     use crate::model::{CloseReason, UnitStatus};
     let mut rng = StdRng::seed_from_u64(seed);
+    // Calls this account held when an earlier demo was stopped go back to the queue.
+    if let (Ok(me), Ok(queue)) = (client.login_info().await, client.queue().await) {
+        for i in queue
+            .iter()
+            .filter(|i| i.holder.as_ref().is_some_and(|h| h.id == me.id))
+        {
+            client.release(i.id).await.ok();
+        }
+    }
     let pause =
         |rng: &mut StdRng, (lo, hi): (f64, f64)| Duration::from_secs_f64(rng.random_range(lo..hi.max(lo + 1e-3)));
     loop {
@@ -315,7 +324,10 @@ pub async fn colleague(client: ApiClient, pace: Pace, seed: u64, cancel: Cancell
             }
         };
         if let Err(e) = outcome {
-            tracing::debug!("simulated colleague on #{id}: {e}");
+            // Someone got there first (a unit taken meanwhile, a lead's
+            // override): hand the call back rather than sit on it.
+            tracing::info!("simulated colleague gives back #{id}: {e}");
+            client.release(id).await.ok();
         }
     }
 }
