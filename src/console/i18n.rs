@@ -150,7 +150,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("calls_per_hour", "每小时来电（按渠道）", "Calls per hour by channel"),
     ("by_category", "按类别", "By category"),
     ("by_agency", "按分流单位", "By agency"),
-    ("depth_over_time", "本班队列深度", "Queue depth over the shift"),
+    ("depth_over_time", "队列深度（逐小时）", "Queue depth hour by hour"),
     ("export_csv", "导出CSV", "Export CSV"),
     ("exported", "已导出", "Exported"),
     ("dossier_csv", "档案CSV", "Dossier CSV"),

@@ -574,7 +574,8 @@ fn charts_ui(ui: &mut Ui, lang: Lang, s: &ShiftStats) {
         .collect();
     let x_range = [-0.5, span as f64 - 0.5];
     still_plot("calls_per_hour", height)
-        .legend(Legend::default())
+        // Top left: the newest hours are on the right.
+        .legend(Legend::default().position(egui_plot::Corner::LeftTop))
         .include_y(0.0)
         .include_x(x_range[0])
         .include_x(x_range[1])

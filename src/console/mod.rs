@@ -1,4 +1,4 @@
-//! The call-taker console: a native egui/eframe desktop app.
+//! The console for call takers and shift leads: a native egui/eframe desktop app.
 //!
 //! Owns: drawing, keyboard shortcuts, the operator's preferences and the
 //! outbox of calls not yet acknowledged. Must not touch: SQL of the service,

@@ -239,8 +239,8 @@ impl Default for Pace {
     fn default() -> Self {
         Pace {
             patience: 20,
-            between: (4.0, 12.0),
-            work: (6.0, 40.0),
+            between: (1.0, 4.0),
+            work: (3.0, 15.0),
             travel: (20.0, 90.0),
             clear: (40.0, 180.0),
         }
