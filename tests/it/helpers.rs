@@ -61,7 +61,7 @@ pub fn pg_url() -> Option<String> {
 }
 
 /// A fresh, empty database for one test.
-async fn fresh_db(backend: Backend) -> (String, Option<tempfile::TempDir>) {
+pub async fn fresh_db(backend: Backend) -> (String, Option<tempfile::TempDir>) {
     match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().expect("tempdir");

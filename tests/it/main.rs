@@ -5,6 +5,7 @@
 
 mod client;
 mod console;
+mod faults;
 mod helpers;
 mod instances;
 mod lead;

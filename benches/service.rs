@@ -1,0 +1,462 @@
+//! The incident service under load, each figure beside a reference measured
+//! in the same run:
+//! - durable intake over HTTP at 1, 16 and 64 clients, against the raw limit:
+//!   the same row inserted through the driver with the same durability
+//!   settings, one transaction each;
+//! - live fan-out: 200 event streams while intakes arrive at 50/s, delay from
+//!   acknowledgement to delivery on every stream;
+//! - the queue with 10,000 open incidents over HTTP, against the bare SELECT.
+//!
+//! `cargo bench --bench service` runs SQLite; with `JIEJING_BENCH_PG_URL` set
+//! (a database the bench may create schemas in) PostgreSQL too. Short runs:
+//! `JIEJING_BENCH_SECS=2`.
+
+// The table on stdout is the benchmark's output.
+#![allow(clippy::print_stdout)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eventsource_stream::Eventsource as _;
+use futures_util::StreamExt as _;
+use jiejing::server::{Config, Server, auth::HashCost};
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+const ADMIN_PASSWORD: &str = "bench-admin-password";
+const PASSWORD: &str = "bench-password";
+
+fn secs() -> u64 {
+    std::env::var("JIEJING_BENCH_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5)
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sqlite = format!("sqlite://{}", dir.path().join("bench.db").display());
+        run("SQLite", &sqlite, Raw::Sqlite(dir.path().join("raw.db"))).await;
+        if let Some(base) = std::env::var("JIEJING_BENCH_PG_URL").ok().filter(|u| !u.is_empty()) {
+            let main = pg_schema(&base).await;
+            let raw = pg_schema(&base).await;
+            run("PostgreSQL", &main, Raw::Pg(raw)).await;
+        } else {
+            println!("\n(set JIEJING_BENCH_PG_URL to measure PostgreSQL too)");
+        }
+    });
+}
+
+/// A fresh schema on the bench database, as a URL that uses it.
+async fn pg_schema(base: &str) -> String {
+    let schema = format!("bench_{}", hex::encode(rand::random::<[u8; 6]>()));
+    let pool = sqlx::PgPool::connect(base).await.expect("connect to PostgreSQL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&pool)
+        .await
+        .expect("create schema");
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}options[search_path]={schema}")
+}
+
+enum Raw {
+    Sqlite(std::path::PathBuf),
+    Pg(String),
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Client {
+    async fn login(base: &str, name: &str, password: &str) -> Client {
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(256)
+            .build()
+            .expect("client");
+        let res: Value = http
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({ "name": name, "password": password }))
+            .send()
+            .await
+            .expect("login")
+            .json()
+            .await
+            .expect("login body");
+        Client {
+            http,
+            base: base.to_owned(),
+            token: res["token"].as_str().expect("token").to_owned(),
+        }
+    }
+
+    fn post(&self, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .post(format!("{}/api/v1{path}", self.base))
+            .bearer_auth(&self.token)
+    }
+}
+
+const NARRATIVES: &[&str] = &[
+    "红旗街万达广场有人打架，有人受伤",
+    "我手机话费充值没到账 帮我查查",
+    "家里停水两天了 物业也不管",
+    "长春站北口有人偷手机",
+    "楼上邻居半夜一直在砸东西",
+];
+
+fn intake_body(n: usize) -> Value {
+    json!({
+        "channel": "voice",
+        "phone": format!("138{:08}", n % 100_000_000),
+        "location": "红旗街",
+        "narrative": NARRATIVES[n % NARRATIVES.len()],
+    })
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn run(name: &str, db_url: &str, raw: Raw) {
+    let secs = secs();
+    println!("\n## {name}\n");
+    let mut config = Config::new(db_url);
+    config.hash_cost = HashCost::CHEAP;
+    config.admin_password = Some(ADMIN_PASSWORD.into());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let server = Server::start(config, listener).await.expect("service starts");
+    let base = format!("http://{}", server.addr);
+    let admin = Client::login(&base, "admin", ADMIN_PASSWORD).await;
+    for (user, role) in [("gateway", "gateway"), ("lead", "shift_lead")] {
+        admin
+            .post("/users")
+            .json(&json!({ "name": user, "role": role, "password": PASSWORD }))
+            .send()
+            .await
+            .expect("create user");
+    }
+    let gateway = Arc::new(Client::login(&base, "gateway", PASSWORD).await);
+
+    let raw_rate = raw_inserts(&raw, Duration::from_secs(secs)).await;
+    println!("| measurement | result | reference | ratio |");
+    println!("|---|---|---|---|");
+    println!("| raw insert, one transaction each (reference) | {raw_rate:.0} /s | | 1.00 |");
+    for clients in [1, 16, 64] {
+        let r = intake_load(&gateway, clients, Duration::from_secs(secs)).await;
+        println!(
+            "| durable intake over HTTP, {clients} clients | {:.0} /s, p50 {:.1} ms, p99 {:.1} ms | {raw_rate:.0} /s raw | {:.2} |",
+            r.rate,
+            ms(r.p50),
+            ms(r.p99),
+            r.rate / raw_rate
+        );
+    }
+
+    let f = fanout(&base, &gateway, 200, 50.0, Duration::from_secs(secs.max(4))).await;
+    println!(
+        "| fan-out: {} deliveries to 200 streams at 50 intakes/s | p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms | 100 ms target | {:.2} |",
+        f.deliveries,
+        ms(f.p50),
+        ms(f.p99),
+        ms(f.max),
+        ms(f.p99) / 100.0
+    );
+    if f.missing > 0 {
+        println!("| fan-out: deliveries missing | {} | 0 | |", f.missing);
+    }
+
+    let q = queue_query(&server, &base, db_url).await;
+    println!(
+        "| queue with {} open incidents over HTTP | median {:.1} ms, p99 {:.1} ms | bare SELECT {:.1} ms | {:.2} |",
+        q.open,
+        ms(q.median),
+        ms(q.p99),
+        ms(q.reference),
+        q.median.as_secs_f64() / q.reference.as_secs_f64()
+    );
+    server.stop().await.ok();
+}
+
+/// One row per transaction, back to back, for `dur`: the rate.
+macro_rules! raw_loop {
+    ($pool:expr, $dur:expr) => {{
+        const INSERT: &str = "INSERT INTO incidents (channel, phone, location_text, narrative, received_at, \
+                              status, co_notify, version, updated_at) VALUES ($1, $2, $3, $4, $5, 'new', '', 1, $5)";
+        let start = Instant::now();
+        let mut n = 0usize;
+        while start.elapsed() < $dur {
+            let mut tx = $pool.begin().await.expect("begin");
+            sqlx::query(INSERT)
+                .bind("voice")
+                .bind(format!("138{n:08}"))
+                .bind("红旗街")
+                .bind(NARRATIVES[n % NARRATIVES.len()])
+                .bind(chrono::Utc::now().timestamp_millis())
+                .execute(&mut *tx)
+                .await
+                .expect("insert");
+            tx.commit().await.expect("commit");
+            n += 1;
+        }
+        n as f64 / start.elapsed().as_secs_f64()
+    }};
+}
+
+/// The durability limit: one row per transaction through the bare driver,
+/// on a database with our schema and our durability settings.
+async fn raw_inserts(raw: &Raw, dur: Duration) -> f64 {
+    match raw {
+        Raw::Sqlite(path) => {
+            let url = format!("sqlite://{}", path.display());
+            // Our migrations and pragmas (WAL, synchronous=FULL), then the bare driver.
+            drop(jiejing::store::open(&url, Default::default()).await.expect("schema"));
+            let opts: sqlx::sqlite::SqliteConnectOptions = url.parse().expect("url");
+            let pool = sqlx::sqlite::SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(
+                    opts.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                        .synchronous(sqlx::sqlite::SqliteSynchronous::Full),
+                )
+                .await
+                .expect("raw pool");
+            raw_loop!(pool, dur)
+        }
+        Raw::Pg(url) => {
+            drop(jiejing::store::open(url, Default::default()).await.expect("schema"));
+            let pool = sqlx::PgPool::connect(url).await.expect("raw pool");
+            raw_loop!(pool, dur)
+        }
+    }
+}
+
+struct Load {
+    rate: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// `clients` concurrent gateways posting intakes back to back for `dur`;
+/// only acknowledged (201) intakes count.
+async fn intake_load(gw: &Arc<Client>, clients: usize, dur: Duration) -> Load {
+    let run: u32 = rand::random();
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|c| {
+            let gw = gw.clone();
+            tokio::spawn(async move {
+                let mut lat = Vec::new();
+                let mut i = 0usize;
+                while start.elapsed() < dur {
+                    let t = Instant::now();
+                    let res = gw
+                        .post("/intake")
+                        .header("Idempotency-Key", format!("bench-{run}-{c}-{i}"))
+                        .json(&intake_body(c * 1_000_000 + i))
+                        .send()
+                        .await
+                        .expect("intake");
+                    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
+                    lat.push(t.elapsed());
+                    i += 1;
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await.expect("client task"));
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    lat.sort();
+    Load {
+        rate: lat.len() as f64 / elapsed,
+        p50: pct(&lat, 50.0),
+        p99: pct(&lat, 99.0),
+    }
+}
+
+struct Fanout {
+    deliveries: usize,
+    missing: usize,
+    p50: Duration,
+    p99: Duration,
+    max: Duration,
+}
+
+/// `streams` subscribers on `/events`; intakes at `per_sec` for `dur`; the
+/// delay from each intake's acknowledgement to its event on every stream.
+async fn fanout(base: &str, gw: &Arc<Client>, streams: usize, per_sec: f64, dur: Duration) -> Fanout {
+    let lead = Client::login(base, "lead", PASSWORD).await;
+    let seen: Arc<Mutex<Vec<HashMap<i64, Instant>>>> = Arc::new(Mutex::new(vec![HashMap::new(); streams]));
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let mut ready = Vec::new();
+    for s in 0..streams {
+        let res = lead
+            .http
+            .get(format!("{base}/api/v1/events"))
+            .bearer_auth(&lead.token)
+            .send()
+            .await
+            .expect("subscribe");
+        let (seen, cancel) = (seen.clone(), cancel.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        ready.push(rx);
+        tokio::spawn(async move {
+            let mut events = res.bytes_stream().eventsource();
+            let _ = tx.send(());
+            loop {
+                tokio::select! {
+                    ev = events.next() => match ev {
+                        Some(Ok(ev)) if ev.event == "incident.created" => {
+                            let at = Instant::now();
+                            if let Ok(v) = serde_json::from_str::<Value>(&ev.data)
+                                && let Some(id) = v["incident_id"].as_i64()
+                            {
+                                seen.lock().await[s].insert(id, at);
+                            }
+                        }
+                        Some(Ok(_)) => {}
+                        _ => return,
+                    },
+                    _ = cancel.cancelled() => return,
+                }
+            }
+        });
+    }
+    for r in ready {
+        r.await.ok();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut acked: Vec<(i64, Instant)> = Vec::new();
+    let gap = Duration::from_secs_f64(1.0 / per_sec);
+    let start = Instant::now();
+    let mut n = 0usize;
+    while start.elapsed() < dur {
+        let next = start + gap * n as u32;
+        tokio::time::sleep_until(next.into()).await;
+        let res = gw
+            .post("/intake")
+            .header("Idempotency-Key", format!("fanout-{}-{n}", rand::random::<u32>()))
+            .json(&intake_body(n))
+            .send()
+            .await
+            .expect("intake");
+        let at = Instant::now();
+        let v: Value = res.json().await.expect("incident");
+        acked.push((v["id"].as_i64().expect("id"), at));
+        n += 1;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    cancel.cancel();
+    let seen = seen.lock().await;
+    let mut delays = Vec::new();
+    let mut missing = 0;
+    for (id, acked_at) in &acked {
+        for stream in seen.iter() {
+            match stream.get(id) {
+                // Delivered before the HTTP answer reached the client: no delay.
+                Some(at) => delays.push(at.saturating_duration_since(*acked_at)),
+                None => missing += 1,
+            }
+        }
+    }
+    delays.sort();
+    Fanout {
+        deliveries: delays.len(),
+        missing,
+        p50: pct(&delays, 50.0),
+        p99: pct(&delays, 99.0),
+        max: delays.last().copied().unwrap_or_default(),
+    }
+}
+
+struct QueueQuery {
+    open: usize,
+    median: Duration,
+    p99: Duration,
+    reference: Duration,
+}
+
+/// Fills the queue to 10,000 open incidents through the store, then reads it
+/// over HTTP; the reference is the bare SELECT of the same rows.
+async fn queue_query(server: &Server, base: &str, db_url: &str) -> QueueQuery {
+    const OPEN: usize = 10_000;
+    let store = server.state.store.clone();
+    let gateway = store
+        .users()
+        .await
+        .expect("users")
+        .into_iter()
+        .find(|u| u.name == "gateway")
+        .expect("gateway");
+    let open = store.queue().await.expect("queue").len();
+    for n in open..OPEN {
+        let req: jiejing::model::IntakeRequest = serde_json::from_value(intake_body(n)).expect("request");
+        let new = req.parse(chrono::Utc::now()).expect("valid");
+        store
+            .intake(&gateway, None, new, chrono::Utc::now())
+            .await
+            .expect("intake");
+    }
+    let lead = Client::login(base, "lead", PASSWORD).await;
+    let mut times = Vec::new();
+    let mut open = 0;
+    for _ in 0..30 {
+        let t = Instant::now();
+        let list: Vec<Value> = lead
+            .http
+            .get(format!("{base}/api/v1/queue"))
+            .bearer_auth(&lead.token)
+            .send()
+            .await
+            .expect("queue")
+            .json()
+            .await
+            .expect("queue body");
+        times.push(t.elapsed());
+        open = list.len();
+    }
+    times.sort();
+    let select = "SELECT * FROM incidents WHERE status IN ('new', 'in_progress')";
+    let mut refs = Vec::new();
+    if db_url.starts_with("sqlite:") {
+        let pool = sqlx::SqlitePool::connect(db_url).await.expect("pool");
+        for _ in 0..30 {
+            let t = Instant::now();
+            sqlx::query(select).fetch_all(&pool).await.expect("select");
+            refs.push(t.elapsed());
+        }
+    } else {
+        let pool = sqlx::PgPool::connect(db_url).await.expect("pool");
+        for _ in 0..30 {
+            let t = Instant::now();
+            sqlx::query(select).fetch_all(&pool).await.expect("select");
+            refs.push(t.elapsed());
+        }
+    }
+    refs.sort();
+    QueueQuery {
+        open,
+        median: pct(&times, 50.0),
+        p99: pct(&times, 99.0),
+        reference: pct(&refs, 50.0),
+    }
+}
