@@ -26,8 +26,6 @@ use super::{ApiQuery, AppState};
 use crate::model::{Event, EventId, Role};
 use crate::store::{Result as StoreResult, Store};
 
-/// Broadcast buffer per instance; a subscriber further behind reads the log.
-const BROADCAST_CAPACITY: usize = 1024;
 /// Rows read from the log per query.
 const PAGE: i64 = 500;
 /// Safety net: the pump also looks at the log this often without a wake-up.
@@ -40,16 +38,12 @@ pub struct EventHub {
     head: AtomicI64,
 }
 
-impl Default for EventHub {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl EventHub {
-    pub fn new() -> Self {
+    /// `capacity` events are buffered per instance; a subscriber further
+    /// behind re-reads the log, so a slow one never holds more than this.
+    pub fn new(capacity: usize) -> Self {
         EventHub {
-            tx: broadcast::channel(BROADCAST_CAPACITY).0,
+            tx: broadcast::channel(capacity.max(1)).0,
             wake: Notify::new(),
             head: AtomicI64::new(0),
         }
@@ -231,7 +225,10 @@ pub async fn events(
                         yield Ok(sse_event(&e));
                     }
                     Ok(_) => {}
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue 'outer,
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        metrics.catchup();
+                        continue 'outer;
+                    }
                     Err(broadcast::error::RecvError::Closed) => break 'outer,
                 }
             }

@@ -26,6 +26,7 @@ pub struct Metrics {
     latency: Family<Labels, Histogram>,
     intakes: Family<Labels, Counter>,
     subscribers: Gauge,
+    catchups: Counter,
 }
 
 impl Metrics {
@@ -36,6 +37,7 @@ impl Metrics {
             Family::<Labels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 16)));
         let intakes = Family::<Labels, Counter>::default();
         let subscribers = Gauge::default();
+        let catchups = Counter::default();
         registry.register("http_requests", "HTTP requests by route and status", requests.clone());
         registry.register(
             "http_request_duration_seconds",
@@ -44,13 +46,24 @@ impl Metrics {
         );
         registry.register("intakes", "Incidents taken in, by channel", intakes.clone());
         registry.register("event_streams", "Open live event streams", subscribers.clone());
+        registry.register(
+            "event_stream_catchups",
+            "Times a slow event stream fell behind the broadcast and re-read the log",
+            catchups.clone(),
+        );
         Metrics {
             registry,
             requests,
             latency,
             intakes,
             subscribers,
+            catchups,
         }
+    }
+
+    /// A slow subscriber fell behind the bounded broadcast.
+    pub fn catchup(&self) {
+        self.catchups.inc();
     }
 
     pub fn intake(&self, channel: Channel) {

@@ -56,6 +56,9 @@ pub struct Config {
     /// An event-stream subscriber further behind than this many events is
     /// told to `resync` (reload its view) instead of replaying them all.
     pub max_replay: i64,
+    /// Live events buffered in memory per instance; a subscriber that falls
+    /// further behind catches up from the log instead.
+    pub event_buffer: usize,
 }
 
 impl Config {
@@ -69,6 +72,7 @@ impl Config {
             admin_password: None,
             triage_rules: None,
             max_replay: 10_000,
+            event_buffer: 1024,
         }
     }
 }
@@ -241,7 +245,7 @@ impl Server {
         let pg_pool = store.pg_pool().cloned();
         let store: Arc<dyn Store> = Arc::new(store);
         let shutdown = CancellationToken::new();
-        let hub = Arc::new(EventHub::new());
+        let hub = Arc::new(EventHub::new(config.event_buffer));
         hub.clone().spawn_pump(store.clone(), shutdown.clone()).await?;
         if let Some(pool) = pg_pool {
             events::spawn_pg_listener(pool, hub.clone(), shutdown.clone());
