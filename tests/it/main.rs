@@ -3,6 +3,7 @@
 //! `JIEJING_TEST_PG_URL` is set, again over its own PostgreSQL schema — and
 //! talks to it over HTTP. The triage tests run the real binary and engine.
 
+mod abuse;
 mod client;
 mod console;
 mod faults;
