@@ -71,7 +71,7 @@ fn bench(c: &mut Criterion) {
     };
     let mut state = ConsoleState::new(me, true, Prefs::default());
     for i in queue(10_000) {
-        state.upsert(i);
+        state.upsert(&i);
     }
     state.draft = Some(Draft {
         narrative: "有人拿刀在楼下砍人，地上好多血".into(),

@@ -418,24 +418,31 @@ async fn queue_query(server: &Server, base: &str, db_url: &str) -> QueueQuery {
     }
     let lead = Client::login(base, "lead", PASSWORD).await;
     let mut times = Vec::new();
-    let mut open = 0;
+    let mut body = Vec::new();
     for _ in 0..30 {
         let t = Instant::now();
-        let list: Vec<Value> = lead
+        body = lead
             .http
             .get(format!("{base}/api/v1/queue"))
             .bearer_auth(&lead.token)
             .send()
             .await
             .expect("queue")
-            .json()
+            .bytes()
             .await
-            .expect("queue body");
+            .expect("queue body")
+            .to_vec();
         times.push(t.elapsed());
-        open = list.len();
     }
+    let open = serde_json::from_slice::<Vec<serde::de::IgnoredAny>>(&body)
+        .expect("queue JSON")
+        .len();
     times.sort();
-    let select = "SELECT * FROM incidents WHERE status IN ('new', 'in_progress')";
+    // The same rows and columns the queue reads, through the bare driver.
+    let select = "SELECT id, channel, COALESCE(phone, wechat_id, web_account), received_at, \
+                  COALESCE(priority, sugg_priority, 'P3'), COALESCE(category, sugg_category), status, holder_id, \
+                  holder_name, held_since, disconnect, SUBSTR(narrative, 1, 40), version FROM incidents \
+                  WHERE status IN ('new', 'in_progress') ORDER BY COALESCE(priority, sugg_priority, 'P3'), received_at, id";
     let mut refs = Vec::new();
     if db_url.starts_with("sqlite:") {
         let pool = sqlx::SqlitePool::connect(db_url).await.expect("pool");

@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 use crate::model::stats::{AlertQuery, Alerts, Dossier, NuisanceCaller, ShiftStats};
 use crate::model::{
     Agency, AuditFilter, Callback, CallerFlag, CallerFlagKind, CallerHistory, CloseReason, Event, EventId, Incident,
-    IncidentId, IncidentPatch, IntakeRequest, Priority, Referral, Unit, UnitId, UnitStatus, User, UserId,
+    IncidentId, IncidentPatch, IntakeRequest, Priority, QueueEntry, Referral, Unit, UnitId, UnitStatus, User, UserId,
 };
 use crate::server::ErrorBody;
 
@@ -207,7 +207,8 @@ impl ApiClient {
         Ok(Intake { incident, replayed })
     }
 
-    pub async fn queue(&self) -> Result<Vec<Incident>, ClientError> {
+    /// The open calls as queue rows.
+    pub async fn queue(&self) -> Result<Vec<QueueEntry>, ClientError> {
         self.get("/queue").await
     }
 

@@ -67,8 +67,8 @@ impl ConsoleApp {
         match msg {
             Msg::Queue(list) => {
                 self.state.queue.clear();
-                for i in list {
-                    self.state.upsert(i);
+                for entry in list {
+                    self.state.upsert_entry(entry);
                 }
             }
             Msg::Feed(FeedItem::Connected) => self.state.conn = Conn::Live,
@@ -88,7 +88,7 @@ impl ConsoleApp {
                         d.version = after.version;
                         d.jurisdiction = after.location.jurisdiction.clone();
                     }
-                    self.state.upsert(after);
+                    self.state.upsert(&after);
                 } else if e.kind == "unit.status" {
                     cmds.push(Command::RefreshUnits);
                 } else if e.kind.starts_with("referral.")
@@ -132,7 +132,7 @@ impl ConsoleApp {
                 if referral.is_some() {
                     self.state.last_referral = referral;
                 }
-                self.state.upsert(inc);
+                self.state.upsert(&inc);
             }
             Msg::Failed(text) => self.state.notice(text, true),
             Msg::Queued => {

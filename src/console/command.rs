@@ -10,7 +10,7 @@ use crate::client::FeedItem;
 use crate::model::stats::{Alerts, NuisanceCaller, ShiftStats};
 use crate::model::{
     Agency, AuditFilter, CallerFlagKind, CallerHistory, CloseReason, Event, Incident, IncidentId, IncidentPatch,
-    IntakeRequest, Priority, Referral, Unit, UnitId, UnitStatus, User, UserId,
+    IntakeRequest, Priority, QueueEntry, Referral, Unit, UnitId, UnitStatus, User, UserId,
 };
 use crate::server::{DuplicateCandidate, Recommendation};
 
@@ -97,7 +97,7 @@ pub enum Then {
 #[derive(Debug)]
 pub enum Msg {
     Feed(FeedItem),
-    Queue(Vec<Incident>),
+    Queue(Vec<QueueEntry>),
     /// An incident changed by this operator's action, with what it was.
     Done {
         what: &'static str,

@@ -291,7 +291,7 @@ pub fn oversight_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Comman
             ui.end_row();
             for id in ids {
                 let Some(inc) = state.queue.get(&id) else { continue };
-                let p = inc.effective_priority();
+                let p = inc.priority;
                 ui.label(format!("#{id}"));
                 priority_badge(ui, p);
                 wait_label(ui, (now - inc.received_at).num_seconds().max(0), amber, red);

@@ -8,7 +8,9 @@ use egui::{Color32, RichText, Ui};
 use super::command::{Command, Then};
 use super::i18n::{Lang, code_name};
 use super::state::{Conn, ConsoleState, Draft, View};
-use crate::model::{Agency, Category, Channel, CloseReason, Coded, Incident, Priority, Role, Status, UnitStatus};
+use crate::model::{
+    Agency, Category, Channel, CloseReason, Coded, Incident, Priority, QueueEntry, Role, Status, UnitStatus,
+};
 
 pub(super) const RED: Color32 = Color32::from_rgb(0xd6, 0x2d, 0x20);
 pub(super) const AMBER: Color32 = Color32::from_rgb(0xe6, 0x9b, 0x00);
@@ -33,11 +35,11 @@ pub(super) fn wait_text(secs: i64) -> String {
 }
 
 /// The start of a call's narrative, or why there is none (a hang-up).
-pub(super) fn first_words(lang: Lang, inc: &Incident, chars: usize) -> String {
-    if inc.narrative.is_empty() {
-        format!("[{}]", inc.disconnect.map_or("", |d| code_name(lang, d.as_str())))
+pub(super) fn first_words(lang: Lang, entry: &QueueEntry, chars: usize) -> String {
+    if entry.summary.is_empty() {
+        format!("[{}]", entry.disconnect.map_or("", |d| code_name(lang, d.as_str())))
     } else {
-        inc.narrative.chars().take(chars).collect()
+        entry.summary.chars().take(chars).collect()
     }
 }
 
@@ -181,7 +183,7 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
             state.queue.get(id).is_some_and(|i| {
                 channel.is_none_or(|c| i.channel == c)
                     && status.is_none_or(|s| i.status == s)
-                    && category.is_none_or(|c| i.effective_category() == Some(c))
+                    && category.is_none_or(|c| i.category == Some(c))
             })
         })
         .collect();
@@ -192,22 +194,14 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
         .show_rows(ui, row_height, ids.len(), |ui, range| {
             for id in &ids[range] {
                 let Some(inc) = state.queue.get(id) else { continue };
-                let p = inc.effective_priority();
+                let p = inc.priority;
                 let wait = (now - inc.received_at).num_seconds().max(0);
                 ui.horizontal(|ui| {
                     priority_badge(ui, p);
                     ui.label(code_name(lang, inc.channel.as_str()));
                     wait_label(ui, wait, amber, red);
-                    let caller = inc
-                        .caller
-                        .phone
-                        .as_ref()
-                        .map(|p| p.to_string())
-                        .or(inc.caller.wechat_id.clone())
-                        .or(inc.caller.web_account.clone())
-                        .unwrap_or_default();
-                    ui.label(RichText::new(caller).monospace());
-                    if let Some(c) = inc.effective_category() {
+                    ui.label(RichText::new(inc.caller.as_deref().unwrap_or_default()).monospace());
+                    if let Some(c) = inc.category {
                         ui.label(code_name(lang, c.as_str()));
                     }
                     ui.label(first_words(lang, inc, 18));

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::i18n::Lang;
 use crate::model::{
-    Agency, CallerHistory, Category, Channel, Incident, IncidentId, IncidentPatch, IntakeRequest, Priority, Referral,
-    Suggestion, Unit, User,
+    Agency, CallerHistory, Category, Channel, Incident, IncidentId, IncidentPatch, IntakeRequest, Priority, QueueEntry,
+    Referral, Suggestion, Unit, User,
 };
 use crate::server::{DuplicateCandidate, Recommendation};
 
@@ -163,8 +163,9 @@ pub struct ConsoleState {
     pub me: User,
     pub demo: bool,
     pub prefs: Prefs,
-    /// Open incidents by id; `order` is the display order, rebuilt when dirty.
-    pub queue: BTreeMap<IncidentId, Incident>,
+    /// Open calls by id, as queue rows; `order` is the display order,
+    /// rebuilt when dirty.
+    pub queue: BTreeMap<IncidentId, QueueEntry>,
     pub order: Vec<IncidentId>,
     pub order_dirty: bool,
     pub filter_channel: Option<Channel>,
@@ -224,11 +225,15 @@ impl ConsoleState {
     }
 
     /// Puts an incident where it belongs: in the queue while open, else out.
-    pub fn upsert(&mut self, inc: Incident) {
-        if inc.status.is_queued() {
-            self.queue.insert(inc.id, inc);
+    pub fn upsert(&mut self, inc: &Incident) {
+        self.upsert_entry(QueueEntry::from(inc));
+    }
+
+    pub fn upsert_entry(&mut self, entry: QueueEntry) {
+        if entry.status.is_queued() {
+            self.queue.insert(entry.id, entry);
         } else {
-            self.queue.remove(&inc.id);
+            self.queue.remove(&entry.id);
         }
         self.order_dirty = true;
     }
@@ -236,8 +241,8 @@ impl ConsoleState {
     /// Priority first, then the longest wait.
     pub fn sorted_ids(&mut self) -> &[IncidentId] {
         if self.order_dirty {
-            let mut ids: Vec<&Incident> = self.queue.values().collect();
-            ids.sort_by_key(|i| (i.effective_priority(), i.received_at, i.id));
+            let mut ids: Vec<&QueueEntry> = self.queue.values().collect();
+            ids.sort_by_key(|i| (i.priority, i.received_at, i.id));
             self.order = ids.into_iter().map(|i| i.id).collect();
             self.order_dirty = false;
         }

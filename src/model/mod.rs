@@ -242,6 +242,57 @@ impl Incident {
     }
 }
 
+/// Characters of the narrative a queue row carries.
+pub const QUEUE_SUMMARY_CHARS: usize = 40;
+
+/// One row of the live queue: what a call taker scans, without the whole
+/// record (location, the suggestion's reasons, notes). Taking a call returns
+/// the full incident. Keeps a queue of ten thousand calls light to send.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct QueueEntry {
+    pub id: IncidentId,
+    pub channel: Channel,
+    /// Phone number, WeChat id or web account, whichever the call has.
+    pub caller: Option<String>,
+    pub received_at: DateTime<Utc>,
+    /// The operator's priority, else the suggestion's (P3 without either).
+    pub priority: Priority,
+    /// The operator's category, else the suggestion's.
+    pub category: Option<Category>,
+    pub status: Status,
+    pub holder: Option<UserRef>,
+    pub held_since: Option<DateTime<Utc>>,
+    pub disconnect: Option<Disconnect>,
+    /// The start of the narrative.
+    pub summary: String,
+    pub version: i64,
+}
+
+impl From<&Incident> for QueueEntry {
+    fn from(i: &Incident) -> Self {
+        QueueEntry {
+            id: i.id,
+            channel: i.channel,
+            caller: i
+                .caller
+                .phone
+                .as_ref()
+                .map(|p| p.to_string())
+                .or_else(|| i.caller.wechat_id.clone())
+                .or_else(|| i.caller.web_account.clone()),
+            received_at: i.received_at,
+            priority: i.effective_priority(),
+            category: i.effective_category(),
+            status: i.status,
+            holder: i.holder.clone(),
+            held_since: i.held_since,
+            disconnect: i.disconnect,
+            summary: i.narrative.chars().take(QUEUE_SUMMARY_CHARS).collect(),
+            version: i.version,
+        }
+    }
+}
+
 /// An intake as posted by a gateway or an operator, before validation.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

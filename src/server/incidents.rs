@@ -13,7 +13,7 @@ use super::{ApiPath, ApiQuery, AppState};
 use crate::model::gazetteer::{self, Jurisdiction};
 use crate::model::{
     Agency, CallerPhone, Category, Channel, CloseReason, Event, Incident, IncidentId, IncidentOp, IncidentPatch,
-    IntakeRequest, Referral, Role, Status, Suggestion, Unit, UnitId, UnitStatus,
+    IntakeRequest, QueueEntry, Referral, Role, Status, Suggestion, Unit, UnitId, UnitStatus,
 };
 use crate::store::{AuditFilter, IncidentFilter, Mutation};
 use crate::triage::{self, HistoryStats, TriageInput};
@@ -115,20 +115,20 @@ pub struct QueueQuery {
 }
 
 /// Open incidents (new and in progress) from every channel, by priority then
-/// waiting time.
+/// waiting time, as queue rows; `GET /incidents/{id}` has the whole record.
 #[utoipa::path(get, path = "/queue", tag = "incidents", security(("bearer" = [])), params(QueueQuery),
-    responses((status = 200, body = Vec<Incident>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = Vec<QueueEntry>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn queue(
     State(state): State<AppState>,
     auth: Auth,
     ApiQuery(q): ApiQuery<QueueQuery>,
-) -> ApiResult<Json<Vec<Incident>>> {
+) -> ApiResult<Json<Vec<QueueEntry>>> {
     auth.require(Role::STAFF)?;
     let mut list = state.store.queue().await?;
     list.retain(|i| {
         q.channel.is_none_or(|c| i.channel == c)
             && q.status.is_none_or(|s| i.status == s)
-            && q.category.is_none_or(|c| i.effective_category() == Some(c))
+            && q.category.is_none_or(|c| i.category == Some(c))
     });
     Ok(Json(list))
 }

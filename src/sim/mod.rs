@@ -272,17 +272,17 @@ pub async fn colleague(client: ApiClient, pace: Pace, seed: u64, cancel: Cancell
         }
         let Ok(queue) = client.queue().await else { continue };
         let now = chrono::Utc::now();
-        let Some(call) = queue
+        let Some(next) = queue
             .iter()
             .filter(|i| i.holder.is_none() && (now - i.received_at).num_seconds() >= pace.patience)
-            .min_by_key(|i| (i.effective_priority(), i.received_at))
-            .cloned()
+            .min_by_key(|i| (i.priority, i.received_at))
         else {
             continue;
         };
-        if client.claim(call.id).await.is_err() {
+        // Taking the call returns the whole record, suggestion included.
+        let Ok(call) = client.claim(next.id).await else {
             continue;
-        }
+        };
         tokio::select! {
             _ = tokio::time::sleep(pause(&mut rng, pace.work)) => {}
             _ = cancel.cancelled() => return,

@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{
     Agency, Callback, CallerFlag, CallerFlagKind, CallerHistory, CallerPhone, DomainError, Event, EventId, Incident,
-    IncidentId, IncidentOp, NewIncident, Referral, ReferralId, ReferralStatus, ReferralStep, Role, Status, Unit,
-    UnitId, UnitStatus, User, UserId,
+    IncidentId, IncidentOp, NewIncident, QueueEntry, Referral, ReferralId, ReferralStatus, ReferralStep, Role, Status,
+    Unit, UnitId, UnitStatus, User, UserId,
     gazetteer::UnitSeed,
     stats::{AlertQuery, Alerts, Dossier, NuisanceCaller, ShiftStats, StatsQuery},
 };
@@ -147,8 +147,9 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<IntakeOutcome>;
     async fn incident(&self, id: IncidentId) -> Result<Incident>;
-    /// Open incidents (new, in progress), by priority then waiting time.
-    async fn queue(&self) -> Result<Vec<Incident>>;
+    /// Open incidents (new, in progress) as queue rows, by priority then
+    /// waiting time.
+    async fn queue(&self) -> Result<Vec<QueueEntry>>;
     async fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>>;
     /// Applies a lifecycle operation. `expected_version`, when given, must be
     /// the incident's current version; without it a concurrent change is

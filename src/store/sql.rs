@@ -18,8 +18,8 @@ use super::{
 };
 use crate::model::{
     self, Agency, Callback, CallbackStatus, Caller, CallerFlag, CallerFlagKind, CallerHistory, CallerPhone, Event,
-    EventId, Incident, IncidentId, IncidentOp, IncidentSummary, Location, NewIncident, Referral, ReferralId,
-    ReferralStatus, ReferralStep, Role, Unit, UnitId, UnitStatus, User, UserId, UserRef,
+    EventId, Incident, IncidentId, IncidentOp, IncidentSummary, Location, NewIncident, QUEUE_SUMMARY_CHARS, QueueEntry,
+    Referral, ReferralId, ReferralStatus, ReferralStep, Role, Unit, UnitId, UnitStatus, User, UserId, UserRef,
     gazetteer::UnitSeed,
     stats::{
         AlertQuery, Alerts, Classes, Dossier, HoldAlert, HourBucket, NuisanceCaller, OperatorStats, QueueNow,
@@ -39,8 +39,24 @@ pub const PG_EVENT_CHANNEL: &str = "jiejing_events";
 pub struct SqlStore {
     db: Db,
     policy: Policy,
+    /// Intakes go through one group-commit task (see [`group_commit`]).
+    intakes: tokio::sync::mpsc::Sender<IntakeJob>,
 }
 
+/// Intakes committed in one transaction at most; a larger backlog waits for
+/// the next commit.
+const MAX_BATCH: usize = 128;
+
+/// One intake waiting for the group commit, and where to send its outcome.
+struct IntakeJob {
+    actor: User,
+    key: Option<String>,
+    new: NewIncident,
+    now: DateTime<Utc>,
+    reply: tokio::sync::oneshot::Sender<Result<IntakeOutcome>>,
+}
+
+#[derive(Clone)]
 enum Db {
     /// One writer connection: SQLite allows one writer anyway, and a single
     /// connection makes the order of commits the order of event ids.
@@ -505,6 +521,45 @@ impl FlagRow {
     }
 }
 
+#[derive(sqlx::FromRow)]
+struct QueueRow {
+    id: i64,
+    channel: String,
+    shown_caller: Option<String>,
+    received_at: i64,
+    shown_priority: String,
+    shown_category: Option<String>,
+    status: String,
+    holder_id: Option<i64>,
+    holder_name: Option<String>,
+    held_since: Option<i64>,
+    disconnect: Option<String>,
+    summary: String,
+    version: i64,
+}
+
+impl QueueRow {
+    fn into_model(self) -> Result<QueueEntry> {
+        Ok(QueueEntry {
+            id: self.id,
+            channel: parse("channel", &self.channel)?,
+            caller: self.shown_caller,
+            received_at: ts(self.received_at),
+            priority: parse("priority", &self.shown_priority)?,
+            category: parse_opt("category", self.shown_category.as_deref())?,
+            status: parse("status", &self.status)?,
+            holder: self.holder_id.map(|id| UserRef {
+                id,
+                name: self.holder_name.unwrap_or_default(),
+            }),
+            held_since: self.held_since.map(ts),
+            disconnect: parse_opt("disconnect", self.disconnect.as_deref())?,
+            summary: self.summary,
+            version: self.version,
+        })
+    }
+}
+
 const EVENT_COLS: &str =
     "id, at, actor_id, actor_name, kind, incident_id, referral_id, unit_id, before_json, after_json, note";
 
@@ -629,7 +684,9 @@ impl SqlStore {
                 "unsupported database URL {url:?}: use sqlite://PATH or postgres://…"
             )));
         };
-        Ok(SqlStore { db, policy })
+        let (intakes, jobs) = tokio::sync::mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(group_commit(db.clone(), jobs));
+        Ok(SqlStore { db, policy, intakes })
     }
 
     /// The PostgreSQL pool, for the event listener of multi-instance setups.
@@ -641,10 +698,7 @@ impl SqlStore {
     }
 
     async fn begin(&self) -> Result<Tx> {
-        Ok(match &self.db {
-            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin().await.db()?),
-            Db::Pg(p) => Tx::Pg(p.begin().await.db()?),
-        })
+        self.db.begin().await
     }
 
     async fn append_event(tx: &mut Tx, ev: NewEvent<'_>, now: DateTime<Utc>) -> Result<EventId> {
@@ -970,12 +1024,26 @@ impl SqlStore {
         now: DateTime<Utc>,
     ) -> Result<IntakeOutcome> {
         let mut tx = self.begin().await?;
+        let outcome = Self::intake_in(&mut tx, actor, key, new, now).await?;
+        Self::commit(tx).await?;
+        Ok(outcome)
+    }
+
+    /// Stores one intake inside `tx` (replay check, incident, callback task,
+    /// event), without committing.
+    async fn intake_in(
+        tx: &mut Tx,
+        actor: &User,
+        key: Option<&str>,
+        new: &NewIncident,
+        now: DateTime<Utc>,
+    ) -> Result<IntakeOutcome> {
         // Keys are scoped per account so two gateways cannot collide.
         let key = key.map(|k| format!("{}:{k}", actor.id));
         if let Some(k) = &key
-            && let Some(id) = Self::find_by_key(&mut tx, k).await?
+            && let Some(id) = Self::find_by_key(tx, k).await?
         {
-            let incident = Self::load_incident(&mut tx, id).await?;
+            let incident = Self::load_incident(tx, id).await?;
             return Ok(IntakeOutcome {
                 incident,
                 replayed: true,
@@ -986,7 +1054,7 @@ impl SqlStore {
         let held = Role::STAFF.contains(&actor.role);
         let mut inc = Incident::taken_in(new, held.then(|| actor.as_ref()), now);
         let row = IncidentRow::from_model(&inc);
-        inc.id = on_tx!(&mut tx, |c| bind_incident!(sqlx::query_scalar(INSERT_INCIDENT), row)
+        inc.id = on_tx!(tx, |c| bind_incident!(sqlx::query_scalar(INSERT_INCIDENT), row)
             .bind(&key)
             .bind(actor.id)
             .fetch_one(c)
@@ -997,7 +1065,7 @@ impl SqlStore {
             let sql = "INSERT INTO callbacks (incident_id, phone, reason, status, created_at) \
                        VALUES ($1, $2, $3, $4, $5) RETURNING id";
             let phone = inc.caller.callback_number.clone().or(inc.caller.phone.clone());
-            let cid: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(sql)
+            let cid: i64 = on_tx!(tx, |c| sqlx::query_scalar(sql)
                 .bind(inc.id)
                 .bind(phone.as_ref().map(|p| p.as_str().to_owned()))
                 .bind(reason.as_str())
@@ -1023,13 +1091,73 @@ impl SqlStore {
             after: to_json(&inc),
             ..NewEvent::of(Some(actor), "incident.created")
         };
-        Self::append_event(&mut tx, ev, now).await?;
-        Self::commit(tx).await?;
+        Self::append_event(tx, ev, now).await?;
         Ok(IntakeOutcome {
             incident: inc,
             replayed: false,
             callback,
         })
+    }
+}
+
+impl Db {
+    async fn begin(&self) -> Result<Tx> {
+        Ok(match self {
+            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin().await.db()?),
+            Db::Pg(p) => Tx::Pg(p.begin().await.db()?),
+        })
+    }
+}
+
+async fn execute(tx: &mut Tx, sql: &'static str) -> Result<()> {
+    on_tx!(tx, |c| sqlx::query(sql).execute(c).await.db().map(drop))
+}
+
+/// Group commit: intakes that arrive while a commit is on its way to disk
+/// share the next transaction, so one fsync acknowledges many calls. Each
+/// intake runs under its own savepoint: one refused intake does not take the
+/// others down. Nobody is answered before the commit returns.
+async fn group_commit(db: Db, mut jobs: tokio::sync::mpsc::Receiver<IntakeJob>) {
+    while let Some(first) = jobs.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let mut results = Vec::with_capacity(batch.len());
+        let committed = async {
+            let mut tx = db.begin().await?;
+            for job in &batch {
+                execute(&mut tx, "SAVEPOINT intake").await?;
+                let r = SqlStore::intake_in(&mut tx, &job.actor, job.key.as_deref(), &job.new, job.now).await;
+                if r.is_err() {
+                    execute(&mut tx, "ROLLBACK TO SAVEPOINT intake").await?;
+                }
+                execute(&mut tx, "RELEASE SAVEPOINT intake").await?;
+                results.push(r);
+            }
+            SqlStore::commit(tx).await
+        }
+        .await;
+        match committed {
+            Ok(()) => {
+                for (job, r) in batch.into_iter().zip(results) {
+                    job.reply.send(r).ok();
+                }
+            }
+            Err(e) => {
+                let text = e.to_string();
+                for job in batch {
+                    let err = match &e {
+                        StoreError::Unavailable(_) => StoreError::Unavailable(text.clone()),
+                        _ => StoreError::Internal(text.clone()),
+                    };
+                    job.reply.send(Err(err)).ok();
+                }
+            }
+        }
     }
 }
 
@@ -1236,9 +1364,23 @@ impl Store for SqlStore {
         let now = ts(ms(now));
         let mut new = new;
         new.received_at = ts(ms(new.received_at));
-        match self.try_intake(actor, key, &new, now).await {
-            // Two requests with one key raced (PostgreSQL): the loser replays
-            // the winner's incident.
+        let (reply, outcome) = tokio::sync::oneshot::channel();
+        let job = IntakeJob {
+            actor: actor.clone(),
+            key: key.map(str::to_owned),
+            new: new.clone(),
+            now,
+            reply,
+        };
+        let grouped = match self.intakes.send(job).await {
+            Ok(()) => outcome
+                .await
+                .unwrap_or_else(|_| Err(StoreError::Unavailable("the intake writer stopped".into()))),
+            Err(_) => Err(StoreError::Unavailable("the intake writer stopped".into())),
+        };
+        match grouped {
+            // Two requests with one key raced (PostgreSQL, two instances): the
+            // loser replays the winner's incident.
             Err(StoreError::Conflict(_)) if key.is_some() => self.try_intake(actor, key, &new, now).await,
             other => other,
         }
@@ -1252,12 +1394,19 @@ impl Store for SqlStore {
             .ok_or_else(|| StoreError::NotFound(format!("incident #{id}")))
     }
 
-    async fn queue(&self) -> Result<Vec<Incident>> {
+    async fn queue(&self) -> Result<Vec<QueueEntry>> {
+        // Only what a queue row shows: the suggestion's JSON and the rest of
+        // the record stay in the database (10,000 open calls stay light).
         let sql = format!(
-            "SELECT {INCIDENT_COLS} FROM incidents WHERE status IN ('new', 'in_progress') \
+            "SELECT id, channel, COALESCE(phone, wechat_id, web_account) AS shown_caller, received_at, \
+             COALESCE(priority, sugg_priority, 'P3') AS shown_priority, \
+             COALESCE(category, sugg_category) AS shown_category, status, holder_id, holder_name, held_since, \
+             disconnect, SUBSTR(narrative, 1, {QUEUE_SUMMARY_CHARS}) AS summary, version \
+             FROM incidents WHERE status IN ('new', 'in_progress') \
              ORDER BY COALESCE(priority, sugg_priority, 'P3'), received_at, id"
         );
-        self.read_incidents(sql, vec![]).await
+        let rows: Vec<QueueRow> = self.rows(sql, &[]).await?;
+        rows.into_iter().map(QueueRow::into_model).collect()
     }
 
     async fn incidents(&self, f: &IncidentFilter) -> Result<Vec<Incident>> {

@@ -36,8 +36,8 @@ async fn the_simulator_posts_a_realistic_mix() {
     let ct = signed_in(srv.addr, "ct").await;
     let queue = ct.queue().await.expect("queue");
     assert_eq!(queue.len(), n, "every acknowledged call is in the queue");
-    let suggested: Vec<_> = queue.iter().filter_map(|i| i.suggestion.as_ref()).collect();
-    let non_police = suggested.iter().filter(|s| !s.category.is_police()).count() as f64 / suggested.len() as f64;
+    let suggested: Vec<_> = queue.iter().filter_map(|i| i.category).collect();
+    let non_police = suggested.iter().filter(|c| !c.is_police()).count() as f64 / suggested.len() as f64;
     assert!(
         non_police > 0.5,
         "most simulated calls are not police business: {non_police:.2}"

@@ -409,7 +409,11 @@ async fn a_stalled_subscriber_slows_no_one_and_catches_up(backend: Backend) {
     use eventsource_stream::Eventsource as _;
     let srv = crate::helpers::spawn_server_with(backend, |c| c.event_buffer = 8).await;
     let gw = srv.user("gateway", Role::Gateway, None).await;
-    let lead = srv.user("lead", Role::ShiftLead, None).await;
+    // No overall request timeout: these streams live as long as the test.
+    let lead = Api {
+        http: reqwest::Client::new(),
+        ..srv.user("lead", Role::ShiftLead, None).await
+    };
     let subscribe = || async {
         let res = lead
             .request(reqwest::Method::GET, "/events")
