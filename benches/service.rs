@@ -42,11 +42,13 @@ fn main() {
     rt.block_on(async {
         let dir = tempfile::tempdir().expect("tempdir");
         let sqlite = format!("sqlite://{}", dir.path().join("bench.db").display());
-        run("SQLite", &sqlite, Raw::Sqlite(dir.path().join("raw.db"))).await;
+        let queue_db = format!("sqlite://{}", dir.path().join("queue.db").display());
+        run("SQLite", &sqlite, &queue_db, Raw::Sqlite(dir.path().join("raw.db"))).await;
         if let Some(base) = std::env::var("JIEJING_BENCH_PG_URL").ok().filter(|u| !u.is_empty()) {
             let main = pg_schema(&base).await;
             let raw = pg_schema(&base).await;
-            run("PostgreSQL", &main, Raw::Pg(raw)).await;
+            let queue_db = pg_schema(&base).await;
+            run("PostgreSQL", &main, &queue_db, Raw::Pg(raw)).await;
         } else {
             println!("\n(set JIEJING_BENCH_PG_URL to measure PostgreSQL too)");
         }
@@ -134,9 +136,8 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-async fn run(name: &str, db_url: &str, raw: Raw) {
-    let secs = secs();
-    println!("\n## {name}\n");
+/// A service on `db_url` with a gateway and a lead account.
+async fn start(db_url: &str) -> (Server, String) {
     let mut config = Config::new(db_url);
     config.hash_cost = HashCost::CHEAP;
     config.admin_password = Some(ADMIN_PASSWORD.into());
@@ -152,6 +153,13 @@ async fn run(name: &str, db_url: &str, raw: Raw) {
             .await
             .expect("create user");
     }
+    (server, base)
+}
+
+async fn run(name: &str, db_url: &str, queue_db_url: &str, raw: Raw) {
+    let secs = secs();
+    println!("\n## {name}\n");
+    let (server, base) = start(db_url).await;
     let gateway = Arc::new(Client::login(&base, "gateway", PASSWORD).await);
 
     let raw_rate = raw_inserts(&raw, Duration::from_secs(secs)).await;
@@ -182,7 +190,10 @@ async fn run(name: &str, db_url: &str, raw: Raw) {
         println!("| fan-out: deliveries missing | {} | 0 | |", f.missing);
     }
 
-    let q = queue_query(&server, &base, db_url).await;
+    server.stop().await.ok();
+    // A database of its own, so the queue holds exactly 10,000 open calls.
+    let (server, base) = start(queue_db_url).await;
+    let q = queue_query(&server, &base, queue_db_url).await;
     println!(
         "| queue with {} open incidents over HTTP | median {:.1} ms, p99 {:.1} ms | bare SELECT {:.1} ms | {:.2} |",
         q.open,
@@ -407,14 +418,23 @@ async fn queue_query(server: &Server, base: &str, db_url: &str) -> QueueQuery {
         .into_iter()
         .find(|u| u.name == "gateway")
         .expect("gateway");
-    let open = store.queue().await.expect("queue").len();
-    for n in open..OPEN {
-        let req: jiejing::model::IntakeRequest = serde_json::from_value(intake_body(n)).expect("request");
-        let new = req.parse(chrono::Utc::now()).expect("valid");
-        store
-            .intake(&gateway, None, new, chrono::Utc::now())
-            .await
-            .expect("intake");
+    let fillers: Vec<_> = (0..32)
+        .map(|t| {
+            let (store, gateway) = (store.clone(), gateway.clone());
+            tokio::spawn(async move {
+                for n in (t..OPEN).step_by(32) {
+                    let req: jiejing::model::IntakeRequest = serde_json::from_value(intake_body(n)).expect("request");
+                    let new = req.parse(chrono::Utc::now()).expect("valid");
+                    store
+                        .intake(&gateway, None, new, chrono::Utc::now())
+                        .await
+                        .expect("intake");
+                }
+            })
+        })
+        .collect();
+    for f in fillers {
+        f.await.expect("filler");
     }
     let lead = Client::login(base, "lead", PASSWORD).await;
     let mut times = Vec::new();

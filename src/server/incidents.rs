@@ -124,7 +124,7 @@ pub async fn queue(
     ApiQuery(q): ApiQuery<QueueQuery>,
 ) -> ApiResult<Json<Vec<QueueEntry>>> {
     auth.require(Role::STAFF)?;
-    let mut list = state.store.queue().await?;
+    let mut list = state.queue.current(&*state.store).await?;
     list.retain(|i| {
         q.channel.is_none_or(|c| i.channel == c)
             && q.status.is_none_or(|s| i.status == s)

@@ -11,6 +11,7 @@ mod events;
 mod incidents;
 mod lead;
 mod metrics;
+mod queue;
 mod resources;
 
 use std::net::SocketAddr;
@@ -85,6 +86,7 @@ pub struct AppState {
     pub gazetteer: Arc<Gazetteer>,
     pub config: Arc<Config>,
     pub metrics: Arc<metrics::Metrics>,
+    pub queue: Arc<queue::QueueView>,
     /// Verified against when a user name is unknown, so sign-in timing does
     /// not tell which names exist.
     dummy_hash: Arc<str>,
@@ -257,6 +259,7 @@ impl Server {
             gazetteer: Arc::new(gazetteer),
             config: Arc::new(config),
             metrics: Arc::new(metrics::Metrics::new()),
+            queue: Arc::default(),
             dummy_hash,
             throttle: Arc::default(),
             shutdown: shutdown.clone(),

@@ -149,7 +149,12 @@ pub trait Store: Send + Sync + 'static {
     async fn incident(&self, id: IncidentId) -> Result<Incident>;
     /// Open incidents (new, in progress) as queue rows, by priority then
     /// waiting time.
-    async fn queue(&self) -> Result<Vec<QueueEntry>>;
+    async fn queue(&self) -> Result<Vec<QueueEntry>> {
+        Ok(self.queue_snapshot().await?.1)
+    }
+    /// The queue rows and the id of the last event they include, read in one
+    /// snapshot: replaying the log after that id brings them up to date.
+    async fn queue_snapshot(&self) -> Result<(EventId, Vec<QueueEntry>)>;
     async fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>>;
     /// Applies a lifecycle operation. `expected_version`, when given, must be
     /// the incident's current version; without it a concurrent change is

@@ -1394,9 +1394,9 @@ impl Store for SqlStore {
             .ok_or_else(|| StoreError::NotFound(format!("incident #{id}")))
     }
 
-    async fn queue(&self) -> Result<Vec<QueueEntry>> {
+    async fn queue_snapshot(&self) -> Result<(EventId, Vec<QueueEntry>)> {
         // Only what a queue row shows: the suggestion's JSON and the rest of
-        // the record stay in the database (10,000 open calls stay light).
+        // the record stay in the database.
         let sql = format!(
             "SELECT id, channel, COALESCE(phone, wechat_id, web_account) AS shown_caller, received_at, \
              COALESCE(priority, sugg_priority, 'P3') AS shown_priority, \
@@ -1405,8 +1405,37 @@ impl Store for SqlStore {
              FROM incidents WHERE status IN ('new', 'in_progress') \
              ORDER BY COALESCE(priority, sugg_priority, 'P3'), received_at, id"
         );
-        let rows: Vec<QueueRow> = self.rows(sql, &[]).await?;
-        rows.into_iter().map(QueueRow::into_model).collect()
+        let head = "SELECT COALESCE(MAX(id), 0) FROM events";
+        // One read transaction: the rows and the log's head from the same
+        // snapshot (WAL in SQLite, REPEATABLE READ in PostgreSQL). Events
+        // are appended in the transaction of the change they record.
+        let (head, rows): (i64, Vec<QueueRow>) = match &self.db {
+            Db::Sqlite { read, .. } => {
+                let mut tx = read.begin().await.db()?;
+                let head = sqlx::query_scalar(head).fetch_one(&mut *tx).await.db()?;
+                let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .fetch_all(&mut *tx)
+                    .await
+                    .db()?;
+                tx.commit().await.db()?;
+                (head, rows)
+            }
+            Db::Pg(p) => {
+                let mut tx = p.begin().await.db()?;
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
+                let head = sqlx::query_scalar(head).fetch_one(&mut *tx).await.db()?;
+                let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .fetch_all(&mut *tx)
+                    .await
+                    .db()?;
+                tx.commit().await.db()?;
+                (head, rows)
+            }
+        };
+        Ok((head, rows.into_iter().map(QueueRow::into_model).collect::<Result<_>>()?))
     }
 
     async fn incidents(&self, f: &IncidentFilter) -> Result<Vec<Incident>> {

@@ -48,6 +48,23 @@ async fn two_instances_share_queue_events_and_claims() {
         .intake(json!({"channel": "voice", "phone": "13804310001", "narrative": "有人打架"}))
         .await;
     let (last_id, data) = next_data(&mut on_b).await;
+    // B's queue (its in-memory view of the log) has A's call at once, and
+    // a claim on B shows on A's queue.
+    let queue_on = |api: Api| async move {
+        let (status, q) = api.get("/queue").await;
+        assert_eq!(status, StatusCode::OK, "{q}");
+        q.as_array().expect("queue").clone()
+    };
+    let q_b = queue_on(op_b.clone()).await;
+    assert!(q_b.iter().any(|e| e["id"] == first["id"]), "A's intake is in B's queue");
+    let op_a = Api::login(srv.addr, "op1", PASSWORD).await;
+    queue_on(op_a.clone()).await;
+    let (status, _) = op_b.post_empty(&format!("/incidents/{}/claim", first["id"])).await;
+    assert_eq!(status, StatusCode::OK);
+    let q_a = queue_on(op_a.clone()).await;
+    let seen = q_a.iter().find(|e| e["id"] == first["id"]).expect("still queued");
+    assert_eq!(seen["holder"]["name"], "op0", "A's queue shows B's claim");
+    op_b.post_empty(&format!("/incidents/{}/release", first["id"])).await;
     assert_eq!(data["after"]["id"], first["id"]);
     drop(on_b);
 
@@ -88,8 +105,8 @@ async fn two_instances_share_queue_events_and_claims() {
     let mut on_a = res.bytes_stream().eventsource();
     let mut created = Vec::new();
     let mut ids = Vec::new();
-    // 1 claim + 6 intakes happened since.
-    for _ in 0..7 {
+    // Claims, a release and 6 intakes happened since.
+    while created.len() < expected.len() {
         let (eid, data) = next_data(&mut on_a).await;
         ids.push(eid.parse::<i64>().expect("id"));
         if data["kind"] == "incident.created" {
