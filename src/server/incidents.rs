@@ -122,15 +122,20 @@ pub async fn queue(
     State(state): State<AppState>,
     auth: Auth,
     ApiQuery(q): ApiQuery<QueueQuery>,
-) -> ApiResult<Json<Vec<QueueEntry>>> {
+) -> ApiResult<([(header::HeaderName, HeaderValue); 1], Vec<u8>)> {
     auth.require(Role::STAFF)?;
-    let mut list = state.queue.current(&*state.store).await?;
-    list.retain(|i| {
-        q.channel.is_none_or(|c| i.channel == c)
-            && q.status.is_none_or(|s| i.status == s)
-            && q.category.is_none_or(|c| i.category == Some(c))
-    });
-    Ok(Json(list))
+    let json = state
+        .queue
+        .current_json(&*state.store, |i: &QueueEntry| {
+            q.channel.is_none_or(|c| i.channel == c)
+                && q.status.is_none_or(|s| i.status == s)
+                && q.category.is_none_or(|c| i.category == Some(c))
+        })
+        .await?;
+    Ok((
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        json,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -7,11 +7,12 @@
 //! an answer includes every change committed before the request, by this
 //! instance or any other on the same database.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
+use chrono::{DateTime, Utc};
 use tokio::sync::Mutex;
 
-use crate::model::{EventId, Incident, IncidentId, QueueEntry};
+use crate::model::{EventId, Incident, IncidentId, Priority, QueueEntry};
 use crate::store::{Result, Store, StoreError};
 
 /// Log rows read per query while catching up.
@@ -22,9 +23,14 @@ pub struct QueueView {
     state: Mutex<Option<View>>,
 }
 
+/// Display order: priority, then the longest wait.
+type Order = (Priority, DateTime<Utc>, IncidentId);
+
 struct View {
     head: EventId,
-    entries: HashMap<IncidentId, QueueEntry>,
+    /// Kept in display order, so an answer is a walk, not a sort.
+    entries: BTreeMap<Order, QueueEntry>,
+    keys: HashMap<IncidentId, Order>,
 }
 
 impl View {
@@ -36,24 +42,38 @@ impl View {
         let Some(inc) = after.and_then(|a| serde_json::from_value::<Incident>(a.clone()).ok()) else {
             return;
         };
-        if inc.status.is_queued() {
-            self.entries.insert(inc.id, QueueEntry::from(&inc));
-        } else {
-            self.entries.remove(&inc.id);
+        if let Some(old) = self.keys.remove(&inc.id) {
+            self.entries.remove(&old);
         }
+        if inc.status.is_queued() {
+            self.insert(QueueEntry::from(&inc));
+        }
+    }
+
+    fn insert(&mut self, e: QueueEntry) {
+        let key = (e.priority, e.received_at, e.id);
+        self.keys.insert(e.id, key);
+        self.entries.insert(key, e);
     }
 }
 
 impl QueueView {
-    /// The open calls, by priority then waiting time, up to date with the log.
-    pub async fn current(&self, store: &dyn Store) -> Result<Vec<QueueEntry>> {
+    /// The open calls that pass `keep`, by priority then waiting time, up to
+    /// date with the log, as the JSON array `GET /queue` sends (written
+    /// straight from the view: ten thousand rows are not copied first).
+    pub async fn current_json(&self, store: &dyn Store, keep: impl Fn(&QueueEntry) -> bool) -> Result<Vec<u8>> {
         let mut guard = self.state.lock().await;
         if guard.is_none() {
             let (head, list) = store.queue_snapshot().await?;
-            *guard = Some(View {
+            let mut view = View {
                 head,
-                entries: list.into_iter().map(|e| (e.id, e)).collect(),
-            });
+                entries: BTreeMap::new(),
+                keys: HashMap::new(),
+            };
+            for e in list {
+                view.insert(e);
+            }
+            *guard = Some(view);
         }
         let Some(view) = guard.as_mut() else {
             return Err(StoreError::Internal("the queue view was not loaded".into()));
@@ -69,8 +89,7 @@ impl QueueView {
                 break;
             }
         }
-        let mut list: Vec<QueueEntry> = view.entries.values().cloned().collect();
-        list.sort_by_key(|e| (e.priority, e.received_at, e.id));
-        Ok(list)
+        let rows: Vec<&QueueEntry> = view.entries.values().filter(|e| keep(e)).collect();
+        serde_json::to_vec(&rows).map_err(|e| StoreError::Internal(format!("cannot encode the queue: {e}")))
     }
 }

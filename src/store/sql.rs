@@ -69,7 +69,9 @@ enum Db {
 
 enum Tx {
     Sqlite(Transaction<'static, Sqlite>),
-    Pg(Transaction<'static, Postgres>),
+    /// `bool`: this transaction holds the event-log lock and has appended
+    /// events, so it notifies the other instances once, at commit.
+    Pg(Transaction<'static, Postgres>, bool),
 }
 
 /// Runs `$body` with `$c` bound to the transaction's connection.
@@ -80,7 +82,7 @@ macro_rules! on_tx {
                 let $c = &mut **t;
                 $body
             }
-            Tx::Pg(t) => {
+            Tx::Pg(t, _) => {
                 let $c = &mut **t;
                 $body
             }
@@ -702,12 +704,15 @@ impl SqlStore {
     }
 
     async fn append_event(tx: &mut Tx, ev: NewEvent<'_>, now: DateTime<Utc>) -> Result<EventId> {
-        if let Tx::Pg(t) = tx {
+        // PostgreSQL: the lock, taken before the first append and held to
+        // commit, makes event ids follow commit order across instances.
+        if let Tx::Pg(t, locked @ false) = tx {
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(PG_EVENT_LOCK)
                 .execute(&mut **t)
                 .await
                 .db()?;
+            *locked = true;
         }
         let sql = "INSERT INTO events (at, actor_id, actor_name, kind, incident_id, referral_id, unit_id, \
                    before_json, after_json, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
@@ -725,21 +730,24 @@ impl SqlStore {
             .fetch_one(c)
             .await
             .db()?);
-        if let Tx::Pg(t) = tx {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(PG_EVENT_CHANNEL)
-                .bind(id.to_string())
-                .execute(&mut **t)
-                .await
-                .db()?;
-        }
         Ok(id)
     }
 
     async fn commit(tx: Tx) -> Result<()> {
         match tx {
             Tx::Sqlite(t) => t.commit().await.db(),
-            Tx::Pg(t) => t.commit().await.db(),
+            Tx::Pg(mut t, appended) => {
+                if appended {
+                    // Delivered at commit; the listeners re-read the log, so
+                    // one wake-up serves every event of the transaction.
+                    sqlx::query("SELECT pg_notify($1, '')")
+                        .bind(PG_EVENT_CHANNEL)
+                        .execute(&mut *t)
+                        .await
+                        .db()?;
+                }
+                t.commit().await.db()
+            }
         }
     }
 
@@ -1104,19 +1112,14 @@ impl Db {
     async fn begin(&self) -> Result<Tx> {
         Ok(match self {
             Db::Sqlite { write, .. } => Tx::Sqlite(write.begin().await.db()?),
-            Db::Pg(p) => Tx::Pg(p.begin().await.db()?),
+            Db::Pg(p) => Tx::Pg(p.begin().await.db()?, false),
         })
     }
 }
 
-async fn execute(tx: &mut Tx, sql: &'static str) -> Result<()> {
-    on_tx!(tx, |c| sqlx::query(sql).execute(c).await.db().map(drop))
-}
-
 /// Group commit: intakes that arrive while a commit is on its way to disk
-/// share the next transaction, so one fsync acknowledges many calls. Each
-/// intake runs under its own savepoint: one refused intake does not take the
-/// others down. Nobody is answered before the commit returns.
+/// share the next transaction, so one fsync acknowledges many calls. Nobody
+/// is answered before the commit returns.
 async fn group_commit(db: Db, mut jobs: tokio::sync::mpsc::Receiver<IntakeJob>) {
     while let Some(first) = jobs.recv().await {
         let mut batch = vec![first];
@@ -1126,35 +1129,34 @@ async fn group_commit(db: Db, mut jobs: tokio::sync::mpsc::Receiver<IntakeJob>) 
                 Err(_) => break,
             }
         }
+        // Intakes rarely fail (a key raced on another instance, bad luck);
+        // then the batch is rolled back and each one runs on its own, so one
+        // failure never takes the others down.
         let mut results = Vec::with_capacity(batch.len());
-        let committed = async {
+        let together = async {
             let mut tx = db.begin().await?;
             for job in &batch {
-                execute(&mut tx, "SAVEPOINT intake").await?;
-                let r = SqlStore::intake_in(&mut tx, &job.actor, job.key.as_deref(), &job.new, job.now).await;
-                if r.is_err() {
-                    execute(&mut tx, "ROLLBACK TO SAVEPOINT intake").await?;
-                }
-                execute(&mut tx, "RELEASE SAVEPOINT intake").await?;
-                results.push(r);
+                results.push(SqlStore::intake_in(&mut tx, &job.actor, job.key.as_deref(), &job.new, job.now).await?);
             }
             SqlStore::commit(tx).await
         }
         .await;
-        match committed {
+        match together {
             Ok(()) => {
                 for (job, r) in batch.into_iter().zip(results) {
-                    job.reply.send(r).ok();
+                    job.reply.send(Ok(r)).ok();
                 }
             }
-            Err(e) => {
-                let text = e.to_string();
+            Err(_) => {
                 for job in batch {
-                    let err = match &e {
-                        StoreError::Unavailable(_) => StoreError::Unavailable(text.clone()),
-                        _ => StoreError::Internal(text.clone()),
-                    };
-                    job.reply.send(Err(err)).ok();
+                    let alone = async {
+                        let mut tx = db.begin().await?;
+                        let r = SqlStore::intake_in(&mut tx, &job.actor, job.key.as_deref(), &job.new, job.now).await?;
+                        SqlStore::commit(tx).await?;
+                        Ok(r)
+                    }
+                    .await;
+                    job.reply.send(alone).ok();
                 }
             }
         }
@@ -1409,16 +1411,21 @@ impl Store for SqlStore {
         // One read transaction: the rows and the log's head from the same
         // snapshot (WAL in SQLite, REPEATABLE READ in PostgreSQL). Events
         // are appended in the transaction of the change they record.
+        macro_rules! snapshot {
+            ($tx:expr) => {{
+                let head = sqlx::query_scalar(head).fetch_one(&mut *$tx).await.db()?;
+                let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .fetch_all(&mut *$tx)
+                    .await
+                    .db()?;
+                $tx.commit().await.db()?;
+                (head, rows)
+            }};
+        }
         let (head, rows): (i64, Vec<QueueRow>) = match &self.db {
             Db::Sqlite { read, .. } => {
                 let mut tx = read.begin().await.db()?;
-                let head = sqlx::query_scalar(head).fetch_one(&mut *tx).await.db()?;
-                let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .fetch_all(&mut *tx)
-                    .await
-                    .db()?;
-                tx.commit().await.db()?;
-                (head, rows)
+                snapshot!(tx)
             }
             Db::Pg(p) => {
                 let mut tx = p.begin().await.db()?;
@@ -1426,13 +1433,7 @@ impl Store for SqlStore {
                     .execute(&mut *tx)
                     .await
                     .db()?;
-                let head = sqlx::query_scalar(head).fetch_one(&mut *tx).await.db()?;
-                let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                    .fetch_all(&mut *tx)
-                    .await
-                    .db()?;
-                tx.commit().await.db()?;
-                (head, rows)
+                snapshot!(tx)
             }
         };
         Ok((head, rows.into_iter().map(QueueRow::into_model).collect::<Result<_>>()?))
