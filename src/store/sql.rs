@@ -220,7 +220,7 @@ const INSERT_INCIDENT: &str = "INSERT INTO incidents (channel, phone, caller_nam
     on_scene_at, closed_at, close_reason, close_note, duplicate_of, unit_id, co_notify, disconnect, version, \
     updated_at, held_since, handled_by_id, handled_by_name, idem_key, created_by) VALUES ($1, $2, $3, $4, $5, $6, \
     $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, \
-    $30, $31, $32, $33, $34, $35, $36, $37, $38) RETURNING id";
+    $30, $31, $32, $33, $34, $35, $36, $37, $38) ON CONFLICT (idem_key) DO NOTHING RETURNING id";
 
 const UPDATE_INCIDENT: &str = "UPDATE incidents SET channel = $1, phone = $2, caller_name = $3, wechat_id = $4, \
     web_account = $5, callback_number = $6, location_text = $7, lat = $8, lon = $9, jurisdiction = $10, \
@@ -1048,26 +1048,31 @@ impl SqlStore {
     ) -> Result<IntakeOutcome> {
         // Keys are scoped per account so two gateways cannot collide.
         let key = key.map(|k| format!("{}:{k}", actor.id));
-        if let Some(k) = &key
-            && let Some(id) = Self::find_by_key(tx, k).await?
-        {
-            let incident = Self::load_incident(tx, id).await?;
-            return Ok(IntakeOutcome {
-                incident,
-                replayed: true,
-                callback: None,
-            });
-        }
         // An operator logging a call works it at once; gateway calls queue.
         let held = Role::STAFF.contains(&actor.role);
         let mut inc = Incident::taken_in(new, held.then(|| actor.as_ref()), now);
         let row = IncidentRow::from_model(&inc);
-        inc.id = on_tx!(tx, |c| bind_incident!(sqlx::query_scalar(INSERT_INCIDENT), row)
+        // The insert is the replay check: a key already used inserts nothing
+        // (one round trip fewer per intake than looking first).
+        let inserted: Option<i64> = on_tx!(tx, |c| bind_incident!(sqlx::query_scalar(INSERT_INCIDENT), row)
             .bind(&key)
             .bind(actor.id)
-            .fetch_one(c)
+            .fetch_optional(c)
             .await
             .db()?);
+        let Some(id) = inserted else {
+            let first = match &key {
+                Some(k) => Self::find_by_key(tx, k).await?,
+                None => None,
+            };
+            let id = first.ok_or_else(|| StoreError::Internal("an intake without a key was not stored".into()))?;
+            return Ok(IntakeOutcome {
+                incident: Self::load_incident(tx, id).await?,
+                replayed: true,
+                callback: None,
+            });
+        };
+        inc.id = id;
         let mut callback = None;
         if let Some(reason) = new.disconnect {
             let sql = "INSERT INTO callbacks (incident_id, phone, reason, status, created_at) \
