@@ -254,13 +254,23 @@ impl Default for Pace {
 pub async fn colleague(client: ApiClient, pace: Pace, seed: u64, cancel: CancellationToken) {
     use crate::model::{CloseReason, UnitStatus};
     let mut rng = StdRng::seed_from_u64(seed);
-    // Calls this account held when an earlier demo was stopped go back to the queue.
+    // What an earlier demo left half done when it was stopped: calls this
+    // account held go back to the queue, and units still out on a call
+    // reach the scene and clear (their follow-up stopped with that demo).
     if let (Ok(me), Ok(queue)) = (client.login_info().await, client.queue().await) {
         for i in queue
             .iter()
             .filter(|i| i.holder.as_ref().is_some_and(|h| h.id == me.id))
         {
             client.release(i.id).await.ok();
+        }
+    }
+    for unit in client.units().await.unwrap_or_default() {
+        if let (Some(id), UnitStatus::EnRoute | UnitStatus::OnScene) = (unit.incident_id, unit.status) {
+            if unit.status == UnitStatus::EnRoute {
+                client.on_scene(id).await.ok();
+            }
+            client.resolve(id).await.ok();
         }
     }
     let pause =

@@ -65,6 +65,22 @@ async fn a_simulated_colleague_works_calls_as_triage_suggests() {
         req.location = Some("红旗街万达广场".into());
         ids.push(gw.intake(&req, &format!("call-{n}")).await.expect("intake").incident.id);
     }
+    // A unit an earlier demo left on its way: the colleague clears it at start.
+    let (_, left) = srv
+        .admin
+        .post(
+            "/intake",
+            serde_json::json!({ "channel": "voice", "phone": "13804310009", "narrative": "有人打架" }),
+        )
+        .await;
+    let unit = srv.admin.get("/units").await.1[0]["id"].clone();
+    srv.admin
+        .post(
+            &format!("/incidents/{}/dispatch", left["id"]),
+            serde_json::json!({ "unit_id": unit }),
+        )
+        .await;
+    assert_eq!(srv.admin.get("/units").await.1[0]["status"], "en_route");
     let pace = jiejing::sim::Pace {
         patience: 0,
         between: (0.01, 0.02),
