@@ -112,6 +112,14 @@ fn map_err(e: sqlx::Error) -> StoreError {
             StoreError::Unavailable(e.to_string())
         }
         sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(d.message().to_owned()),
+        // Text PostgreSQL cannot store (a NUL character): the caller's input
+        // is at fault, so it is a 400 naming the problem, not a 500.
+        sqlx::Error::Database(d) if d.code().is_some_and(|c| c == "22021" || c == "22P05") => {
+            StoreError::Domain(model::DomainError::invalid(
+                "text",
+                "the text contains a character that cannot be stored (such as NUL); remove it",
+            ))
+        }
         // PostgreSQL closing our session (admin shutdown, restart, crash
         // recovery, too many connections) is an outage, not a bug: 503.
         sqlx::Error::Database(d)
