@@ -306,11 +306,16 @@ pub async fn colleague(client: ApiClient, pace: Pace, seed: u64, cancel: Cancell
             Some((Category::NonPolice, _)) => client.close(id, CloseReason::Advice, None).await.map(drop),
             Some(_) => {
                 let recommended = client.recommended_units(id).await.map(|r| r.units).unwrap_or_default();
-                let any = client.units().await.unwrap_or_default();
-                let unit = recommended
-                    .into_iter()
-                    .chain(any.into_iter().filter(|u| u.status == UnitStatus::Available))
-                    .next();
+                // Any available unit only when none covers the place.
+                let unit = match recommended.into_iter().next() {
+                    Some(u) => Some(u),
+                    None => client
+                        .units()
+                        .await
+                        .unwrap_or_default()
+                        .into_iter()
+                        .find(|u| u.status == UnitStatus::Available),
+                };
                 match unit {
                     Some(u) => {
                         let r = client.dispatch(id, u.id, &[]).await.map(drop);

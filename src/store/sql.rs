@@ -1032,19 +1032,6 @@ impl SqlStore {
         .db())
     }
 
-    async fn try_intake(
-        &self,
-        actor: &User,
-        key: Option<&str>,
-        new: &NewIncident,
-        now: DateTime<Utc>,
-    ) -> Result<IntakeOutcome> {
-        let mut tx = self.begin().await?;
-        let outcome = Self::intake_in(&mut tx, actor, key, new, now).await?;
-        Self::commit(tx).await?;
-        Ok(outcome)
-    }
-
     /// Stores one intake inside `tx` (replay check, incident, callback task,
     /// event), without committing.
     async fn intake_in(
@@ -1167,9 +1154,8 @@ async fn group_commit(db: Db, mut jobs: tokio::sync::mpsc::Receiver<IntakeJob>) 
                         let r = SqlStore::intake_in(&mut tx, &job.actor, job.key.as_deref(), &job.new, job.now).await?;
                         SqlStore::commit(tx).await?;
                         Ok(r)
-                    }
-                    .await;
-                    job.reply.send(alone).ok();
+                    };
+                    job.reply.send(alone.await).ok();
                 }
             }
         }
@@ -1387,17 +1373,13 @@ impl Store for SqlStore {
             now,
             reply,
         };
-        let grouped = match self.intakes.send(job).await {
+        // Two requests with one key racing (two instances) need no retry: the
+        // insert's ON CONFLICT waits for the first and the second replays it.
+        match self.intakes.send(job).await {
             Ok(()) => outcome
                 .await
                 .unwrap_or_else(|_| Err(StoreError::Unavailable("the intake writer stopped".into()))),
             Err(_) => Err(StoreError::Unavailable("the intake writer stopped".into())),
-        };
-        match grouped {
-            // Two requests with one key raced (PostgreSQL, two instances): the
-            // loser replays the winner's incident.
-            Err(StoreError::Conflict(_)) if key.is_some() => self.try_intake(actor, key, &new, now).await,
-            other => other,
         }
     }
 
