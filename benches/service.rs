@@ -169,7 +169,8 @@ async fn run(name: &str, db_url: &str, queue_db_url: &str, raw: Raw) {
     for clients in [1, 16, 64] {
         let r = intake_load(&gateway, clients, Duration::from_secs(secs)).await;
         println!(
-            "| durable intake over HTTP, {clients} clients | {:.0} /s, p50 {:.1} ms, p99 {:.1} ms | {raw_rate:.0} /s raw | {:.2} |",
+            "| durable intake over HTTP, {clients} client{} | {:.0} /s, p50 {:.1} ms, p99 {:.1} ms | {raw_rate:.0} /s raw | {:.2} |",
+            if clients == 1 { "" } else { "s" },
             r.rate,
             ms(r.p50),
             ms(r.p99),

@@ -16,6 +16,7 @@ backend_tests!(
     health_and_auth_required,
     four_channels_reach_the_queue,
     idempotent_retry_creates_one_incident,
+    a_burst_is_stored_call_by_call,
     claim_race_has_one_winner,
     roles_are_enforced,
     dispatch_lifecycle_moves_the_unit,
@@ -193,6 +194,87 @@ async fn idempotent_retry_creates_one_incident(backend: Backend) {
     .await;
     assert_eq!(s3, StatusCode::CREATED);
     assert_ne!(other["id"], first["id"]);
+}
+
+/// Forty calls at once share group commits (on PostgreSQL, batch
+/// statements): each is answered with its own incident, stored as answered,
+/// with its own event and callback task, and retries of one key inside the
+/// burst make one incident.
+async fn a_burst_is_stored_call_by_call(backend: Backend) {
+    let srv = spawn_server(backend).await;
+    let gw = srv.user("gateway", Role::Gateway, None).await;
+    let lead = srv.user("lead", Role::ShiftLead, None).await;
+    let mut bodies = Vec::new();
+    for n in 0..30 {
+        let phone = format!("1380431{n:04}");
+        let body = match n % 3 {
+            0 => voice(&phone, &format!("第{n}街"), &format!("第{n}号：有人撬车")),
+            1 => json!({"channel": "voice", "phone": phone, "disconnect": "hangup"}),
+            _ => json!({"channel": "sms", "phone": phone, "narrative": format!("第{n}号短信报警：门口有人打架")}),
+        };
+        // Every fifth call carries no key at all.
+        let key = (n % 5 != 4).then(|| format!("burst-{n}"));
+        bodies.push((key, body));
+    }
+    let same = voice("13900000000", "人民广场", "同一个键重试");
+    for _ in 0..10 {
+        bodies.push((Some("burst-same".to_owned()), same.clone()));
+    }
+    let sends = bodies.iter().map(|(key, body)| {
+        let mut rb = gw.request(reqwest::Method::POST, "/intake").json(body);
+        if let Some(k) = key {
+            rb = rb.header("Idempotency-Key", k);
+        }
+        Api::send(rb)
+    });
+    let answers = futures_util::future::join_all(sends).await;
+
+    let mut same_ids = HashSet::new();
+    let mut created = 0;
+    for ((key, body), (status, inc)) in bodies.iter().zip(&answers) {
+        assert!(status.is_success(), "{status} {inc}");
+        if key.as_deref() == Some("burst-same") {
+            same_ids.insert(inc["id"].as_i64().expect("id"));
+            created += usize::from(*status == StatusCode::CREATED);
+            continue;
+        }
+        assert_eq!(*status, StatusCode::CREATED, "{inc}");
+        assert_eq!(inc["caller"]["phone"], body["phone"], "each call gets its own incident");
+        assert_eq!(inc["narrative"], body.get("narrative").cloned().unwrap_or(json!("")));
+        let (_, stored) = lead.get(&format!("/incidents/{}", inc["id"])).await;
+        assert_eq!(&stored, inc, "stored as answered");
+    }
+    assert_eq!(
+        (same_ids.len(), created),
+        (1, 1),
+        "ten retries of one key make one incident"
+    );
+
+    let created_ids: HashSet<i64> = answers.iter().map(|(_, i)| i["id"].as_i64().expect("id")).collect();
+    assert_eq!(created_ids.len(), 31);
+    let (_, log) = lead.get("/audit?kind=incident.created").await;
+    let log = log.as_array().expect("events");
+    let logged: Vec<i64> = log
+        .iter()
+        .map(|e| e["incident_id"].as_i64().expect("incident"))
+        .collect();
+    assert_eq!(logged.len(), 31, "one creation event per incident");
+    assert_eq!(logged.iter().copied().collect::<HashSet<_>>(), created_ids);
+    for e in log {
+        let (_, stored) = lead.get(&format!("/incidents/{}", e["incident_id"])).await;
+        assert_eq!(e["after"], stored, "the event carries the incident it created");
+    }
+
+    let (_, tasks) = lead.get("/callbacks").await;
+    let tasks = tasks.as_array().expect("tasks");
+    assert_eq!(tasks.len(), 10, "one callback task per hang-up");
+    for t in tasks {
+        let (_, inc) = lead.get(&format!("/incidents/{}", t["incident_id"])).await;
+        assert_eq!(
+            (&inc["disconnect"], &t["phone"]),
+            (&json!("hangup"), &inc["caller"]["phone"])
+        );
+    }
 }
 
 async fn claim_race_has_one_winner(backend: Backend) {
