@@ -23,6 +23,7 @@ use axum::http::StatusCode;
 use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use axum::serve::ListenerExt as _;
 use axum::{Json, Router};
 use chrono::Utc;
 use tokio::net::TcpListener;
@@ -60,6 +61,13 @@ pub struct Config {
     /// Live events buffered in memory per instance; a subscriber that falls
     /// further behind catches up from the log instead.
     pub event_buffer: usize,
+    /// A connection whose peer has taken none of what was sent to it for
+    /// this long is dropped (Linux `TCP_USER_TIMEOUT`): a stalled event
+    /// subscriber, or a console whose network vanished. Such a console
+    /// reconnects with `Last-Event-ID`. Without it a stalled stream would
+    /// hold its connection for the kernel's retransmission limit (about
+    /// 15 minutes) or forever, and hold up a graceful shutdown meanwhile.
+    pub stall_timeout: Duration,
 }
 
 impl Config {
@@ -74,9 +82,21 @@ impl Config {
             triage_rules: None,
             max_replay: 10_000,
             event_buffer: 1024,
+            stall_timeout: Duration::from_secs(60),
         }
     }
 }
+
+#[cfg(target_os = "linux")]
+fn drop_when_stalled(tcp: &mut tokio::net::TcpStream, after: Duration) {
+    if let Err(e) = socket2::SockRef::from(&*tcp).set_tcp_user_timeout(Some(after)) {
+        tracing::warn!("cannot limit how long a stalled connection is kept: {e}");
+    }
+}
+
+/// Elsewhere the system's retransmission limit ends a stalled connection.
+#[cfg(not(target_os = "linux"))]
+fn drop_when_stalled(_: &mut tokio::net::TcpStream, _: Duration) {}
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -265,6 +285,8 @@ impl Server {
             shutdown: shutdown.clone(),
         };
         let addr = listener.local_addr()?;
+        let stall = state.config.stall_timeout;
+        let listener = listener.tap_io(move |tcp| drop_when_stalled(tcp, stall));
         let router = app(state.clone());
         let task = tokio::spawn(async move {
             axum::serve(listener, router)

@@ -18,6 +18,7 @@ use crate::helpers::{ADMIN_PASSWORD, Api, Backend, PASSWORD, fresh_db};
 backend_tests!(
     sigkill_under_load_loses_no_acknowledged_call,
     a_stalled_subscriber_slows_no_one_and_catches_up,
+    a_stalled_subscriber_is_dropped_and_resumes_with_last_event_id,
 );
 
 fn long() -> bool {
@@ -449,16 +450,107 @@ async fn a_stalled_subscriber_slows_no_one_and_catches_up(backend: Backend) {
         posted,
         "the stalled one caught up, in order, nothing lost"
     );
-    let (_, metrics) = srv.admin.get("/metrics").await;
-    let text = metrics.as_str().unwrap_or_default().to_owned();
-    let catchups: f64 = text
-        .lines()
-        .find(|l| l.starts_with("jiejing_event_stream_catchups_total"))
-        .and_then(|l| l.split_whitespace().last())
-        .and_then(|v| v.parse().ok())
-        .expect("catch-up counter exported");
     assert!(
-        catchups >= 1.0,
+        metric(&srv.admin, "jiejing_event_stream_catchups_total").await >= 1.0,
         "the stalled subscriber fell behind the buffer and re-read the log"
     );
+}
+
+/// The value of an unlabelled metric in `/metrics`.
+async fn metric(admin: &Api, name: &str) -> f64 {
+    let (_, metrics) = admin.get("/metrics").await;
+    metrics
+        .as_str()
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .and_then(|l| l.split_whitespace().last())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{name} exported"))
+}
+
+/// A subscriber that takes nothing for longer than `stall_timeout` is
+/// dropped by the service while the others go on; reconnecting with
+/// `Last-Event-ID` it gets everything it missed, in order.
+async fn a_stalled_subscriber_is_dropped_and_resumes_with_last_event_id(backend: Backend) {
+    use eventsource_stream::Eventsource as _;
+    use futures_util::StreamExt as _;
+    let srv = crate::helpers::spawn_server_with(backend, |c| {
+        c.event_buffer = 8;
+        c.stall_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let gw = srv.user("gateway", Role::Gateway, None).await;
+    let lead = Api {
+        http: reqwest::Client::new(),
+        ..srv.user("lead", Role::ShiftLead, None).await
+    };
+    let subscribe = |last: Option<String>| {
+        let mut rb = lead.request(reqwest::Method::GET, "/events");
+        if let Some(id) = last {
+            rb = rb.header("Last-Event-ID", id);
+        }
+        async move {
+            let res = rb.send().await.expect("subscribe");
+            assert_eq!(res.status(), StatusCode::OK);
+            res.bytes_stream().eventsource()
+        }
+    };
+    let mut stalled = subscribe(None).await;
+    let mut live = subscribe(None).await;
+    let tip = |text: String| json!({ "channel": "web", "web_account": "u", "narrative": text });
+    let mut posted = vec![gw.intake(tip("先到的一条".into())).await["id"].as_i64().expect("id")];
+    // Both read the first event, so the stalled one has an id to resume from.
+    let mut last_id = String::new();
+    while let Some(ev) = stalled.next().await {
+        let ev = ev.expect("a well-formed event");
+        if ev.event == "incident.created" {
+            last_id = ev.id;
+            break;
+        }
+    }
+    assert_eq!(created_ids(&mut live, 1).await, posted);
+
+    let n = 400;
+    let filler = "邻居家传来争吵声和摔东西的声音，".repeat(560);
+    let reader = tokio::spawn(async move {
+        let ids = created_ids(&mut live, n).await;
+        (ids, live)
+    });
+    for i in 0..n {
+        posted.push(
+            gw.intake(tip(format!("{i} {filler}"))).await["id"]
+                .as_i64()
+                .expect("id"),
+        );
+    }
+    let (ids, _live) = reader.await.expect("live subscriber");
+    assert_eq!(ids, posted[1..], "the live subscriber got every event in order");
+
+    // The stalled stream's socket is full and nothing is acknowledged: the
+    // service drops it, and only the live stream is left.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while metric(&srv.admin, "jiejing_event_streams").await != 1.0 {
+        assert!(Instant::now() < deadline, "the stalled subscriber was never dropped");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Reading again, it sees what reached it before the drop, then the end.
+    let mut got = posted[..1].to_vec();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), stalled.next()).await {
+            Err(_) => panic!("a dropped stream should end, not go quiet"),
+            Ok(None | Some(Err(_))) => break,
+            Ok(Some(Ok(ev))) if ev.event == "incident.created" => {
+                let v: Value = serde_json::from_str(&ev.data).expect("event JSON");
+                got.push(v["incident_id"].as_i64().expect("incident id"));
+                last_id = ev.id;
+            }
+            Ok(Some(Ok(_))) => {}
+        }
+    }
+    assert!(got.len() < posted.len(), "the stream ended before the last call");
+    let mut resumed = subscribe(Some(last_id)).await;
+    got.extend(created_ids(&mut resumed, posted.len() - got.len()).await);
+    assert_eq!(got, posted, "with Last-Event-ID nothing is missed or repeated");
 }
