@@ -3,6 +3,8 @@
 //! Tokens are 256 random bits; only their SHA-256 is stored, so a copy of the
 //! database does not let anyone sign in. Passwords are hashed with argon2.
 
+use std::marker::PhantomData;
+
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _, phc::PasswordHash};
 use argon2::{Argon2, Params};
 use axum::Json;
@@ -148,27 +150,47 @@ fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// The signed-in user of a request. Extracting it answers 401 without a valid token.
-#[derive(Debug, Clone)]
-pub struct Auth {
-    pub user: User,
-    token_hash: String,
+/// Who may use a route. The [`Auth`] extractor checks it when the request's
+/// head is read, before any body or query is, so a token of another role gets
+/// 403 and never learns from validation what the route would accept.
+pub trait Roles: Send + Sync + 'static {
+    const ROLES: &'static [Role];
 }
 
-impl Auth {
-    /// The user, if their role is one of `roles`; 403 otherwise.
-    pub fn require(&self, roles: &[Role]) -> ApiResult<&User> {
-        if roles.contains(&self.user.role) {
-            Ok(&self.user)
-        } else {
-            let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
-            Err(ApiError::forbidden(format!(
-                "your role ({}) may not do this; it needs one of: {}",
-                self.user.role,
-                allowed.join(", ")
-            )))
+macro_rules! roles {
+    ($($(#[$doc:meta])* $name:ident = $roles:expr;)+) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name;
+        impl Roles for $name {
+            const ROLES: &'static [Role] = $roles;
         }
-    }
+    )+};
+}
+
+roles! {
+    /// Any signed-in account.
+    Anyone = Role::ALL;
+    /// Call takers, shift leads and administrators.
+    Staff = Role::STAFF;
+    /// Shift leads and administrators.
+    Leads = Role::LEADS;
+    Admins = &[Role::Admin];
+    /// Linked agencies, acting on their own work orders.
+    Agencies = &[Role::Agency];
+    /// Whoever takes in calls: the channel gateways and the staff.
+    Intakers = &[Role::Gateway, Role::CallTaker, Role::ShiftLead, Role::Admin];
+    /// Whoever follows referrals: the staff and the agencies.
+    ReferralReaders = &[Role::CallTaker, Role::ShiftLead, Role::Admin, Role::Agency];
+}
+
+/// The signed-in user of a request, whose role is one of `R`'s. Extracting it
+/// answers 401 without a valid token and 403 for any other role.
+#[derive(Debug, Clone)]
+pub struct Auth<R: Roles = Anyone> {
+    pub user: User,
+    token_hash: String,
+    roles: PhantomData<R>,
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -180,7 +202,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .map(str::trim)
 }
 
-impl FromRequestParts<AppState> for Auth {
+impl<R: Roles> FromRequestParts<AppState> for Auth<R> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
@@ -192,7 +214,19 @@ impl FromRequestParts<AppState> for Auth {
             .session_user(&hash, Utc::now())
             .await?
             .ok_or_else(|| ApiError::unauthorized("your session has expired or is unknown: sign in again"))?;
-        Ok(Auth { user, token_hash: hash })
+        if !R::ROLES.contains(&user.role) {
+            let allowed: Vec<&str> = R::ROLES.iter().map(|r| r.as_str()).collect();
+            return Err(ApiError::forbidden(format!(
+                "your role ({}) may not do this; it needs one of: {}",
+                user.role,
+                allowed.join(", ")
+            )));
+        }
+        Ok(Auth {
+            user,
+            token_hash: hash,
+            roles: PhantomData,
+        })
     }
 }
 
@@ -287,10 +321,10 @@ pub struct NewUserRequest {
     responses((status = 201, body = User), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn create_user(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Admins>,
     ApiJson(req): ApiJson<NewUserRequest>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
-    let actor = auth.require(&[Role::Admin])?;
+    let actor = &auth.user;
     check_new_account(&req.name, req.role, req.agency)?;
     check_new_password(&req.password)?;
     let cost = state.config.hash_cost;
@@ -310,7 +344,6 @@ pub async fn create_user(
 /// All accounts (leads and admins).
 #[utoipa::path(get, path = "/users", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = Vec<User>), (status = 403, body = ErrorBody)))]
-pub async fn list_users(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<User>>> {
-    auth.require(Role::LEADS)?;
+pub async fn list_users(State(state): State<AppState>, _auth: Auth<Leads>) -> ApiResult<Json<Vec<User>>> {
     Ok(Json(state.store.users().await?))
 }

@@ -142,6 +142,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 ApiError::new(StatusCode::BAD_REQUEST, "bad_body", rejection.body_text())
             }
         })?;
+        if has_nul_escape(&bytes) {
+            let field = serde_json::from_slice(&bytes)
+                .ok()
+                .and_then(|v| nul_field(&v, String::new()));
+            return Err(ApiError {
+                field,
+                ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_input", NUL_MESSAGE)
+            });
+        }
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
         match serde_path_to_error::deserialize(de) {
             Ok(v) => Ok(ApiJson(v)),
@@ -163,5 +172,64 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 })
             }
         }
+    }
+}
+
+/// PostgreSQL cannot store the NUL character in text and SQLite would keep
+/// it; refusing it at the door makes both backends answer the same.
+pub const NUL_MESSAGE: &str = "text may not contain the NUL character (\\u0000)";
+
+/// Whether a JSON text holds the escape `\u0000` (not an escaped backslash
+/// followed by `u0000`). Raw NUL bytes are not valid JSON to begin with.
+fn has_nul_escape(json: &[u8]) -> bool {
+    json.windows(6).enumerate().any(|(i, w)| {
+        w.eq_ignore_ascii_case(b"\\u0000") && json[..i].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0
+    })
+}
+
+/// The path (as `serde_path_to_error` writes it) of the first string holding NUL.
+fn nul_field(v: &serde_json::Value, at: String) -> Option<String> {
+    let join = |key: &dyn std::fmt::Display| {
+        if at.is_empty() {
+            key.to_string()
+        } else {
+            format!("{at}.{key}")
+        }
+    };
+    match v {
+        serde_json::Value::String(s) => s
+            .contains('\0')
+            .then(|| if at.is_empty() { ".".into() } else { at.clone() }),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| nul_field(x, format!("{at}[{i}]"))),
+        serde_json::Value::Object(m) => m.iter().find_map(|(k, x)| {
+            if k.contains('\0') {
+                return Some(join(&"(a key)"));
+            }
+            nul_field(x, join(k))
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_nul_escape;
+
+    #[test]
+    fn finds_only_real_nul_escapes() {
+        assert!(has_nul_escape(br#"{"a":"x\u0000y"}"#));
+        assert!(
+            has_nul_escape(br#"{"a":"\\\u0000"}"#),
+            "an escaped backslash, then the escape"
+        );
+        assert!(
+            !has_nul_escape(br#"{"a":"\\u0000"}"#),
+            "an escaped backslash, then the text u0000"
+        );
+        assert!(has_nul_escape(br#"{"a":"\u00001"}"#), "NUL, then a digit");
+        assert!(!has_nul_escape(br#"{"a":"u0000 \u0001"}"#));
     }
 }

@@ -20,10 +20,10 @@ use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
 use utoipa::IntoParams;
 
-use super::auth::Auth;
+use super::auth::{Auth, Staff};
 use super::error::{ApiResult, ErrorBody};
 use super::{ApiQuery, AppState};
-use crate::model::{Event, EventId, Role};
+use crate::model::{Event, EventId};
 use crate::store::{Result as StoreResult, Store};
 
 /// Rows read from the log per query.
@@ -165,11 +165,10 @@ fn resync_event(head: EventId) -> SseEvent {
     responses((status = 200, description = "text/event-stream of Event", content_type = "text/event-stream"), (status = 401, body = ErrorBody)))]
 pub async fn events(
     State(state): State<AppState>,
-    auth: Auth,
+    _auth: Auth<Staff>,
     headers: HeaderMap,
     ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
-    auth.require(Role::STAFF)?;
     let last_id = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())

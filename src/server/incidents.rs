@@ -7,13 +7,13 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::Auth;
+use super::auth::{Auth, Intakers, Staff};
 use super::error::{ApiError, ApiJson, ApiResult, ErrorBody};
 use super::{ApiPath, ApiQuery, AppState};
 use crate::model::gazetteer::{self, Jurisdiction};
 use crate::model::{
     Agency, CallerPhone, Category, Channel, CloseReason, Event, Incident, IncidentId, IncidentOp, IncidentPatch,
-    IntakeRequest, QueueEntry, Referral, Role, Status, Suggestion, Unit, UnitId, UnitStatus,
+    IntakeRequest, QueueEntry, Referral, Status, Suggestion, Unit, UnitId, UnitStatus,
 };
 use crate::store::{AuditFilter, IncidentFilter, Mutation};
 use crate::triage::{self, HistoryStats, TriageInput};
@@ -24,8 +24,6 @@ const MAX_KEY_LEN: usize = 200;
 const DUPLICATE_WINDOW_MINUTES: i64 = 30;
 /// Coordinates this close (metres) count as the same place.
 const SAME_PLACE_METRES: f64 = 500.0;
-
-const INTAKE_ROLES: &[Role] = &[Role::Gateway, Role::CallTaker, Role::ShiftLead, Role::Admin];
 
 /// Triage with the caller's history, so the suggestion carries a nuisance warning.
 async fn suggest(
@@ -68,11 +66,11 @@ fn locate(state: &AppState, location: &str, narrative: &str) -> Option<Jurisdict
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody)))]
 pub async fn intake(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Intakers>,
     headers: HeaderMap,
     ApiJson(req): ApiJson<IntakeRequest>,
 ) -> ApiResult<(StatusCode, HeaderMap, Json<Incident>)> {
-    let actor = auth.require(INTAKE_ROLES)?;
+    let actor = &auth.user;
     let key = match headers.get("idempotency-key") {
         None => None,
         Some(v) => match v.to_str().map(str::trim) {
@@ -120,10 +118,9 @@ pub struct QueueQuery {
     responses((status = 200, body = Vec<QueueEntry>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn queue(
     State(state): State<AppState>,
-    auth: Auth,
+    _auth: Auth<Staff>,
     ApiQuery(q): ApiQuery<QueueQuery>,
 ) -> ApiResult<([(header::HeaderName, HeaderValue); 1], Vec<u8>)> {
-    auth.require(Role::STAFF)?;
     let json = state
         .queue
         .current_json(&*state.store, |i: &QueueEntry| {
@@ -152,10 +149,9 @@ pub struct ListQuery {
     responses((status = 200, body = Vec<Incident>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn list(
     State(state): State<AppState>,
-    auth: Auth,
+    _auth: Auth<Staff>,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Vec<Incident>>> {
-    auth.require(Role::STAFF)?;
     let limit = q.limit.unwrap_or(1000);
     if !(1..=10_000).contains(&limit) {
         return Err(ApiError::invalid("limit", "limit must be between 1 and 10000"));
@@ -174,21 +170,20 @@ pub async fn list(
     responses((status = 200, body = Incident), (status = 404, body = ErrorBody)))]
 pub async fn get_incident(
     State(state): State<AppState>,
-    auth: Auth,
+    _auth: Auth<Staff>,
     ApiPath(id): ApiPath<IncidentId>,
 ) -> ApiResult<Json<Incident>> {
-    auth.require(Role::STAFF)?;
     Ok(Json(state.store.incident(id).await?))
 }
 
 async fn run(
     state: &AppState,
-    auth: &Auth,
+    auth: &Auth<Staff>,
     id: IncidentId,
     version: Option<i64>,
     op: IncidentOp,
 ) -> ApiResult<Mutation> {
-    let actor = auth.require(Role::STAFF)?;
+    let actor = &auth.user;
     let m = state.store.mutate(actor, id, version, op, Utc::now()).await?;
     state.hub.wake();
     Ok(m)
@@ -201,11 +196,10 @@ async fn run(
     responses((status = 200, body = Incident), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn update(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Staff>,
     ApiPath(id): ApiPath<IncidentId>,
     ApiJson(patch): ApiJson<IncidentPatch>,
 ) -> ApiResult<Json<Incident>> {
-    auth.require(Role::STAFF)?;
     let version = patch.version;
     let mut parsed = patch.parse()?;
     if parsed.narrative.is_some() || parsed.location.is_some() || parsed.phone.is_some() {
@@ -242,7 +236,7 @@ pub async fn update(
     responses((status = 200, body = Incident), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn claim(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Staff>,
     ApiPath(id): ApiPath<IncidentId>,
 ) -> ApiResult<Json<Incident>> {
     Ok(Json(run(&state, &auth, id, None, IncidentOp::Claim).await?.incident))
@@ -254,7 +248,7 @@ pub async fn claim(
     responses((status = 200, body = Incident), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn release(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Staff>,
     ApiPath(id): ApiPath<IncidentId>,
 ) -> ApiResult<Json<Incident>> {
     Ok(Json(run(&state, &auth, id, None, IncidentOp::Release).await?.incident))
@@ -275,7 +269,7 @@ pub struct DispatchRequest {
     responses((status = 200, body = Incident), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn dispatch(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Staff>,
     ApiPath(id): ApiPath<IncidentId>,
     ApiJson(req): ApiJson<DispatchRequest>,
 ) -> ApiResult<Json<Incident>> {
@@ -291,7 +285,7 @@ pub async fn dispatch(
     responses((status = 200, body = Incident), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn on_scene(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Staff>,
     ApiPath(id): ApiPath<IncidentId>,
 ) -> ApiResult<Json<Incident>> {
     Ok(Json(run(&state, &auth, id, None, IncidentOp::OnScene).await?.incident))
@@ -302,7 +296,7 @@ pub async fn on_scene(
     responses((status = 200, body = Incident), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn resolve_incident(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Staff>,
     ApiPath(id): ApiPath<IncidentId>,
 ) -> ApiResult<Json<Incident>> {
     Ok(Json(run(&state, &auth, id, None, IncidentOp::Resolve).await?.incident))
@@ -327,7 +321,7 @@ pub struct ReferResponse {
     responses((status = 200, body = ReferResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn refer(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Staff>,
     ApiPath(id): ApiPath<IncidentId>,
     ApiJson(req): ApiJson<ReferRequest>,
 ) -> ApiResult<Json<ReferResponse>> {
@@ -358,7 +352,7 @@ pub struct CloseRequest {
     responses((status = 200, body = Incident), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn close(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Staff>,
     ApiPath(id): ApiPath<IncidentId>,
     ApiJson(req): ApiJson<CloseRequest>,
 ) -> ApiResult<Json<Incident>> {
@@ -385,7 +379,7 @@ pub struct LinkRequest {
     responses((status = 200, body = Incident), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn link_duplicate(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Staff>,
     ApiPath(id): ApiPath<IncidentId>,
     ApiJson(req): ApiJson<LinkRequest>,
 ) -> ApiResult<Json<Incident>> {
@@ -455,10 +449,9 @@ fn duplicate_score(inc: &Incident, other: &Incident) -> (f64, Vec<String>) {
     responses((status = 200, body = Vec<DuplicateCandidate>), (status = 404, body = ErrorBody)))]
 pub async fn duplicates(
     State(state): State<AppState>,
-    auth: Auth,
+    _auth: Auth<Staff>,
     ApiPath(id): ApiPath<IncidentId>,
 ) -> ApiResult<Json<Vec<DuplicateCandidate>>> {
-    auth.require(Role::STAFF)?;
     let inc = state.store.incident(id).await?;
     let window = chrono::Duration::minutes(DUPLICATE_WINDOW_MINUTES);
     let filter = IncidentFilter {
@@ -508,10 +501,9 @@ fn on_the_road(text: &str) -> bool {
     responses((status = 200, body = Recommendation), (status = 404, body = ErrorBody)))]
 pub async fn recommended_units(
     State(state): State<AppState>,
-    auth: Auth,
+    _auth: Auth<Staff>,
     ApiPath(id): ApiPath<IncidentId>,
 ) -> ApiResult<Json<Recommendation>> {
-    auth.require(Role::STAFF)?;
     let inc = state.store.incident(id).await?;
     let jurisdiction = locate(&state, &inc.location.text, &inc.narrative);
     let Some(j) = &jurisdiction else {
@@ -538,10 +530,9 @@ pub async fn recommended_units(
     responses((status = 200, body = Vec<Event>), (status = 404, body = ErrorBody)))]
 pub async fn incident_events(
     State(state): State<AppState>,
-    auth: Auth,
+    _auth: Auth<Staff>,
     ApiPath(id): ApiPath<IncidentId>,
 ) -> ApiResult<Json<Vec<Event>>> {
-    auth.require(Role::STAFF)?;
     state.store.incident(id).await?;
     let mut events = state
         .store

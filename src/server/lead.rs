@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::Auth;
+use super::auth::{Auth, Leads};
 use super::error::{ApiError, ApiJson, ApiResult, ErrorBody};
 use super::{ApiPath, ApiQuery, AppState};
 use crate::model::stats::{self, AlertQuery, Alerts, Dossier, NuisanceCaller, ShiftStats, StatsQuery};
@@ -30,11 +30,11 @@ pub struct ReassignRequest {
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn reassign(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Leads>,
     ApiPath(id): ApiPath<IncidentId>,
     ApiJson(req): ApiJson<ReassignRequest>,
 ) -> ApiResult<Json<Incident>> {
-    let actor = auth.require(Role::LEADS)?;
+    let actor = &auth.user;
     let users = state.store.users().await?;
     let to = users
         .iter()
@@ -69,11 +69,11 @@ pub struct PriorityRequest {
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn reprioritise(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Leads>,
     ApiPath(id): ApiPath<IncidentId>,
     ApiJson(req): ApiJson<PriorityRequest>,
 ) -> ApiResult<Json<Incident>> {
-    let actor = auth.require(Role::LEADS)?;
+    let actor = &auth.user;
     let op = IncidentOp::Reprioritise {
         priority: req.priority,
         reason: req.reason,
@@ -100,10 +100,9 @@ pub struct StatsParams {
     responses((status = 200, body = ShiftStats), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn shift_stats(
     State(state): State<AppState>,
-    auth: Auth,
+    _auth: Auth<Leads>,
     ApiQuery(p): ApiQuery<StatsParams>,
 ) -> ApiResult<Json<ShiftStats>> {
-    auth.require(Role::LEADS)?;
     let now = Utc::now();
     let (shift_start, shift_end) = stats::current_shift(now);
     let q = StatsQuery::new(
@@ -120,10 +119,9 @@ pub async fn shift_stats(
     responses((status = 200, body = Alerts), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn alerts(
     State(state): State<AppState>,
-    auth: Auth,
+    _auth: Auth<Leads>,
     ApiQuery(q): ApiQuery<AlertQuery>,
 ) -> ApiResult<Json<Alerts>> {
-    auth.require(Role::LEADS)?;
     q.check()?;
     Ok(Json(state.store.alerts(&q, Utc::now()).await?))
 }
@@ -143,10 +141,9 @@ pub struct NuisanceParams {
     responses((status = 200, body = Vec<NuisanceCaller>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn nuisance(
     State(state): State<AppState>,
-    auth: Auth,
+    _auth: Auth<Leads>,
     ApiQuery(p): ApiQuery<NuisanceParams>,
 ) -> ApiResult<Json<Vec<NuisanceCaller>>> {
-    auth.require(Role::LEADS)?;
     let to = p.to.unwrap_or_else(Utc::now);
     let from = p.from.unwrap_or(to - Duration::days(30));
     if from >= to {
@@ -168,10 +165,9 @@ pub async fn nuisance(
     responses((status = 200, body = Dossier), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn dossier(
     State(state): State<AppState>,
-    auth: Auth,
+    _auth: Auth<Leads>,
     ApiPath(phone): ApiPath<String>,
 ) -> ApiResult<Json<Dossier>> {
-    auth.require(Role::LEADS)?;
     let phone = CallerPhone::parse(&phone).map_err(|e| ApiError::invalid("phone", e.to_string()))?;
     Ok(Json(state.store.dossier(&phone, Utc::now()).await?))
 }

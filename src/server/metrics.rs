@@ -14,9 +14,9 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use super::AppState;
-use super::auth::Auth;
+use super::auth::{Auth, Leads};
 use super::error::ApiResult;
-use crate::model::{Channel, Role};
+use crate::model::Channel;
 
 type Labels = Vec<(&'static str, String)>;
 
@@ -111,8 +111,7 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 }
 
 /// Prometheus text exposition (admins and shift leads).
-pub async fn metrics(State(state): State<AppState>, auth: Auth) -> ApiResult<Response> {
-    auth.require(Role::LEADS)?;
+pub async fn metrics(State(state): State<AppState>, _auth: Auth<Leads>) -> ApiResult<Response> {
     let mut body = String::new();
     prometheus_client::encoding::text::encode(&mut body, &state.metrics.registry).map_err(|_| {
         super::ApiError::new(

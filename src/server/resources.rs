@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::Auth;
+use super::auth::{Admins, Agencies, Auth, Leads, ReferralReaders, Staff};
 use super::error::{ApiError, ApiJson, ApiResult, ErrorBody};
 use super::{ApiPath, ApiQuery, AppState};
 use crate::model::{
@@ -19,8 +19,7 @@ use crate::store::{AuditFilter, ReferralFilter};
 /// Every unit with its status.
 #[utoipa::path(get, path = "/units", tag = "units", security(("bearer" = [])),
     responses((status = 200, body = Vec<Unit>), (status = 403, body = ErrorBody)))]
-pub async fn units(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<Vec<Unit>>> {
-    auth.require(Role::STAFF)?;
+pub async fn units(State(state): State<AppState>, _auth: Auth<Staff>) -> ApiResult<Json<Vec<Unit>>> {
     Ok(Json(state.store.units().await?))
 }
 
@@ -35,11 +34,11 @@ pub struct UnitStatusRequest {
     responses((status = 200, body = Unit), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn set_unit_status(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Staff>,
     ApiPath(id): ApiPath<UnitId>,
     ApiJson(req): ApiJson<UnitStatusRequest>,
 ) -> ApiResult<Json<Unit>> {
-    let actor = auth.require(Role::STAFF)?;
+    let actor = &auth.user;
     let unit = state.store.set_unit_status(actor, id, req.status, Utc::now()).await?;
     state.hub.wake();
     Ok(Json(unit))
@@ -81,10 +80,10 @@ pub struct ReferralQuery {
     responses((status = 200, body = Vec<Referral>), (status = 403, body = ErrorBody)))]
 pub async fn referrals(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<ReferralReaders>,
     ApiQuery(q): ApiQuery<ReferralQuery>,
 ) -> ApiResult<Json<Vec<Referral>>> {
-    let user = auth.require(&[Role::CallTaker, Role::ShiftLead, Role::Admin, Role::Agency])?;
+    let user = &auth.user;
     let agency = if user.role == Role::Agency {
         user.agency
     } else {
@@ -98,8 +97,13 @@ pub async fn referrals(
     Ok(Json(state.store.referrals(&filter, Utc::now()).await?))
 }
 
-async fn step(state: &AppState, auth: &Auth, id: ReferralId, step: ReferralStep) -> ApiResult<Json<Referral>> {
-    let actor = auth.require(&[Role::Agency])?;
+async fn step(
+    state: &AppState,
+    auth: &Auth<Agencies>,
+    id: ReferralId,
+    step: ReferralStep,
+) -> ApiResult<Json<Referral>> {
+    let actor = &auth.user;
     let r = state.store.referral_step(actor, id, step, Utc::now()).await?;
     state.hub.wake();
     Ok(Json(r))
@@ -110,7 +114,7 @@ async fn step(state: &AppState, auth: &Auth, id: ReferralId, step: ReferralStep)
     responses((status = 200, body = Referral), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn accept_referral(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Agencies>,
     ApiPath(id): ApiPath<ReferralId>,
 ) -> ApiResult<Json<Referral>> {
     step(&state, &auth, id, ReferralStep::Accept).await
@@ -127,7 +131,7 @@ pub struct FeedbackRequest {
     responses((status = 200, body = Referral), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn referral_feedback(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Agencies>,
     ApiPath(id): ApiPath<ReferralId>,
     ApiJson(req): ApiJson<FeedbackRequest>,
 ) -> ApiResult<Json<Referral>> {
@@ -139,7 +143,7 @@ pub async fn referral_feedback(
     responses((status = 200, body = Referral), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn close_referral(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Agencies>,
     ApiPath(id): ApiPath<ReferralId>,
 ) -> ApiResult<Json<Referral>> {
     step(&state, &auth, id, ReferralStep::Close).await
@@ -156,10 +160,9 @@ pub struct CallbackQuery {
     responses((status = 200, body = Vec<Callback>)))]
 pub async fn callbacks(
     State(state): State<AppState>,
-    auth: Auth,
+    _auth: Auth<Staff>,
     ApiQuery(q): ApiQuery<CallbackQuery>,
 ) -> ApiResult<Json<Vec<Callback>>> {
-    auth.require(Role::STAFF)?;
     Ok(Json(state.store.callbacks(q.open.unwrap_or(true)).await?))
 }
 
@@ -175,11 +178,11 @@ pub struct CloseCallbackRequest {
     responses((status = 200, body = Callback), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn close_callback(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Staff>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(req): ApiJson<CloseCallbackRequest>,
 ) -> ApiResult<Json<Callback>> {
-    let actor = auth.require(Role::STAFF)?;
+    let actor = &auth.user;
     let outcome = req.outcome.trim();
     if outcome.is_empty() || outcome.chars().count() > 2000 {
         return Err(ApiError::invalid(
@@ -197,10 +200,9 @@ pub async fn close_callback(
     responses((status = 200, body = CallerHistory), (status = 400, body = ErrorBody)))]
 pub async fn caller_history(
     State(state): State<AppState>,
-    auth: Auth,
+    _auth: Auth<Staff>,
     ApiPath(phone): ApiPath<String>,
 ) -> ApiResult<Json<CallerHistory>> {
-    auth.require(Role::STAFF)?;
     let phone = CallerPhone::parse(&phone)?;
     Ok(Json(state.store.caller_history(&phone, Utc::now()).await?))
 }
@@ -218,11 +220,11 @@ pub struct FlagRequest {
     responses((status = 201, body = CallerFlag), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn add_flag(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Leads>,
     ApiPath(phone): ApiPath<String>,
     ApiJson(req): ApiJson<FlagRequest>,
 ) -> ApiResult<(StatusCode, Json<CallerFlag>)> {
-    let actor = auth.require(Role::LEADS)?;
+    let actor = &auth.user;
     let phone = CallerPhone::parse(&phone)?;
     let note = req.note.trim();
     if note.is_empty() || note.chars().count() > 2000 {
@@ -241,10 +243,10 @@ pub async fn add_flag(
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn remove_flag(
     State(state): State<AppState>,
-    auth: Auth,
+    auth: Auth<Leads>,
     ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<StatusCode> {
-    let actor = auth.require(Role::LEADS)?;
+    let actor = &auth.user;
     state.store.remove_flag(actor, id, Utc::now()).await?;
     state.hub.wake();
     Ok(StatusCode::NO_CONTENT)
@@ -266,10 +268,9 @@ pub struct AuditQuery {
     responses((status = 200, body = Vec<Event>), (status = 403, body = ErrorBody)))]
 pub async fn audit(
     State(state): State<AppState>,
-    auth: Auth,
+    _auth: Auth<Leads>,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Vec<Event>>> {
-    auth.require(Role::LEADS)?;
     let filter = AuditFilter {
         actor_id: q.actor_id,
         incident_id: q.incident_id,
@@ -291,8 +292,7 @@ pub struct ReloadResponse {
 /// with its line, and the rules in use stay as they were.
 #[utoipa::path(post, path = "/triage/reload", tag = "ops", security(("bearer" = [])),
     responses((status = 200, body = ReloadResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn reload_triage(State(state): State<AppState>, auth: Auth) -> ApiResult<Json<ReloadResponse>> {
-    auth.require(&[Role::Admin])?;
+pub async fn reload_triage(State(state): State<AppState>, _auth: Auth<Admins>) -> ApiResult<Json<ReloadResponse>> {
     match super::load_triage(state.config.triage_rules.clone()).await {
         Ok(phrases) => {
             tracing::info!(phrases, "triage rules reloaded");

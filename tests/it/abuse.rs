@@ -417,25 +417,43 @@ async fn injection_and_script_strings_come_back_verbatim(backend: Backend) {
     assert_eq!(events[0]["note"], mixed.as_str());
 
     // A NUL character, which PostgreSQL cannot store in text (the long
-    // random run found it in the audit filter): a 400 saying so, or stored
-    // as sent — never a 500.
+    // random run found it in the audit filter) and SQLite would: refused
+    // with a 400 naming it on both backends, and nothing stored.
     let nul = "有人\u{0}打架";
-    for (status, body) in [
-        lead.get(&format!("/audit?kind={}", urlencode(nul))).await,
-        gw.post(
-            "/intake",
-            json!({ "channel": "sms", "phone": "13804310005", "narrative": nul }),
-        )
-        .await,
+    let before = lead.get("/audit").await.1.as_array().map(Vec::len);
+    for (status, body, field) in [
+        {
+            let (s, b) = lead.get(&format!("/audit?kind={}", urlencode(nul))).await;
+            (s, b, "query")
+        },
+        {
+            let body = json!({ "channel": "sms", "phone": "13804310005", "narrative": nul });
+            let (s, b) = gw.post("/intake", body).await;
+            (s, b, "narrative")
+        },
+        {
+            let body = json!({ "channel": "web", "web_account": "u", "narrative": "x", "caller_name": nul });
+            let (s, b) = gw.post("/intake", body).await;
+            (s, b, "caller_name")
+        },
+        {
+            let body = json!({ "to": ct_id, "reason": nul });
+            let (s, b) = lead.post(&format!("/incidents/{}/reassign", q["id"]), body).await;
+            (s, b, "reason")
+        },
     ] {
-        assert!(!status.is_server_error(), "{status}: {body}");
-        if status.is_client_error() {
-            assert!(
-                body["error"]["message"].as_str().is_some_and(|m| m.contains("NUL")),
-                "{body}"
-            );
-        }
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["error"]["field"], field, "{body}");
+        assert!(
+            body["error"]["message"].as_str().is_some_and(|m| m.contains("NUL")),
+            "{body}"
+        );
     }
+    assert_eq!(
+        lead.get("/audit").await.1.as_array().map(Vec::len),
+        before,
+        "nothing was stored"
+    );
 
     // Injection in sign-in and in filters is just an unknown name or kind.
     let (status, _) = Api::send(
@@ -543,6 +561,25 @@ async fn each_role_reaches_only_its_own_endpoints(backend: Backend) {
                 assert!(!status.is_server_error(), "{role} {method} {path}: {status}");
             } else {
                 assert_eq!(status, StatusCode::FORBIDDEN, "{role} may not {method} {path}");
+                // The role is checked before anything else is read: a bad
+                // path parameter, query or body still answers 403, so the
+                // route's validation tells another role nothing.
+                let junk_path = format!(
+                    "{}?status=bogus&from=bogus&limit=bogus",
+                    path.replace(&id.to_string(), "x")
+                );
+                let res = api[role.as_str()]
+                    .request(method.clone(), &junk_path)
+                    .header("content-type", "application/json")
+                    .body("{\"bogus\":")
+                    .send()
+                    .await
+                    .expect("request");
+                assert_eq!(
+                    res.status(),
+                    StatusCode::FORBIDDEN,
+                    "{role} {method} {junk_path} with a broken body"
+                );
             }
         }
     }
