@@ -76,7 +76,16 @@ pub struct ApiClient {
     http: reqwest::Client,
     base: String,
     token: Option<String>,
+    /// How long the event stream may stay silent before the feed takes the
+    /// connection for dead (see [`FEED_SILENCE`]).
+    feed_silence: Duration,
 }
+
+/// The service sends a keep-alive on every event stream each 15 s. Three
+/// missed in a row mean the path is dead even when TCP has not noticed (a
+/// cable pulled, a NAT or firewall forgetting the connection): the feed
+/// reconnects instead of showing "live" over a stream that says nothing.
+pub const FEED_SILENCE: Duration = Duration::from_secs(45);
 
 #[derive(Debug, Clone, serde::Deserialize)]
 pub struct Session {
@@ -103,7 +112,14 @@ impl ApiClient {
             http,
             base: format!("{}/api/v1", server.trim_end_matches('/')),
             token: None,
+            feed_silence: FEED_SILENCE,
         }
+    }
+
+    /// For a service whose keep-alive is not the default 15 s.
+    pub fn with_feed_silence(mut self, limit: Duration) -> Self {
+        self.feed_silence = limit;
+        self
     }
 
     pub fn with_token(mut self, token: String) -> Self {
@@ -494,7 +510,21 @@ impl ApiClient {
                 };
                 backoff = Duration::from_millis(250);
                 sink(FeedItem::Connected);
-                let mut stream = res.bytes_stream().eventsource();
+                let silence = client.feed_silence;
+                let mut body = res.bytes_stream();
+                let watched = async_stream::stream! {
+                    loop {
+                        match tokio::time::timeout(silence, body.next()).await {
+                            Ok(Some(chunk)) => yield chunk.map_err(|e| e.to_string()),
+                            Ok(None) => break,
+                            Err(_) => {
+                                yield Err(format!("no word from the service for {} s", silence.as_secs()));
+                                break;
+                            }
+                        }
+                    }
+                };
+                let mut stream = Box::pin(watched).eventsource();
                 loop {
                     let next = tokio::select! {
                         n = stream.next() => n,

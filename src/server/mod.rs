@@ -68,6 +68,10 @@ pub struct Config {
     /// hold its connection for the kernel's retransmission limit (about
     /// 15 minutes) or forever, and hold up a graceful shutdown meanwhile.
     pub stall_timeout: Duration,
+    /// A comment sent on every idle event stream this often, so a client
+    /// can tell a quiet centre from a dead connection
+    /// (`client::FEED_SILENCE` is three of these).
+    pub keep_alive: Duration,
 }
 
 impl Config {
@@ -83,6 +87,7 @@ impl Config {
             max_replay: 10_000,
             event_buffer: 1024,
             stall_timeout: Duration::from_secs(60),
+            keep_alive: Duration::from_secs(15),
         }
     }
 }

@@ -192,17 +192,56 @@ async fn sigkill_under_load_loses_no_acknowledged_call(backend: Backend) {
     assert!(retried > 0, "the kills interrupted some requests");
 }
 
-/// A TCP proxy in front of PostgreSQL that the test can cut and restore,
-/// so the service loses its database without touching anyone else's.
+/// A TCP proxy the test can cut and restore (in front of PostgreSQL, the
+/// service loses its database without touching anyone else's), or silence:
+/// the connections open at that moment stop carrying anything, with no FIN
+/// or RST, as when a cable is pulled or a NAT forgets them.
 struct Proxy {
     addr: SocketAddr,
     cut: Arc<std::sync::atomic::AtomicBool>,
     open: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    /// Connections numbered below this are silenced.
+    silent_below: Arc<AtomicUsize>,
+    accepted: Arc<AtomicUsize>,
 }
 
 enum Target {
     Unix(std::path::PathBuf),
     Tcp(String),
+}
+
+/// Copies `from` to `to` until either side ends, or holds everything once
+/// `silent()` says so, keeping both sockets open.
+async fn pump(
+    mut from: impl tokio::io::AsyncRead + Unpin,
+    mut to: impl tokio::io::AsyncWrite + Unpin,
+    silent: impl Fn() -> bool,
+) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut buf = vec![0; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if silent() {
+            std::future::pending::<()>().await;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    to.shutdown().await.ok();
+}
+
+async fn splice(
+    inbound: tokio::net::TcpStream,
+    out: impl tokio::io::AsyncRead + tokio::io::AsyncWrite,
+    silent: impl Fn() -> bool + Clone,
+) {
+    let (in_r, in_w) = inbound.into_split();
+    let (out_r, out_w) = tokio::io::split(out);
+    tokio::join!(pump(in_r, out_w, silent.clone()), pump(out_r, in_w, silent));
 }
 
 impl Proxy {
@@ -211,24 +250,29 @@ impl Proxy {
         let addr = listener.local_addr().expect("addr");
         let cut = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let open: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
+        let silent_below = Arc::new(AtomicUsize::new(0));
+        let accepted = Arc::new(AtomicUsize::new(0));
         let target = Arc::new(target);
-        let (c, o) = (cut.clone(), open.clone());
+        let (c, o, below, count) = (cut.clone(), open.clone(), silent_below.clone(), accepted.clone());
         tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
+            while let Ok((inbound, _)) = listener.accept().await {
                 if c.load(Ordering::SeqCst) {
                     continue; // refused: dropped at once
                 }
+                let n = count.fetch_add(1, Ordering::SeqCst);
+                let below = below.clone();
+                let silent = move || n < below.load(Ordering::SeqCst);
                 let target = target.clone();
                 let task = tokio::spawn(async move {
                     match &*target {
                         Target::Unix(path) => {
-                            if let Ok(mut out) = tokio::net::UnixStream::connect(path).await {
-                                tokio::io::copy_bidirectional(&mut inbound, &mut out).await.ok();
+                            if let Ok(out) = tokio::net::UnixStream::connect(path).await {
+                                splice(inbound, out, silent).await;
                             }
                         }
                         Target::Tcp(addr) => {
-                            if let Ok(mut out) = tokio::net::TcpStream::connect(addr).await {
-                                tokio::io::copy_bidirectional(&mut inbound, &mut out).await.ok();
+                            if let Ok(out) = tokio::net::TcpStream::connect(addr).await {
+                                splice(inbound, out, silent).await;
                             }
                         }
                     }
@@ -236,7 +280,13 @@ impl Proxy {
                 o.lock().expect("lock").push(task);
             }
         });
-        Proxy { addr, cut, open }
+        Proxy {
+            addr,
+            cut,
+            open,
+            silent_below,
+            accepted,
+        }
     }
 
     /// Every connection through the proxy dies, and new ones are refused.
@@ -250,6 +300,71 @@ impl Proxy {
     fn restore(&self) {
         self.cut.store(false, Ordering::SeqCst);
     }
+
+    /// The connections open now go silent; new ones get through.
+    fn silence_open(&self) {
+        self.silent_below
+            .store(self.accepted.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
+}
+
+/// The network path under a console's event stream dies without a word (no
+/// FIN, no RST): the feed notices the missing keep-alives, says so,
+/// reconnects on a new connection and replays what it missed, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_network_makes_the_feed_reconnect_and_resume() {
+    use jiejing::client::{ApiClient, FeedItem};
+    let srv = crate::helpers::spawn_server_with(Backend::Sqlite, |c| c.keep_alive = Duration::from_millis(200)).await;
+    srv.user("ct", Role::CallTaker, None).await;
+    let proxy = Proxy::start(Target::Tcp(srv.addr.to_string())).await;
+    let mut ct = ApiClient::new(&format!("http://{}", proxy.addr)).with_feed_silence(Duration::from_secs(1));
+    ct.login("ct", PASSWORD).await.expect("login");
+    let direct = Api::login(srv.addr, "ct", PASSWORD).await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let feed = ct.spawn_feed(None, cancel.clone(), move |item| {
+        tx.send(item).ok();
+    });
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(15), rx.recv())
+            .await
+            .expect("the feed reports within 15 s")
+            .expect("the feed runs")
+    };
+    assert!(matches!(next().await, FeedItem::Connected));
+    let call = |text: &str| json!({ "channel": "voice", "phone": "13804310001", "narrative": text });
+    let a = direct.intake(call("有人打架")).await;
+    let FeedItem::Event(ev) = next().await else {
+        panic!("expected the first event")
+    };
+    assert_eq!(ev.incident_id, a["id"].as_i64());
+
+    // Quiet for longer than a keep-alive interval: still live.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let b = direct.intake(call("有人偷车")).await;
+    let FeedItem::Event(ev) = next().await else {
+        panic!("a quiet stream with keep-alives is not dead")
+    };
+    assert_eq!(ev.incident_id, b["id"].as_i64());
+
+    proxy.silence_open();
+    let c = direct.intake(call("有人落水")).await;
+    let FeedItem::Disconnected(why) = next().await else {
+        panic!("the silence should be noticed")
+    };
+    assert!(why.contains("no word from the service"), "{why}");
+    assert!(matches!(next().await, FeedItem::Connected));
+    let FeedItem::Event(ev) = next().await else {
+        panic!("the missed event should be replayed")
+    };
+    assert_eq!(ev.incident_id, c["id"].as_i64());
+    let d = direct.intake(call("有人溺水")).await;
+    let FeedItem::Event(ev) = next().await else {
+        panic!("expected the next event")
+    };
+    assert_eq!(ev.incident_id, d["id"].as_i64(), "replayed once, then live");
+    cancel.cancel();
+    feed.await.expect("feed task ends on cancel");
 }
 
 /// The database goes away under load: requests get 503 promptly (no hang),
