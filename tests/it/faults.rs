@@ -523,7 +523,13 @@ async fn created_ids(
 /// every event in order once it reads again, caught up from the log.
 async fn a_stalled_subscriber_slows_no_one_and_catches_up(backend: Backend) {
     use eventsource_stream::Eventsource as _;
-    let srv = crate::helpers::spawn_server_with(backend, |c| c.event_buffer = 8).await;
+    let srv = crate::helpers::spawn_server_with(backend, |c| {
+        c.event_buffer = 8;
+        // Behind, not gone: the long variant stalls past the default, and a
+        // subscriber stalled that long is dropped (the next test).
+        c.stall_timeout = Duration::from_secs(600);
+    })
+    .await;
     let gw = srv.user("gateway", Role::Gateway, None).await;
     // No overall request timeout: these streams live as long as the test.
     let lead = Api {
