@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
+use serde::Deserialize as _;
 use tokio::sync::Mutex;
 
 use crate::model::{EventId, Incident, IncidentId, Priority, QueueEntry};
@@ -39,7 +40,7 @@ impl View {
         if !kind.starts_with("incident.") {
             return;
         }
-        let Some(inc) = after.and_then(|a| serde_json::from_value::<Incident>(a.clone()).ok()) else {
+        let Some(inc) = after.and_then(|a| Incident::deserialize(a).ok()) else {
             return;
         };
         if let Some(old) = self.keys.remove(&inc.id) {

@@ -147,12 +147,8 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<IntakeOutcome>;
     async fn incident(&self, id: IncidentId) -> Result<Incident>;
-    /// Open incidents (new, in progress) as queue rows, by priority then
-    /// waiting time.
-    async fn queue(&self) -> Result<Vec<QueueEntry>> {
-        Ok(self.queue_snapshot().await?.1)
-    }
-    /// The queue rows and the id of the last event they include, read in one
+    /// The open incidents (new, in progress) as queue rows, by priority then
+    /// waiting time, and the id of the last event they include, read in one
     /// snapshot: replaying the log after that id brings them up to date.
     async fn queue_snapshot(&self) -> Result<(EventId, Vec<QueueEntry>)>;
     async fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>>;

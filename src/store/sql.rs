@@ -712,9 +712,8 @@ impl SqlStore {
     }
 
     async fn append_event(tx: &mut Tx, ev: NewEvent<'_>, now: DateTime<Utc>) -> Result<EventId> {
-        if let Tx::Pg(t, locked @ false) = tx {
-            lock_event_log(t).await?;
-            *locked = true;
+        if let Tx::Pg(t, locked) = tx {
+            hold_event_log(t, locked).await?;
         }
         let sql = "INSERT INTO events (at, actor_id, actor_name, kind, incident_id, referral_id, unit_id, \
                    before_json, after_json, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
@@ -1026,6 +1025,21 @@ impl SqlStore {
         .db())
     }
 
+    /// The answer to an intake whose key inserted nothing: the incident that
+    /// key made first.
+    async fn replay(tx: &mut Tx, key: Option<&str>) -> Result<IntakeOutcome> {
+        let first = match key {
+            Some(k) => Self::find_by_key(tx, k).await?,
+            None => None,
+        };
+        let id = first.ok_or_else(|| StoreError::Internal("an intake without a key was not stored".into()))?;
+        Ok(IntakeOutcome {
+            incident: Self::load_incident(tx, id).await?,
+            replayed: true,
+            callback: None,
+        })
+    }
+
     /// Stores one intake inside `tx` (replay check, incident, callback task,
     /// event), without committing.
     async fn intake_in(
@@ -1046,16 +1060,7 @@ impl SqlStore {
             .await
             .db()?);
         let Some(id) = inserted else {
-            let first = match &key {
-                Some(k) => Self::find_by_key(tx, k).await?,
-                None => None,
-            };
-            let id = first.ok_or_else(|| StoreError::Internal("an intake without a key was not stored".into()))?;
-            return Ok(IntakeOutcome {
-                incident: Self::load_incident(tx, id).await?,
-                replayed: true,
-                callback: None,
-            });
+            return Self::replay(tx, key.as_deref()).await;
         };
         inc.id = id;
         let mut callback = None;
@@ -1253,10 +1258,7 @@ impl SqlStore {
         }
 
         if !fresh.is_empty() {
-            if !*locked {
-                lock_event_log(t).await?;
-                *locked = true;
-            }
+            hold_event_log(t, locked).await?;
             let col = |f: &dyn Fn(usize) -> Option<String>| fresh.iter().map(|&i| f(i)).collect::<Vec<_>>();
             sqlx::query(
                 "INSERT INTO events (at, actor_id, actor_name, kind, incident_id, after_json) \
@@ -1288,18 +1290,8 @@ impl SqlStore {
                 });
                 continue;
             }
-            // The key was used before (or earlier in this batch): answer with
-            // the incident it made.
-            let first = match &key {
-                Some(k) => Self::find_by_key(tx, k).await?,
-                None => None,
-            };
-            let id = first.ok_or_else(|| StoreError::Internal("an intake without a key was not stored".into()))?;
-            out.push(IntakeOutcome {
-                incident: Self::load_incident(tx, id).await?,
-                replayed: true,
-                callback: None,
-            });
+            // The key was used before (or earlier in this batch).
+            out.push(Self::replay(tx, key.as_deref()).await?);
         }
         Ok(out)
     }
@@ -1307,12 +1299,16 @@ impl SqlStore {
 
 /// PostgreSQL: the lock, taken before a transaction's first append and held
 /// to commit, makes event ids follow commit order across instances.
-async fn lock_event_log(t: &mut Transaction<'static, Postgres>) -> Result<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(PG_EVENT_LOCK)
-        .execute(&mut **t)
-        .await
-        .db()?;
+/// `locked` is the transaction's flag, so the lock is asked for once.
+async fn hold_event_log(t: &mut Transaction<'static, Postgres>, locked: &mut bool) -> Result<()> {
+    if !*locked {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(PG_EVENT_LOCK)
+            .execute(&mut **t)
+            .await
+            .db()?;
+        *locked = true;
+    }
     Ok(())
 }
 
@@ -1606,7 +1602,7 @@ impl Store for SqlStore {
              COALESCE(category, sugg_category) AS shown_category, status, holder_id, holder_name, held_since, \
              disconnect, SUBSTR(narrative, 1, {QUEUE_SUMMARY_CHARS}) AS summary, version \
              FROM incidents WHERE status IN ('new', 'in_progress') \
-             ORDER BY COALESCE(priority, sugg_priority, 'P3'), received_at, id"
+             ORDER BY shown_priority, received_at, id"
         );
         let head = "SELECT COALESCE(MAX(id), 0) FROM events";
         // One read transaction: the rows and the log's head from the same
