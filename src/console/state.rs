@@ -242,7 +242,7 @@ impl ConsoleState {
     pub fn sorted_ids(&mut self) -> &[IncidentId] {
         if self.order_dirty {
             let mut ids: Vec<&QueueEntry> = self.queue.values().collect();
-            ids.sort_by_key(|i| (i.priority, i.received_at, i.id));
+            ids.sort_by_key(|i| i.display_order());
             self.order = ids.into_iter().map(|i| i.id).collect();
             self.order_dirty = false;
         }

@@ -268,6 +268,15 @@ pub struct QueueEntry {
     pub version: i64,
 }
 
+impl QueueEntry {
+    /// Where the call stands in the queue: priority first, then the longest
+    /// wait (the id breaks ties). The service's queue view, the console and
+    /// the simulated colleagues all order by this.
+    pub fn display_order(&self) -> (Priority, DateTime<Utc>, IncidentId) {
+        (self.priority, self.received_at, self.id)
+    }
+}
+
 impl From<&Incident> for QueueEntry {
     fn from(i: &Incident) -> Self {
         QueueEntry {

@@ -24,7 +24,7 @@ pub struct QueueView {
     state: Mutex<Option<View>>,
 }
 
-/// Display order: priority, then the longest wait.
+/// [`QueueEntry::display_order`].
 type Order = (Priority, DateTime<Utc>, IncidentId);
 
 struct View {
@@ -52,7 +52,7 @@ impl View {
     }
 
     fn insert(&mut self, e: QueueEntry) {
-        let key = (e.priority, e.received_at, e.id);
+        let key = e.display_order();
         self.keys.insert(e.id, key);
         self.entries.insert(key, e);
     }

@@ -285,7 +285,7 @@ pub async fn colleague(client: ApiClient, pace: Pace, seed: u64, cancel: Cancell
         let Some(next) = queue
             .iter()
             .filter(|i| i.holder.is_none() && (now - i.received_at).num_seconds() >= pace.patience)
-            .min_by_key(|i| (i.priority, i.received_at))
+            .min_by_key(|i| i.display_order())
         else {
             continue;
         };
