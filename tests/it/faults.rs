@@ -522,7 +522,6 @@ async fn created_ids(
 /// stalled one — holding no more than the bounded buffer meanwhile — gets
 /// every event in order once it reads again, caught up from the log.
 async fn a_stalled_subscriber_slows_no_one_and_catches_up(backend: Backend) {
-    use eventsource_stream::Eventsource as _;
     let srv = crate::helpers::spawn_server_with(backend, |c| {
         c.event_buffer = 8;
         // Behind, not gone: the long variant stalls past the default, and a
@@ -536,19 +535,10 @@ async fn a_stalled_subscriber_slows_no_one_and_catches_up(backend: Backend) {
         http: reqwest::Client::new(),
         ..srv.user("lead", Role::ShiftLead, None).await
     };
-    let subscribe = || async {
-        let res = lead
-            .request(reqwest::Method::GET, "/events")
-            .send()
-            .await
-            .expect("subscribe");
-        assert_eq!(res.status(), StatusCode::OK);
-        res.bytes_stream().eventsource()
-    };
     // Not polled until the end: its socket fills and the server's writer for
     // it blocks, while the broadcast moves on without it.
-    let mut stalled = subscribe().await;
-    let mut live = subscribe().await;
+    let mut stalled = lead.events(None).await;
+    let mut live = lead.events(None).await;
     // Long web tips (~27 KB each) fill the socket buffers (several MB on
     // Linux) well before the last one.
     let n = if long() { 2000 } else { 500 };
@@ -594,7 +584,6 @@ async fn metric(admin: &Api, name: &str) -> f64 {
 /// dropped by the service while the others go on; reconnecting with
 /// `Last-Event-ID` it gets everything it missed, in order.
 async fn a_stalled_subscriber_is_dropped_and_resumes_with_last_event_id(backend: Backend) {
-    use eventsource_stream::Eventsource as _;
     use futures_util::StreamExt as _;
     let srv = crate::helpers::spawn_server_with(backend, |c| {
         c.event_buffer = 8;
@@ -606,19 +595,8 @@ async fn a_stalled_subscriber_is_dropped_and_resumes_with_last_event_id(backend:
         http: reqwest::Client::new(),
         ..srv.user("lead", Role::ShiftLead, None).await
     };
-    let subscribe = |last: Option<String>| {
-        let mut rb = lead.request(reqwest::Method::GET, "/events");
-        if let Some(id) = last {
-            rb = rb.header("Last-Event-ID", id);
-        }
-        async move {
-            let res = rb.send().await.expect("subscribe");
-            assert_eq!(res.status(), StatusCode::OK);
-            res.bytes_stream().eventsource()
-        }
-    };
-    let mut stalled = subscribe(None).await;
-    let mut live = subscribe(None).await;
+    let mut stalled = lead.events(None).await;
+    let mut live = lead.events(None).await;
     let tip = |text: String| json!({ "channel": "web", "web_account": "u", "narrative": text });
     let mut posted = vec![gw.intake(tip("先到的一条".into())).await["id"].as_i64().expect("id")];
     // Both read the first event, so the stalled one has an id to resume from.
@@ -671,7 +649,7 @@ async fn a_stalled_subscriber_is_dropped_and_resumes_with_last_event_id(backend:
         }
     }
     assert!(got.len() < posted.len(), "the stream ended before the last call");
-    let mut resumed = subscribe(Some(last_id)).await;
+    let mut resumed = lead.events(Some(&last_id)).await;
     got.extend(created_ids(&mut resumed, posted.len() - got.len()).await);
     assert_eq!(got, posted, "with Last-Event-ID nothing is missed or repeated");
 }

@@ -238,6 +238,31 @@ impl Api {
         (status, body)
     }
 
+    /// Subscribes to `/events`, resuming after `last` when given, and checks
+    /// the answer is an event stream.
+    pub async fn events(
+        &self,
+        last: Option<&str>,
+    ) -> impl futures_util::Stream<
+        Item = Result<eventsource_stream::Event, eventsource_stream::EventStreamError<reqwest::Error>>,
+    > + Unpin
+    + Send
+    + 'static {
+        use eventsource_stream::Eventsource as _;
+        let mut rb = self.request(reqwest::Method::GET, "/events");
+        if let Some(id) = last {
+            rb = rb.header("Last-Event-ID", id);
+        }
+        let res = rb.send().await.expect("subscribe to /events");
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .is_ok_and(|c| c.starts_with("text/event-stream"))
+        );
+        res.bytes_stream().eventsource()
+    }
+
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         Self::send(self.request(reqwest::Method::GET, path)).await
     }

@@ -3,7 +3,6 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use eventsource_stream::Eventsource as _;
 use futures_util::StreamExt as _;
 use jiejing::model::Role;
 use reqwest::StatusCode;
@@ -37,13 +36,7 @@ async fn two_instances_share_queue_events_and_claims() {
     let op_b = Api::login(b.addr, "op0", PASSWORD).await;
 
     // A console on B sees an intake taken on A.
-    let res = op_b
-        .request(reqwest::Method::GET, "/events")
-        .send()
-        .await
-        .expect("events on B");
-    assert_eq!(res.status(), StatusCode::OK);
-    let mut on_b = res.bytes_stream().eventsource();
+    let mut on_b = op_b.events(None).await;
     let first = gw_a
         .intake(json!({"channel": "voice", "phone": "13804310001", "narrative": "有人打架"}))
         .await;
@@ -96,13 +89,7 @@ async fn two_instances_share_queue_events_and_claims() {
         expected.push(inc["id"].as_i64().expect("id"));
     }
     let op_a = Api::login(srv.addr, "op0", PASSWORD).await;
-    let res = op_a
-        .request(reqwest::Method::GET, "/events")
-        .header("Last-Event-ID", last_id)
-        .send()
-        .await
-        .expect("events on A");
-    let mut on_a = res.bytes_stream().eventsource();
+    let mut on_a = op_a.events(Some(&last_id)).await;
     let mut created = Vec::new();
     let mut ids = Vec::new();
     // Claims, a release and 6 intakes happened since.

@@ -3,7 +3,6 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use eventsource_stream::Eventsource as _;
 use futures_util::StreamExt as _;
 use jiejing::model::{Agency, Role};
 use reqwest::StatusCode;
@@ -906,23 +905,7 @@ async fn live_events_resume_with_last_event_id(backend: Backend) {
     let srv = spawn_server(backend).await;
     let gw = srv.user("gateway", Role::Gateway, None).await;
     let ct = srv.user("ct", Role::CallTaker, None).await;
-    let open = |last: Option<String>| {
-        let mut rb = ct.request(reqwest::Method::GET, "/events");
-        if let Some(id) = last {
-            rb = rb.header("Last-Event-ID", id);
-        }
-        async move {
-            let res = rb.send().await.expect("events");
-            assert_eq!(res.status(), StatusCode::OK);
-            assert!(
-                res.headers()["content-type"]
-                    .to_str()
-                    .is_ok_and(|c| c.starts_with("text/event-stream"))
-            );
-            res.bytes_stream().eventsource()
-        }
-    };
-    let mut live = open(None).await;
+    let mut live = ct.events(None).await;
     let a = gw.intake(voice("13804310001", "", "有人打架")).await;
     let got = read_events(&mut live, 1).await;
     assert_eq!(got[0].event, "incident.created");
@@ -938,7 +921,7 @@ async fn live_events_resume_with_last_event_id(backend: Backend) {
 
     // Resuming with Last-Event-ID replays exactly what was missed, in order,
     // then continues live.
-    let mut resumed = open(Some(last_id.clone())).await;
+    let mut resumed = ct.events(Some(&last_id)).await;
     let missed = read_events(&mut resumed, 2).await;
     assert_eq!(
         missed.iter().map(|e| e.event.as_str()).collect::<Vec<_>>(),
@@ -952,7 +935,7 @@ async fn live_events_resume_with_last_event_id(backend: Backend) {
     assert_eq!(data["after"]["id"], c["id"]);
 
     // A burst larger than the broadcast buffer still arrives complete and in order.
-    let mut burst_stream = open(Some(next[0].id.clone())).await;
+    let mut burst_stream = ct.events(Some(&next[0].id)).await;
     let n = 60;
     futures_util::future::join_all((0..n).map(|i| gw.intake(voice("13804310004", "", &format!("第{i}个警情"))))).await;
     let burst = read_events(&mut burst_stream, n).await;
@@ -1071,13 +1054,7 @@ async fn a_subscriber_far_behind_is_told_to_resync() {
     for i in 0..8 {
         ct.intake(voice("13804310001", "", &format!("警情{i}"))).await;
     }
-    let res = ct
-        .request(reqwest::Method::GET, "/events")
-        .header("Last-Event-ID", "1")
-        .send()
-        .await
-        .expect("events");
-    let mut stream = res.bytes_stream().eventsource();
+    let mut stream = ct.events(Some("1")).await;
     let got = read_events(&mut stream, 1).await;
     assert_eq!(got[0].event, "resync");
     let head: i64 = got[0].id.parse().expect("id");
@@ -1087,13 +1064,7 @@ async fn a_subscriber_far_behind_is_told_to_resync() {
     let data: Value = serde_json::from_str(&next[0].data).expect("json");
     assert_eq!(data["after"]["id"], inc["id"]);
     // Within the limit, it replays instead.
-    let res = ct
-        .request(reqwest::Method::GET, "/events")
-        .header("Last-Event-ID", (head - 2).to_string())
-        .send()
-        .await
-        .expect("events");
-    let mut stream = res.bytes_stream().eventsource();
+    let mut stream = ct.events(Some(&(head - 2).to_string())).await;
     let got = read_events(&mut stream, 3).await;
     assert!(got.iter().all(|e| e.event != "resync"), "{got:?}");
 }
