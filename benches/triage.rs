@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use jiejing::model::Channel;
-use jiejing::triage::{Engine, TriageInput, eval};
+use jiejing::triage::{Engine, TriageInput};
 
 fn narratives() -> Vec<String> {
-    let corpus = eval::parse_labelled(jiejing::triage::bayes::BUILTIN_CORPUS).expect("corpus");
+    let corpus = jiejing::triage::learn::builtin_rows().expect("corpus");
     corpus.into_iter().map(|r| r.text).collect()
 }
 

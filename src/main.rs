@@ -48,10 +48,15 @@ enum Command {
         /// A triage rule file to use instead of the built-in one (reload with POST /api/v1/triage/reload).
         #[arg(long, env = "JIEJING_TRIAGE_RULES")]
         triage_rules: Option<std::path::PathBuf>,
+        /// Retrain triage at start from the shipped corpus plus the labels this centre's operators confirmed in the last year.
+        #[arg(long, env = "JIEJING_TRIAGE_LEARN")]
+        triage_learn: bool,
     },
     /// Triage JSON Lines from stdin (one `{"id","channel","text"}` per line) to stdout,
     /// or score a labelled file with --eval.
     Triage {
+        #[command(subcommand)]
+        action: Option<TriageAction>,
         /// A rule file to use instead of the built-in one.
         #[arg(long)]
         rules: Option<std::path::PathBuf>,
@@ -86,6 +91,19 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TriageAction {
+    /// Write the labels operators confirmed as JSON Lines (text, channel, the
+    /// operator's category, agency and priority, and what triage suggested).
+    Export {
+        #[arg(long, env = "JIEJING_DB")]
+        db: Option<String>,
+        /// Only calls received on or after this date (YYYY-MM-DD, China time).
+        #[arg(long)]
+        since: Option<chrono::NaiveDate>,
     },
 }
 
@@ -174,6 +192,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             listen,
             referral_accept_minutes,
             triage_rules,
+            triage_learn,
         } => {
             let db = match db {
                 Some(db) => db,
@@ -183,6 +202,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             config.admin_password = std::env::var("JIEJING_ADMIN_PASSWORD").ok();
             config.policy.referral_accept_secs = referral_accept_minutes * 60;
             config.triage_rules = triage_rules;
+            config.triage_learn = triage_learn;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
@@ -215,6 +235,17 @@ async fn run(command: Command) -> anyhow::Result<()> {
             eprintln!("created {} ({}) with id {}", user.name, user.role, user.id);
         }
         Command::Triage {
+            action: Some(TriageAction::Export { db, since }),
+            ..
+        } => {
+            let db = match db {
+                Some(db) => db,
+                None => default_db_url()?,
+            };
+            triage_export(&db, since).await?;
+        }
+        Command::Triage {
+            action: None,
             rules,
             eval,
             folds,
@@ -341,6 +372,42 @@ fn triage_stream(engine: &jiejing::triage::Engine) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn triage_export(db: &str, since: Option<chrono::NaiveDate>) -> anyhow::Result<()> {
+    use jiejing::triage::learn::ConfirmedLabel;
+    use std::io::Write as _;
+
+    let store = store::open(db, store::Policy::default())
+        .await
+        .with_context(|| format!("cannot open the database {db}"))?;
+    let since = match since {
+        Some(day) => Some(
+            day.and_hms_opt(0, 0, 0)
+                .and_then(|t| t.and_local_timezone(jiejing::model::stats::centre_tz()).single())
+                .context("--since is not a valid day")?
+                .with_timezone(&Utc),
+        ),
+        None => None,
+    };
+    let incidents = store
+        .incidents(&store::IncidentFilter {
+            since,
+            limit: i64::MAX,
+            ..Default::default()
+        })
+        .await
+        .context("cannot read the incidents")?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut n = 0;
+    for label in incidents.iter().filter_map(ConfirmedLabel::from_incident) {
+        serde_json::to_writer(&mut out, &label)?;
+        out.write_all(b"\n")?;
+        n += 1;
+    }
+    out.flush()?;
+    eprintln!("{n} confirmed labels of {} calls", incidents.len());
+    Ok(())
+}
+
 fn triage_eval(
     engine: &jiejing::triage::Engine,
     path: &std::path::Path,
@@ -367,7 +434,7 @@ fn triage_eval(
             Some(p) => std::fs::read_to_string(p)?,
             None => jiejing::triage::rules::BUILTIN_RULES.to_owned(),
         };
-        let corpus = eval::parse_labelled(jiejing::triage::bayes::BUILTIN_CORPUS).map_err(|e| anyhow::anyhow!(e))?;
+        let corpus = jiejing::triage::learn::builtin_rows().map_err(|e| anyhow::anyhow!(e))?;
         let cv = eval::cross_validate(&rules_source, &corpus, &rows, k).map_err(|e| anyhow::anyhow!(e))?;
         writeln!(
             out,

@@ -526,7 +526,59 @@ pub fn stats_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
             }
         });
         ui.separator();
+        triage_agreement_ui(ui, lang, s);
+        ui.separator();
         charts_ui(ui, lang, s);
+    });
+}
+
+/// Where operators keep triage's suggestions and where they overrule them:
+/// a low share tells the lead which kind of call triage should not be
+/// trusted on yet.
+fn triage_agreement_ui(ui: &mut Ui, lang: Lang, s: &ShiftStats) {
+    ui.strong(lang.tr("triage_agreement"));
+    if s.triage_agreement.is_empty() {
+        ui.label(RichText::new(lang.tr("no_confirmed_calls")).weak());
+        return;
+    }
+    let (confirmed, kept) = s
+        .triage_agreement
+        .iter()
+        .fold((0, 0), |(c, k), a| (c + a.confirmed, k + a.kept_category));
+    ui.label(format!(
+        "{} {kept}/{confirmed} ({:.0}%)",
+        lang.tr("kept_overall"),
+        100.0 * kept as f64 / confirmed.max(1) as f64
+    ));
+    egui::Grid::new("triage_agreement").striped(true).show(ui, |ui| {
+        for key in [
+            "suggested_category",
+            "confirmed_calls",
+            "kept_category",
+            "kept_priority",
+        ] {
+            ui.strong(lang.tr(key));
+        }
+        ui.end_row();
+        for a in &s.triage_agreement {
+            ui.label(code_name(lang, a.suggested.code()));
+            ui.label(a.confirmed.to_string());
+            let share = a.share();
+            let color = if share >= 0.9 {
+                GREEN
+            } else if share >= 0.7 {
+                AMBER
+            } else {
+                RED
+            };
+            ui.label(RichText::new(format!("{} ({:.0}%)", a.kept_category, share * 100.0)).color(color));
+            ui.label(format!(
+                "{} ({:.0}%)",
+                a.kept_priority,
+                100.0 * a.kept_priority as f64 / a.confirmed.max(1) as f64
+            ));
+            ui.end_row();
+        }
     });
 }
 

@@ -211,6 +211,33 @@ pub struct ShiftStats {
     pub queue: QueueNow,
     pub operators: Vec<OperatorStats>,
     pub hourly: Vec<HourBucket>,
+    /// Per suggested category: how often the operator kept triage's
+    /// suggestion (calls with both a suggestion and an operator's category).
+    #[serde(default)]
+    pub triage_agreement: Vec<TriageAgreement>,
+}
+
+/// Whether operators keep triage's suggestions for one suggested category:
+/// where triage is trusted and where it is not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TriageAgreement {
+    pub suggested: Category,
+    /// Calls triage suggested as this category that an operator classified.
+    pub confirmed: i64,
+    /// Of those, the operator kept the category.
+    pub kept_category: i64,
+    /// Of those, the operator kept category and priority.
+    pub kept_priority: i64,
+}
+
+impl TriageAgreement {
+    pub fn share(&self) -> f64 {
+        if self.confirmed == 0 {
+            0.0
+        } else {
+            self.kept_category as f64 / self.confirmed as f64
+        }
+    }
 }
 
 /// Limits that raise an alert on the lead's screen.

@@ -55,6 +55,9 @@ pub struct Config {
     /// A centre's own triage rule file instead of the built-in one; re-read
     /// by `POST /api/v1/triage/reload`.
     pub triage_rules: Option<std::path::PathBuf>,
+    /// Retrain triage at start (and on reload) from the shipped corpus plus
+    /// the labels this centre's operators confirmed in the last year.
+    pub triage_learn: bool,
     /// An event-stream subscriber further behind than this many events is
     /// told to `resync` (reload its view) instead of replaying them all.
     pub max_replay: i64,
@@ -84,6 +87,7 @@ impl Config {
             max_body_bytes: 256 * 1024,
             admin_password: None,
             triage_rules: None,
+            triage_learn: false,
             max_replay: 10_000,
             event_buffer: 1024,
             stall_timeout: Duration::from_secs(60),
@@ -268,7 +272,7 @@ impl Server {
             tracing::info!(units = seeded, "created the gazetteer's units");
         }
         ensure_admin(&store, &config).await?;
-        load_triage(config.triage_rules.clone()).await?;
+        load_triage(&config, &store).await?;
         let pg_pool = store.pg_pool().cloned();
         let store: Arc<dyn Store> = Arc::new(store);
         let shutdown = CancellationToken::new();
@@ -320,12 +324,48 @@ impl Server {
     }
 }
 
-/// Installs the configured triage rules, or loads the built-in engine, off
-/// the async threads (segmentation dictionary and model take a moment).
-pub async fn load_triage(rules: Option<std::path::PathBuf>) -> Result<usize, ServerError> {
-    let engine = tokio::task::spawn_blocking(move || match rules {
-        Some(path) => crate::triage::Engine::with_rules_file(&path),
-        None => Ok(crate::triage::Engine::builtin()),
+/// Installs the configured triage engine: the built-in one, or one trained
+/// with a centre's rule file and, with `triage_learn`, its operators'
+/// confirmed labels. Training runs off the async threads.
+pub async fn load_triage(config: &Config, store: &dyn Store) -> Result<usize, ServerError> {
+    let confirmed = if config.triage_learn {
+        let since = Utc::now() - chrono::Duration::days(365);
+        let incidents = store
+            .incidents(&crate::store::IncidentFilter {
+                since: Some(since),
+                limit: 1_000_000,
+                ..Default::default()
+            })
+            .await?;
+        incidents
+            .iter()
+            .filter_map(crate::triage::learn::ConfirmedLabel::from_incident)
+            .map(|c| c.to_labelled())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let rules = config.triage_rules.clone();
+    let engine = tokio::task::spawn_blocking(move || -> Result<_, ServerError> {
+        if rules.is_none() && confirmed.is_empty() {
+            return Ok(crate::triage::Engine::builtin());
+        }
+        let rule_set = match &rules {
+            Some(path) => crate::triage::RuleSet::load(path)?,
+            None => crate::triage::RuleSet::builtin()?,
+        };
+        let mut rows = crate::triage::learn::builtin_rows().map_err(|message| crate::triage::RulesError::Syntax {
+            file: "built-in corpus".to_owned(),
+            message,
+        })?;
+        let centre = confirmed.len();
+        rows.extend(confirmed);
+        tracing::info!(centre, total = rows.len(), "training triage");
+        Ok(crate::triage::Engine::trained(
+            rule_set,
+            crate::triage::Lexicon::builtin()?,
+            &rows,
+        ))
     })
     .await
     .map_err(|e| ServerError::Io(std::io::Error::other(e)))??;

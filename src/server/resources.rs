@@ -293,7 +293,7 @@ pub struct ReloadResponse {
 #[utoipa::path(post, path = "/triage/reload", tag = "ops", security(("bearer" = [])),
     responses((status = 200, body = ReloadResponse), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn reload_triage(State(state): State<AppState>, _auth: Auth<Admins>) -> ApiResult<Json<ReloadResponse>> {
-    match super::load_triage(state.config.triage_rules.clone()).await {
+    match super::load_triage(&state.config, state.store.as_ref()).await {
         Ok(phrases) => {
             tracing::info!(phrases, "triage rules reloaded");
             Ok(Json(ReloadResponse { phrases }))

@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::{ApiClient, ClientError};
 use crate::model::{Category, Channel, Disconnect, IntakeRequest, gazetteer::Gazetteer};
-use crate::triage::eval::{Labelled, parse_labelled};
+use crate::triage::eval::Labelled;
 
 /// Share of simulated calls that are not police business or invalid.
 pub const NON_POLICE_SHARE: f64 = 0.70;
@@ -44,7 +44,7 @@ pub struct CallFactory {
 impl CallFactory {
     pub fn new(seed: u64) -> Self {
         #[expect(clippy::expect_used, reason = "the bundled corpus is checked by unit tests")]
-        let rows = parse_labelled(crate::triage::bayes::BUILTIN_CORPUS).expect("bundled corpus parses");
+        let rows = crate::triage::learn::builtin_rows().expect("bundled corpus parses");
         let (police, rest): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.category.is_police());
         let (invalid, other) = rest.into_iter().partition(|r| r.category == Category::Invalid);
         let g = Gazetteer::builtin();

@@ -2151,6 +2151,34 @@ impl Store for SqlStore {
             b.queue_depth = depth_at;
         }
 
+        // Non-police and invalid calls carry no operator priority: P4.
+        let agreement: Vec<(String, i64, i64, i64)> = self
+            .rows(
+                format!(
+                    "SELECT sugg_category, COUNT(*), \
+                     COUNT(CASE WHEN category = sugg_category THEN 1 END), \
+                     COUNT(CASE WHEN category = sugg_category \
+                       AND COALESCE(priority, 'P4') = COALESCE(sugg_priority, 'P4') THEN 1 END) \
+                     {within} AND category IS NOT NULL AND sugg_category IS NOT NULL \
+                     GROUP BY sugg_category ORDER BY sugg_category"
+                ),
+                &range,
+            )
+            .await?;
+        let mut triage_agreement = agreement
+            .into_iter()
+            .map(|(c, confirmed, kept_category, kept_priority)| {
+                Ok(crate::model::stats::TriageAgreement {
+                    suggested: parse("category", &c)?,
+                    confirmed,
+                    kept_category,
+                    kept_priority,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // In the taxonomy's order, police categories first.
+        triage_agreement.sort_by_key(|a| a.suggested);
+
         let mut categories = std::collections::BTreeMap::new();
         for (c, n) in by_category.into_iter().filter_map(|(c, n)| Some((c?, n))) {
             categories.insert(parse("category", &c)?, n);
@@ -2181,6 +2209,7 @@ impl Store for SqlStore {
             queue,
             operators,
             hourly,
+            triage_agreement,
         })
     }
 

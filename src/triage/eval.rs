@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use super::{Engine, NaiveBayes, RuleSet, TriageInput};
+use super::{Engine, RuleSet, TriageInput};
 use crate::model::{Agency, Category, Channel, Priority};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -46,6 +46,15 @@ pub struct Report {
     pub priority_accuracy: f64,
     /// Share of `P1` rows suggested as `P1`.
     pub p1_recall: f64,
+    /// Share of rows that are not `P1` suggested as `P1` (patrols spent on
+    /// caution).
+    pub over_triage: f64,
+    /// `P1` rows suggested `non_police` or `invalid` at all, and with a
+    /// category confidence of 0.9 or more (the worst error).
+    pub p1_as_not_police: usize,
+    pub p1_confidently_not_police: usize,
+    /// Reliability: per confidence band (lower bound, rows, category right).
+    pub reliability: Vec<(f64, usize, usize)>,
     /// `confusion[expected][got]`, in [`Category::ALL`] order.
     pub confusion: [[usize; 9]; 9],
     pub misses: Vec<Miss>,
@@ -60,13 +69,28 @@ fn ratio(a: usize, b: usize) -> f64 {
 }
 
 impl Report {
-    fn from_pairs(pairs: Vec<(&Labelled, (Category, Agency, Priority))>) -> Report {
+    fn from_pairs(pairs: Vec<(&Labelled, Got)>) -> Report {
         let mut r = Report {
             n: pairs.len(),
             ..Default::default()
         };
         let (mut cat_ok, mut ag_ok, mut pr_ok, mut np, mut np_ok, mut p1, mut p1_ok) = (0, 0, 0, 0, 0, 0, 0);
-        for (row, got) in &pairs {
+        const BANDS: [f64; 6] = [0.0, 0.5, 0.7, 0.8, 0.9, 0.95];
+        r.reliability = BANDS.iter().map(|b| (*b, 0, 0)).collect();
+        let (mut not_p1, mut over) = (0, 0);
+        for (row, g) in &pairs {
+            let got = &(g.category, g.agency, g.priority);
+            let band = BANDS.iter().rposition(|b| g.confidence >= *b).unwrap_or(0);
+            r.reliability[band].1 += 1;
+            r.reliability[band].2 += usize::from(row.category == g.category);
+            if row.priority == Priority::P1 && !g.category.is_police() {
+                r.p1_as_not_police += 1;
+                r.p1_confidently_not_police += usize::from(g.confidence >= 0.9);
+            }
+            if row.priority != Priority::P1 {
+                not_p1 += 1;
+                over += usize::from(g.priority == Priority::P1);
+            }
             r.confusion[ix(row.category)][ix(got.0)] += 1;
             cat_ok += usize::from(row.category == got.0);
             ag_ok += usize::from(row.agency == got.1);
@@ -93,6 +117,7 @@ impl Report {
         r.priority_accuracy = ratio(pr_ok, r.n);
         r.agency_accuracy_non_police = ratio(np_ok, np);
         r.p1_recall = ratio(p1_ok, p1);
+        r.over_triage = ratio(over, not_p1);
         let mut f1_sum = 0.0;
         let mut classes = 0;
         for k in 0..9 {
@@ -111,25 +136,37 @@ impl Report {
     }
 }
 
-/// Scores `engine` on `rows`.
-pub fn evaluate(engine: &Engine, rows: &[Labelled]) -> Report {
-    let pairs = rows
-        .iter()
-        .map(|row| {
-            let s = engine.triage(&TriageInput {
-                channel: row.channel,
-                text: &row.text,
-                history: None,
-            });
-            (row, (s.category, s.agency, s.priority))
-        })
-        .collect();
-    Report::from_pairs(pairs)
+/// What the engine suggested for one row.
+#[derive(Debug, Clone, Copy)]
+struct Got {
+    category: Category,
+    agency: Agency,
+    priority: Priority,
+    confidence: f64,
 }
 
-/// K-fold cross-validation of the learned part: for each fold the model is
-/// trained on `corpus` minus that fold's texts, so no row is scored by a model
-/// that saw it. (The rules are the same in every fold.)
+fn suggest(engine: &Engine, row: &Labelled) -> Got {
+    let s = engine.triage(&TriageInput {
+        channel: row.channel,
+        text: &row.text,
+        history: None,
+    });
+    Got {
+        category: s.category,
+        agency: s.agency,
+        priority: s.priority,
+        confidence: s.confidence,
+    }
+}
+
+/// Scores `engine` on `rows`.
+pub fn evaluate(engine: &Engine, rows: &[Labelled]) -> Report {
+    Report::from_pairs(rows.iter().map(|row| (row, suggest(engine, row))).collect())
+}
+
+/// K-fold cross-validation of the learned part: for each fold the models
+/// are trained on `corpus` minus that fold's texts, so no row is scored by a
+/// model that saw it. (The rules are the same in every fold.)
 pub fn cross_validate(
     rules_source: &str,
     corpus: &[Labelled],
@@ -146,21 +183,16 @@ pub fn cross_validate(
             .map(|(_, r)| r)
             .collect();
         let held_texts: std::collections::HashSet<&str> = held.iter().map(|r| r.text.as_str()).collect();
-        let model = NaiveBayes::train(
-            corpus
-                .iter()
-                .filter(|r| !held_texts.contains(r.text.as_str()))
-                .map(|r| (r.text.as_str(), r.category)),
-        );
+        let train: Vec<Labelled> = corpus
+            .iter()
+            .filter(|r| !held_texts.contains(r.text.as_str()))
+            .cloned()
+            .collect();
         let rules = RuleSet::parse(rules_source, "rules").map_err(|e| e.to_string())?;
-        let engine = Engine::new(rules, Some(model));
+        let lexicon = super::Lexicon::builtin().map_err(|e| e.to_string())?;
+        let engine = Engine::trained(rules, lexicon, &train);
         for row in held {
-            let s = engine.triage(&TriageInput {
-                channel: row.channel,
-                text: &row.text,
-                history: None,
-            });
-            pairs.push((row, (s.category, s.agency, s.priority)));
+            pairs.push((row, suggest(&engine, row)));
         }
     }
     Ok(Report::from_pairs(pairs))
@@ -175,6 +207,30 @@ impl fmt::Display for Report {
         writeln!(f, "agency accuracy (all)        {:.3}", self.agency_accuracy)?;
         writeln!(f, "priority accuracy            {:.3}", self.priority_accuracy)?;
         writeln!(f, "P1 recall                    {:.3}", self.p1_recall)?;
+        writeln!(f, "over-triage (non-P1 as P1)   {:.3}", self.over_triage)?;
+        writeln!(
+            f,
+            "P1 suggested not police      {} ({} with confidence >= 0.9)",
+            self.p1_as_not_police, self.p1_confidently_not_police
+        )?;
+        writeln!(f, "\nreliability (category confidence band: rows, right)")?;
+        for (i, (lo, n, ok)) in self.reliability.iter().enumerate() {
+            let hi = self.reliability.get(i + 1).map_or(1.0, |x| x.0);
+            if *n > 0 {
+                writeln!(
+                    f,
+                    "  [{lo:.2}, {hi:.2}{}  {n:>5}  {:.3}",
+                    if hi >= 1.0 { "]" } else { ")" },
+                    ratio(*ok, *n)
+                )?;
+            } else {
+                writeln!(
+                    f,
+                    "  [{lo:.2}, {hi:.2}{}  {n:>5}      -",
+                    if hi >= 1.0 { "]" } else { ")" }
+                )?;
+            }
+        }
         writeln!(f, "\nconfusion (rows: expected, columns: suggested)")?;
         let short = |c: Category| -> String { c.as_str().chars().take(6).collect() };
         write!(f, "{:>20}", "")?;

@@ -56,7 +56,6 @@ pub struct RuleSet {
     pub referral_agencies: Vec<Agency>,
     pub co_notify_agencies: Vec<Agency>,
     pub default_priority: HashMap<Category, Priority>,
-    pub model_weight: f64,
 }
 
 /// Phrases grouped under their weight ("3" = [...]).
@@ -67,7 +66,6 @@ impl std::fmt::Debug for RuleSet {
         f.debug_struct("RuleSet")
             .field("phrases", &self.phrases.len())
             .field("combos", &self.combos.len())
-            .field("model_weight", &self.model_weight)
             .finish_non_exhaustive()
     }
 }
@@ -83,7 +81,6 @@ struct RawRules {
     agencies: RawAgencies,
     agency_cues: BTreeMap<Spanned<String>, WeightedPhrases>,
     priority: RawPriority,
-    model: RawModel,
 }
 
 #[derive(Deserialize)]
@@ -118,12 +115,6 @@ struct RawPriority {
     p3: Vec<Spanned<String>>,
     in_progress: Vec<Spanned<String>>,
     default: BTreeMap<Spanned<String>, Spanned<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawModel {
-    weight: f64,
 }
 
 struct Builder<'a> {
@@ -317,7 +308,6 @@ impl RuleSet {
             referral_agencies,
             co_notify_agencies,
             default_priority,
-            model_weight: raw.model.weight,
         })
     }
 }

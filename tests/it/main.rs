@@ -11,5 +11,6 @@ mod helpers;
 mod instances;
 mod lead;
 mod lead_console;
+mod learning;
 mod service;
 mod triage;
