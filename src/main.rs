@@ -396,12 +396,14 @@ async fn triage_export(db: &str, since: Option<chrono::NaiveDate>) -> anyhow::Re
         })
         .await
         .context("cannot read the incidents")?;
+    // Oldest first, so a later export appends to an earlier one in order.
+    let mut labels: Vec<ConfirmedLabel> = incidents.iter().filter_map(ConfirmedLabel::from_incident).collect();
+    labels.sort_by_key(|l| l.received_at);
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let mut n = 0;
-    for label in incidents.iter().filter_map(ConfirmedLabel::from_incident) {
-        serde_json::to_writer(&mut out, &label)?;
+    let n = labels.len();
+    for label in &labels {
+        serde_json::to_writer(&mut out, label)?;
         out.write_all(b"\n")?;
-        n += 1;
     }
     out.flush()?;
     eprintln!("{n} confirmed labels of {} calls", incidents.len());
