@@ -11,6 +11,7 @@ use super::state::{Conn, ConsoleState, Draft, View};
 use crate::model::{
     Agency, Category, Channel, CloseReason, Coded, Incident, Priority, QueueEntry, Role, Status, UnitStatus,
 };
+use crate::triage::DANGER_TO_LIFE;
 
 pub(super) const RED: Color32 = Color32::from_rgb(0xd6, 0x2d, 0x20);
 pub(super) const AMBER: Color32 = Color32::from_rgb(0xe6, 0x9b, 0x00);
@@ -564,11 +565,29 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
                     );
                 }
             });
+            // The detector's verdict stands out: a call taker must not read a
+            // life threat as a routine referral.
+            if let Some(r) = s.reasons.iter().find(|r| r.rule.starts_with(DANGER_TO_LIFE)) {
+                ui.label(
+                    RichText::new(format!(
+                        "{} {}",
+                        lang.tr("danger_to_life"),
+                        r.keyword.replace('+', " · ")
+                    ))
+                    .strong()
+                    .color(Color32::WHITE)
+                    .background_color(RED),
+                );
+            }
             if let Some(d) = &state.draft {
                 let spans: Vec<(usize, usize)> = s
                     .reasons
                     .iter()
-                    .filter(|r| r.rule.starts_with("cue") || r.rule.starts_with("danger"))
+                    .filter(|r| {
+                        ["cue", "danger", DANGER_TO_LIFE, "model"]
+                            .iter()
+                            .any(|p| r.rule.starts_with(p))
+                    })
                     .filter_map(|r| r.span)
                     .collect();
                 ui.label(highlighted(ui, &d.narrative, &spans));

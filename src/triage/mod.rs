@@ -113,6 +113,10 @@ pub fn install(engine: Engine) {
     *ACTIVE.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(engine);
 }
 
+/// The start of the reason the detector gives when it fires; the console
+/// shows such suggestions with a red banner.
+pub const DANGER_TO_LIFE: &str = "possible danger to life";
+
 /// Suggests with the engine in use (the built-in one is loaded on first use).
 pub fn triage(input: &TriageInput<'_>) -> Suggestion {
     active().triage(input)
@@ -418,15 +422,6 @@ impl Engine {
         }
     }
 
-    /// The probability, by the learned danger model, that life is at risk
-    /// (`None` without a model). For the detector's tests and the eval.
-    pub fn danger_probability(&self, channel: Channel, text: &str) -> Option<f64> {
-        let learned = self.learned.as_deref()?;
-        let a = self.analyse(text);
-        let x = learned.features(text, channel, &a.evidence());
-        Some(learned.danger.predict(&x)[1])
-    }
-
     /// The learned decision, with the safety overrides.
     fn decide_learned(&self, learned: &Learned, a: &Analysis<'_>, channel: Channel) -> Decision {
         let x = learned.features(a.text, channel, &a.evidence());
@@ -661,7 +656,7 @@ impl Engine {
             reasons.push(Reason {
                 keyword: words.join("+"),
                 span,
-                rule: format!("possible danger to life: {}", what.join("; ")),
+                rule: format!("{DANGER_TO_LIFE}: {}", what.join("; ")),
             });
         }
         for n in d.notes.drain(..) {
@@ -674,7 +669,8 @@ impl Engine {
         // The phrases the model weighed most, where they can be pointed at.
         let mut shown = 0;
         for phrase in &d.model_top {
-            if shown == 3 || phrase.chars().count() < 2 {
+            // "有人" or "在我" may tip the model, but they tell a person nothing.
+            if shown == 3 || phrase.chars().count() < 2 || phrase.chars().all(|c| FUNCTION_CHARS.contains(c)) {
                 continue;
             }
             let Some(start) = find_chars(&a.chars, phrase) else {
@@ -707,6 +703,11 @@ impl Engine {
         reasons
     }
 }
+
+/// Characters that carry grammar rather than meaning; a model phrase made
+/// only of them is not shown as a reason.
+const FUNCTION_CHARS: &str =
+    "的了在我你他她它们是有人这那个就都也和跟说着过吗呢吧啊呀哦嗯又还把被给让从到去来上下里一0";
 
 /// Character position of `needle` in `chars` (lower-cased letters compare
 /// equal, as the model saw them).

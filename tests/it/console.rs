@@ -193,6 +193,10 @@ fn taking_a_call_and_typing_changes_the_suggestion_then_dispatch_by_button() {
         "{after:#?}"
     );
     assert!(h.query_by_label_contains("置信度").is_some(), "confidence shown");
+    assert!(
+        h.query_by_label_contains("可能危及生命").is_some(),
+        "the detector's verdict is shown as a banner"
+    );
 
     h.get_by_role_and_label(A11y::Button, "派警 (F2)").click();
     step_until(&mut h, "dispatched", |_| incident(&env, id)["status"] == "dispatched");

@@ -251,6 +251,14 @@ fn the_statistics_panel_shows_the_services_numbers() {
     let stats = lead(&h).stats.clone().expect("stats");
     assert_eq!(stats.operators.len(), 1);
     assert_eq!((stats.operators[0].handled, stats.operators[0].holding), (3, 0));
+    // How often operators kept triage's suggestion: three calls carry both
+    // an operator's category and a suggestion (the prank has no category).
+    let confirmed: i64 = stats.triage_agreement.iter().map(|a| a.confirmed).sum();
+    let kept: i64 = stats.triage_agreement.iter().map(|a| a.kept_category).sum();
+    assert_eq!(confirmed, 3, "{:?}", stats.triage_agreement);
+    let overall = format!("总体采纳 {kept}/3 ({:.0}%)", 100.0 * kept as f64 / 3.0);
+    assert!(h.query_by_label(&overall).is_some(), "the panel shows {overall:?}");
+    assert!(h.query_by_label("研判建议采纳率").is_some());
     // Switching to English keeps the numbers.
     h.get_by_label("English").click();
     step_until(&mut h, "English labels", |h| h.query_by_label("Calls: 4").is_some());
