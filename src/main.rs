@@ -388,7 +388,7 @@ async fn triage_export(db: &str, since: Option<chrono::NaiveDate>) -> anyhow::Re
         ),
         None => None,
     };
-    let incidents = store
+    let mut incidents = store
         .incidents(&store::IncidentFilter {
             since,
             limit: i64::MAX,
@@ -397,8 +397,8 @@ async fn triage_export(db: &str, since: Option<chrono::NaiveDate>) -> anyhow::Re
         .await
         .context("cannot read the incidents")?;
     // Oldest first, so a later export appends to an earlier one in order.
-    let mut labels: Vec<ConfirmedLabel> = incidents.iter().filter_map(ConfirmedLabel::from_incident).collect();
-    labels.sort_by_key(|l| l.received_at);
+    incidents.sort_by_key(|i| (i.received_at, i.id));
+    let labels: Vec<ConfirmedLabel> = incidents.iter().filter_map(ConfirmedLabel::from_incident).collect();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let n = labels.len();
     for label in &labels {

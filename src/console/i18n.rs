@@ -161,6 +161,11 @@ const TABLE: &[(&str, &str, &str)] = &[
         "No calls confirmed by an operator in this range",
     ),
     ("kept_overall", "总体采纳", "Kept overall"),
+    (
+        "danger_to_life",
+        "可能危及生命，按P1处置：",
+        "Possible danger to life, treat as P1:",
+    ),
     ("suggested_category", "建议类别", "Suggested category"),
     ("confirmed_calls", "已确认", "Confirmed"),
     ("kept_category", "类别采纳", "Category kept"),

@@ -70,6 +70,9 @@ pub struct Launcher {
 
 impl Launcher {
     pub fn new(rt: tokio::runtime::Handle, server: String, outbox: PathBuf, prefs: state::Prefs) -> Self {
+        // The console triages locally as the operator types; its models are
+        // trained while the operator signs in, not on the first keystroke.
+        crate::triage::warm_up();
         Launcher {
             rt,
             server,

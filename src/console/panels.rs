@@ -568,15 +568,22 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
             // The detector's verdict stands out: a call taker must not read a
             // life threat as a routine referral.
             if let Some(r) = s.reasons.iter().find(|r| r.rule.starts_with(DANGER_TO_LIFE)) {
+                // The phrases that fired, or (from the model alone) the
+                // engine's own words after the marker.
+                let why = if r.keyword.is_empty() {
+                    r.rule
+                        .trim_start_matches(DANGER_TO_LIFE)
+                        .trim_start_matches(':')
+                        .trim()
+                        .to_owned()
+                } else {
+                    r.keyword.replace('+', " · ")
+                };
                 ui.label(
-                    RichText::new(format!(
-                        "{} {}",
-                        lang.tr("danger_to_life"),
-                        r.keyword.replace('+', " · ")
-                    ))
-                    .strong()
-                    .color(Color32::WHITE)
-                    .background_color(RED),
+                    RichText::new(format!("{} {why}", lang.tr("danger_to_life")))
+                        .strong()
+                        .color(Color32::WHITE)
+                        .background_color(RED),
                 );
             }
             if let Some(d) = &state.draft {

@@ -329,11 +329,14 @@ impl Server {
 /// confirmed labels. Training runs off the async threads.
 pub async fn load_triage(config: &Config, store: &dyn Store) -> Result<usize, ServerError> {
     let confirmed = if config.triage_learn {
+        // The most recent calls of the last year, at most this many: enough
+        // to learn a centre's own words, and a start-up measured in seconds.
+        const MAX_CONFIRMED: i64 = 50_000;
         let since = Utc::now() - chrono::Duration::days(365);
         let incidents = store
             .incidents(&crate::store::IncidentFilter {
                 since: Some(since),
-                limit: 1_000_000,
+                limit: MAX_CONFIRMED,
                 ..Default::default()
             })
             .await?;
@@ -346,32 +349,46 @@ pub async fn load_triage(config: &Config, store: &dyn Store) -> Result<usize, Se
         Vec::new()
     };
     let rules = config.triage_rules.clone();
-    let engine = tokio::task::spawn_blocking(move || -> Result<_, ServerError> {
-        if rules.is_none() && confirmed.is_empty() {
-            return Ok(crate::triage::Engine::builtin());
-        }
-        let rule_set = match &rules {
-            Some(path) => crate::triage::RuleSet::load(path)?,
-            None => crate::triage::RuleSet::builtin()?,
+    // Training takes a second or more: never on an async worker, and the
+    // engine is installed there too (a first use builds the built-in one).
+    let phrases = tokio::task::spawn_blocking(move || -> Result<_, ServerError> {
+        let started = std::time::Instant::now();
+        let engine = if rules.is_none() && confirmed.is_empty() {
+            crate::triage::Engine::builtin()
+        } else {
+            train_triage(rules.as_deref(), confirmed)?
         };
-        let mut rows = crate::triage::learn::builtin_rows().map_err(|message| crate::triage::RulesError::Syntax {
-            file: "built-in corpus".to_owned(),
-            message,
-        })?;
-        let centre = confirmed.len();
-        rows.extend(confirmed);
-        tracing::info!(centre, total = rows.len(), "training triage");
-        Ok(crate::triage::Engine::trained(
-            rule_set,
-            crate::triage::Lexicon::builtin()?,
-            &rows,
-        ))
+        tracing::info!(ms = started.elapsed().as_millis(), "triage engine loaded");
+        let phrases = engine.rules().phrases.len();
+        crate::triage::install(engine);
+        Ok(phrases)
     })
     .await
     .map_err(|e| ServerError::Io(std::io::Error::other(e)))??;
-    let phrases = engine.rules().phrases.len();
-    crate::triage::install(engine);
     Ok(phrases)
+}
+
+/// The engine trained with a centre's rule file and confirmed labels.
+fn train_triage(
+    rules: Option<&std::path::Path>,
+    confirmed: Vec<crate::triage::eval::Labelled>,
+) -> Result<crate::triage::Engine, ServerError> {
+    let rule_set = match rules {
+        Some(path) => crate::triage::RuleSet::load(path)?,
+        None => crate::triage::RuleSet::builtin()?,
+    };
+    let mut rows = crate::triage::learn::builtin_rows().map_err(|message| crate::triage::RulesError::Syntax {
+        file: "built-in corpus".to_owned(),
+        message,
+    })?;
+    let centre = confirmed.len();
+    rows.extend(confirmed);
+    tracing::info!(centre, total = rows.len(), "training triage");
+    Ok(crate::triage::Engine::trained(
+        rule_set,
+        crate::triage::Lexicon::builtin()?,
+        &rows,
+    ))
 }
 
 fn rand_password() -> String {

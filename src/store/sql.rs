@@ -2151,7 +2151,8 @@ impl Store for SqlStore {
             b.queue_depth = depth_at;
         }
 
-        // Non-police and invalid calls carry no operator priority: P4.
+        // Calls an operator disposed of (as `triage export` counts them);
+        // non-police and invalid calls carry no operator priority: P4.
         let agreement: Vec<(String, i64, i64, i64)> = self
             .rows(
                 format!(
@@ -2159,7 +2160,8 @@ impl Store for SqlStore {
                      COUNT(CASE WHEN category = sugg_category THEN 1 END), \
                      COUNT(CASE WHEN category = sugg_category \
                        AND COALESCE(priority, 'P4') = COALESCE(sugg_priority, 'P4') THEN 1 END) \
-                     {within} AND category IS NOT NULL AND sugg_category IS NOT NULL \
+                     {within} AND handled_by_id IS NOT NULL AND category IS NOT NULL \
+                     AND sugg_category IS NOT NULL \
                      GROUP BY sugg_category ORDER BY sugg_category"
                 ),
                 &range,

@@ -108,8 +108,9 @@ impl Lexicon {
                 raw.version
             )));
         }
-        if !(0.0..1.0).contains(&raw.model.threshold) {
-            return Err(invalid("model.threshold must be in [0, 1)".to_owned()));
+        // 0 would make every call P1, 1 would switch the learned half off.
+        if !(raw.model.threshold > 0.0 && raw.model.threshold < 1.0) {
+            return Err(invalid("model.threshold must be between 0 and 1".to_owned()));
         }
         let concepts: Vec<String> = raw.concepts.keys().cloned().collect();
         let mut phrases = Vec::new();
@@ -182,24 +183,37 @@ impl Lexicon {
         }
         let mut fired = Vec::new();
         for (ci, c) in self.compositions.iter().enumerate() {
-            // Each group takes a hit of its own: "不想活" cannot be both the
-            // announcement and the means.
             let mut used: Vec<ConceptHit> = Vec::new();
-            let ok = c.groups.iter().all(|g| {
-                let pick = hits.iter().find(|h| {
-                    g.contains(&h.concept)
-                        && !used
-                            .iter()
-                            .any(|u| u.phrase == h.phrase || (u.start < h.end && h.start < u.end))
-                });
-                pick.map(|h| used.push(*h)).is_some()
-            });
-            if ok {
+            if assign(&c.groups, &hits, &mut used) {
                 fired.push((ci, used));
             }
         }
         Found { concepts, fired }
     }
+}
+
+/// Gives every group a hit of its own, trying the alternatives (there are
+/// at most a handful of groups and hits): "他抵着我，手里拿着刀" needs 拿着
+/// as the wielding and 抵着 as the threat, not the first that fits.
+/// "不想活" cannot be both the announcement and the means, so two groups
+/// never share a phrase or overlapping text.
+fn assign(groups: &[Vec<usize>], hits: &[ConceptHit], used: &mut Vec<ConceptHit>) -> bool {
+    let Some((group, rest)) = groups.split_first() else {
+        return true;
+    };
+    for h in hits {
+        let free = !used
+            .iter()
+            .any(|u| u.phrase == h.phrase || (u.start < h.end && h.start < u.end));
+        if group.contains(&h.concept) && free {
+            used.push(*h);
+            if assign(rest, hits, used) {
+                return true;
+            }
+            used.pop();
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -251,6 +265,13 @@ mod tests {
                 fired(&lex, single)
             );
         }
+    }
+
+    #[test]
+    fn groups_take_the_hit_that_leaves_the_others_a_choice() {
+        let lex = Lexicon::builtin().expect("danger.toml");
+        let got = fired(&lex, "他抵着我，手里拿着刀");
+        assert!(got.iter().any(|n| n.contains("weapon held")), "{got:?}");
     }
 
     #[test]

@@ -117,7 +117,7 @@ impl Report {
         r.priority_accuracy = ratio(pr_ok, r.n);
         r.agency_accuracy_non_police = ratio(np_ok, np);
         r.p1_recall = ratio(p1_ok, p1);
-        r.over_triage = ratio(over, not_p1);
+        r.over_triage = if not_p1 == 0 { 0.0 } else { ratio(over, not_p1) };
         let mut f1_sum = 0.0;
         let mut classes = 0;
         for k in 0..9 {

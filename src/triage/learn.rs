@@ -116,8 +116,11 @@ impl Learned {
     /// two threads (the machines it runs on have two cores or more): the
     /// rule evidence by halves of the corpus, then the agency model (13
     /// classes, about half the arithmetic) beside the other three.
-    pub fn train(rows: &[Labelled], evidence: &(dyn Fn(&Labelled) -> Evidence + Sync)) -> Learned {
-        let vocabulary = Vocabulary::build(rows.iter().map(|r| r.text.as_str()), 1);
+    pub fn train(rows: &[Labelled], concepts: usize, evidence: &(dyn Fn(&Labelled) -> Evidence + Sync)) -> Learned {
+        // A centre's year of calls can be large: an n-gram seen once in tens
+        // of thousands of calls is noise that costs memory in every model.
+        let min_df = if rows.len() > 20_000 { 2 } else { 1 };
+        let vocabulary = Vocabulary::build(rows.iter().map(|r| r.text.as_str()), min_df);
         let featurize = |part: &[Labelled]| -> Vec<Sparse> {
             part.iter()
                 .map(|r| {
@@ -136,9 +139,7 @@ impl Learned {
             (first, second.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
         });
         xs.extend(rest);
-        let dense = xs
-            .first()
-            .map_or(DENSE_FIXED, |_| evidence(&rows[0]).dense(rows[0].channel).len());
+        let dense = DENSE_FIXED + concepts;
         let features = vocabulary.len() + dense;
         let opts = TrainOptions::default();
         let xs = &xs;
@@ -222,10 +223,13 @@ pub struct SuggestedLabel {
 }
 
 impl ConfirmedLabel {
-    /// The operator's labels on an incident, if they are complete: a
-    /// category set by the operator, and for a police matter a priority.
-    /// Non-police and invalid calls are P4 by definition.
+    /// The operator's labels on an incident, if an operator disposed of the
+    /// call (dispatched, referred or closed it) with them: a label the form
+    /// prefilled from the suggestion counts once someone acted on it, not
+    /// while the call waits. For a police matter a priority is needed;
+    /// non-police and invalid calls are P4 by definition.
     pub fn from_incident(i: &crate::model::Incident) -> Option<ConfirmedLabel> {
+        i.handled_by.as_ref()?;
         let category = i.category?;
         if i.narrative.trim().is_empty() {
             return None;

@@ -29,6 +29,35 @@ fn norm(c: char) -> Option<char> {
     }
 }
 
+/// A channel marker at the start of `rest` (`[位置]`, `【图片】`, at most
+/// eight characters inside): its inside and the bytes it spans.
+pub fn tag_at(rest: &str) -> Option<(&str, usize)> {
+    let open = rest.chars().next()?;
+    let close = match open {
+        '[' => ']',
+        '【' => '】',
+        _ => return None,
+    };
+    let end = rest.find(close)?;
+    let inside = &rest[open.len_utf8()..end];
+    (inside.chars().count() <= 8).then_some((inside, end + close.len_utf8()))
+}
+
+/// Letters the caller wrote, leaving out channel markers.
+pub fn letters_outside_tags(text: &str) -> usize {
+    let mut n = 0;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if let Some((_, len)) = tag_at(rest) {
+            rest = &rest[len..];
+            continue;
+        }
+        n += usize::from(c.is_alphabetic());
+        rest = &rest[c.len_utf8()..];
+    }
+    n
+}
+
 /// The n-gram keys of a text with their counts, in no particular order. A
 /// key packs up to three characters (21 bits each), so it can be turned back
 /// into its text for reasons.
@@ -47,23 +76,17 @@ pub fn ngram_counts(text: &str) -> HashMap<u64, u32> {
     };
     let mut rest = text;
     while let Some(c) = rest.chars().next() {
-        if c == '[' || c == '【' {
-            let close = if c == '[' { ']' } else { '】' };
-            if let Some(end) = rest.find(close) {
-                // A channel marker such as [位置] or [语音转文字]: one feature
-                // for the marker, none for its letters.
-                let tag = &rest[c.len_utf8()..end];
-                if tag.chars().count() <= 8 {
-                    flush(&mut run, &mut counts);
-                    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-                    for b in tag.bytes() {
-                        h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
-                    }
-                    *counts.entry(h | TAG_BIT).or_insert(0) += 1;
-                    rest = &rest[end + close.len_utf8()..];
-                    continue;
-                }
+        if let Some((tag, len)) = tag_at(rest) {
+            // A channel marker such as [位置] or [语音转文字]: one feature
+            // for the marker, none for its letters.
+            flush(&mut run, &mut counts);
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for b in tag.bytes() {
+                h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
             }
+            *counts.entry(h | TAG_BIT).or_insert(0) += 1;
+            rest = &rest[len..];
+            continue;
         }
         match norm(c) {
             Some(n) => run.push(n),
@@ -145,13 +168,15 @@ impl Vocabulary {
                 Some((i, (1.0 + (c as f32).ln()) * self.idf[i as usize]))
             })
             .collect();
+        // Sorted before summing: the map's order changes from run to run,
+        // and float sums depend on order; one corpus, one model.
+        v.sort_unstable_by_key(|(i, _)| *i);
         let norm = v.iter().map(|(_, x)| x * x).sum::<f32>().sqrt();
         if norm > 0.0 {
             for (_, x) in &mut v {
                 *x /= norm;
             }
         }
-        v.sort_unstable_by_key(|(i, _)| *i);
         v
     }
 }

@@ -99,28 +99,50 @@ fn builtin_lexicon() -> Lexicon {
     Lexicon::builtin().expect("assets/triage/danger.toml is valid")
 }
 
-/// The engine in use: the built-in one until [`install`] replaces it (a
-/// centre's edited rules, reloaded at run time).
-static ACTIVE: LazyLock<RwLock<Arc<Engine>>> = LazyLock::new(|| RwLock::new(Arc::new(Engine::builtin())));
+/// The engine in use: the built-in one, made on first use, until
+/// [`install`] replaces it (a centre's rules or confirmed labels). Empty at
+/// first so that installing another engine never trains the built-in one
+/// for nothing.
+static ACTIVE: RwLock<Option<Arc<Engine>>> = RwLock::new(None);
 
-/// The engine in use now.
+/// The engine in use now. The first call trains the built-in models (about
+/// a second): callers on a UI or async thread warm it up first ([`warm_up`]).
 pub fn active() -> Arc<Engine> {
-    ACTIVE.read().unwrap_or_else(PoisonError::into_inner).clone()
+    if let Some(engine) = ACTIVE.read().unwrap_or_else(PoisonError::into_inner).as_ref() {
+        return engine.clone();
+    }
+    let built = Arc::new(Engine::builtin());
+    ACTIVE
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get_or_insert(built)
+        .clone()
 }
 
 /// Replaces the engine in use; suggestions already running finish on the old one.
 pub fn install(engine: Engine) {
-    *ACTIVE.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(engine);
+    *ACTIVE.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(engine));
 }
 
-/// The start of the reason the detector gives when it fires; the console
-/// shows such suggestions with a red banner.
-pub const DANGER_TO_LIFE: &str = "possible danger to life";
+/// Makes the engine in use on a background thread, so the first suggestion
+/// does not stall the thread that asks for it.
+pub fn warm_up() {
+    let spawned = std::thread::Builder::new().name("triage-warm-up".into()).spawn(|| {
+        active();
+    });
+    if let Err(e) = spawned {
+        tracing::warn!("cannot warm up triage in the background: {e}");
+    }
+}
 
 /// Suggests with the engine in use (the built-in one is loaded on first use).
 pub fn triage(input: &TriageInput<'_>) -> Suggestion {
     active().triage(input)
 }
+
+/// The start of the reason the detector gives when it fires; the console
+/// shows such suggestions with a red banner.
+pub const DANGER_TO_LIFE: &str = "possible danger to life";
 
 struct Hit {
     phrase: usize,
@@ -186,7 +208,7 @@ impl Engine {
     }
 
     fn learn(&self, rows: &[eval::Labelled]) -> Learned {
-        Learned::train(rows, &|r| self.analyse(&r.text).evidence())
+        Learned::train(rows, self.lexicon.concepts.len(), &|r| self.analyse(&r.text).evidence())
     }
 
     pub fn rules(&self) -> &RuleSet {
@@ -358,15 +380,7 @@ impl Engine {
         }
 
         // Nothing but tags, digits, emoji and punctuation: not a request.
-        let letters = text.chars().filter(|c| c.is_alphabetic()).count();
-        let tagged = text
-            .split('[')
-            .skip(1)
-            .filter_map(|t| t.split(']').next())
-            .map(|t| t.chars().count())
-            .sum::<usize>()
-            .min(letters);
-        if letters - tagged < 2 {
+        if linear::letters_outside_tags(text) < 2 {
             a.no_words = true;
             a.cat_score[cat_ix(Category::Invalid)] += 6.0;
             a.rule_reasons.push(Reason {
@@ -441,18 +455,18 @@ impl Engine {
                 })
                 .unwrap_or(0)
         };
+        let composed = !a.danger.fired.is_empty();
         let mut top = argmax(&pc, &|_| true);
-        if a.no_words {
+        if a.no_words && !composed {
             top = cat_ix(Category::Invalid);
         }
         let mut category = Category::ALL[top];
         let mut notes = Vec::new();
-        let composed = !a.danger.fired.is_empty();
         let danger = composed || p_danger >= self.lexicon.threshold;
         // The referral the model would have made, kept for co-notification.
         let referral =
             (category == Category::NonPolice).then(|| Agency::ALL[argmax(&pa, &|k| Agency::ALL[k] != Agency::None)]);
-        if danger && !category.is_police() && !a.no_words {
+        if danger && !category.is_police() && (composed || !a.no_words) {
             let police = argmax(&pc, &|k| Category::ALL[k].is_police());
             category = Category::ALL[police];
             notes.push(format!(
@@ -509,7 +523,9 @@ impl Engine {
             priority_confidence,
             runner_up,
             priority_why: None,
-            danger: danger.then_some(p_danger),
+            // Only when the override stands: an empty call stays invalid
+            // without a danger reason beside it.
+            danger: (danger && category.is_police()).then_some(p_danger),
             notes,
             model_top: learned
                 .category

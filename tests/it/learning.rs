@@ -4,7 +4,7 @@
 
 use chrono::{Duration, DurationRound, Utc};
 use jiejing::model::stats::ShiftStats;
-use jiejing::model::{Agency, Category, Channel, IntakeRequest, Priority, Role};
+use jiejing::model::{Agency, Category, Channel, IncidentOp, IntakeRequest, Priority, Role, UnitStatus};
 use jiejing::store::{self, Policy, Store};
 use jiejing::triage::learn::ConfirmedLabel;
 use jiejing::triage::{Engine, TriageInput};
@@ -22,20 +22,25 @@ type OperatorLabels = (&'static str, Option<&'static str>, Option<&'static str>)
 async fn confirmed_labels_are_exported_and_their_agreement_counted(backend: Backend) {
     let mut srv = spawn_server(backend).await;
     srv.user("gateway", Role::Gateway, None).await;
+    srv.user("ct", Role::CallTaker, None).await;
     let lead = srv.user("lead", Role::ShiftLead, None).await;
     let store = store::open(srv.db_url(), Policy::default()).await.expect("store");
-    let gateway = store
-        .users()
+    let users = store.users().await.expect("users");
+    let user = |name: &str| users.iter().find(|u| u.name == name).expect("user").clone();
+    let (gateway, ct) = (user("gateway"), user("ct"));
+    let unit = store
+        .units()
         .await
-        .expect("users")
+        .expect("units")
         .into_iter()
-        .find(|u| u.name == "gateway")
-        .expect("gateway");
+        .find(|u| u.status == UnitStatus::Available)
+        .expect("an available unit")
+        .id;
     let engine = Engine::builtin();
     let t0 = Utc::now().duration_trunc(Duration::hours(1)).expect("truncate") - Duration::hours(2);
     // (narrative, the operator's labels or none): triage's suggestion is
     // stored beside them, as the service does at intake.
-    let calls: [(&str, Option<OperatorLabels>); 4] = [
+    let calls: [(&str, Option<OperatorLabels>); 5] = [
         (
             "我家宽带断了三天了，打客服一直占线",
             Some(("non_police", Some("telecom"), None)),
@@ -51,6 +56,22 @@ async fn confirmed_labels_are_exported_and_their_agreement_counted(backend: Back
         ),
         // Not yet classified by anyone: neither exported nor counted.
         ("我手机话费充值没到账", None),
+        // Classified (or prefilled) but nobody acted on it yet: not confirmed.
+        ("小区门口有人吵架，还没动手", Some(("public_order", None, Some("P3")))),
+    ];
+    let disposals = [
+        Some(IncidentOp::Refer {
+            agency: Agency::Telecom,
+        }),
+        Some(IncidentOp::Dispatch {
+            unit_id: unit,
+            co_notify: vec![Agency::Ambulance],
+        }),
+        Some(IncidentOp::Refer {
+            agency: Agency::Hotline12345,
+        }),
+        None,
+        None,
     ];
     let mut suggested = Vec::new();
     for (i, (text, labels)) in calls.iter().enumerate() {
@@ -71,7 +92,15 @@ async fn confirmed_labels_are_exported_and_their_agreement_counted(backend: Back
         });
         suggested.push(s.category);
         new.suggestion = Some(s);
-        store.intake(&gateway, None, new, at).await.expect("intake");
+        let id = store.intake(&gateway, None, new, at).await.expect("intake").incident.id;
+        if let Some(op) = disposals[i].clone() {
+            let later = at + Duration::seconds(20);
+            store
+                .mutate(&ct, id, None, IncidentOp::Claim, later)
+                .await
+                .expect("claim");
+            store.mutate(&ct, id, None, op, later).await.expect("dispose");
+        }
     }
     assert_eq!(
         &suggested[..3],
@@ -148,7 +177,7 @@ async fn confirmed_labels_are_exported_and_their_agreement_counted(backend: Back
             ),
         ]
     );
-    // A day after the calls: nothing.
+    // Two days on (past any time zone's midnight): nothing.
     let tomorrow = (Utc::now() + Duration::days(2)).format("%Y-%m-%d").to_string();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_jiejing"))
         .args(["triage", "export", "--db", srv.db_url(), "--since", &tomorrow])
@@ -202,6 +231,11 @@ fn a_centres_confirmed_labels_change_what_triage_suggests() {
         text,
         history: None,
     });
+    assert_ne!(
+        before.agency,
+        Agency::Transport,
+        "the shipped corpus alone does not know this"
+    );
     assert_eq!(
         (after.category, after.agency),
         (Category::NonPolice, Agency::Transport),

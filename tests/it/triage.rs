@@ -290,7 +290,10 @@ fn run_triage(args: &[&str], input: &[u8]) -> (bool, String, String) {
 #[test]
 fn cli_streams_one_line_per_input_in_order() {
     let mut input = Vec::new();
-    input.extend_from_slice("{\"id\":\"a\",\"channel\":\"voice\",\"text\":\"有人拿刀在楼下砍人\"}\n".as_bytes());
+    input.extend_from_slice(
+        "{\"id\":\"a\",\"channel\":\"voice\",\"text\":\"邻居被人用刀砍伤了，流了好多血，砍人的还在楼道里\"}\n"
+            .as_bytes(),
+    );
     input.extend_from_slice(b"{\"id\":\"b\",\"channel\":\"sms\",\"text\":\"\"}\n");
     input.extend_from_slice(b"{\"id\":\"c\",\"channel\":\"sms\",\"text\":\"\xff\xfe broken\"}\n");
     input.extend_from_slice("{\"id\":\"d\",\"channel\":\"fax\",\"text\":\"x\"}\n".as_bytes());
