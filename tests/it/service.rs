@@ -495,7 +495,7 @@ async fn optimistic_concurrency_and_illegal_transitions(backend: Backend) {
     let (s, edited) = ct
         .patch(
             &format!("/incidents/{id}"),
-            json!({"version": v, "narrative": "有人拿刀在楼下砍人", "location": "长春站", "priority": "P1"}),
+            json!({"version": v, "narrative": "邻居被人用刀砍伤了，流了好多血", "location": "长春站", "priority": "P1"}),
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{edited}");
@@ -514,7 +514,7 @@ async fn optimistic_concurrency_and_illegal_transitions(backend: Backend) {
     assert!(err["message"].as_str().is_some_and(|m| m.contains("reload")), "{err}");
     assert_eq!(
         ct.get(&format!("/incidents/{id}")).await.1["narrative"],
-        "有人拿刀在楼下砍人"
+        "邻居被人用刀砍伤了，流了好多血"
     );
     // Another operator cannot edit or release a held call; a lead can release it.
     let (s, b) = ct2
