@@ -46,6 +46,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("reasons", "依据", "Reasons"),
     ("save", "保存 (Ctrl+S)", "Save (Ctrl+S)"),
     ("dispatch", "派警 (F2)", "Dispatch (F2)"),
+    ("dispatch_unit", "派警", "Dispatch"),
     ("refer", "分流 (F3)", "Refer (F3)"),
     ("close_invalid", "无效警情 (F4)", "Close as invalid (F4)"),
     ("link_duplicate", "合并重复 (F5)", "Link duplicate (F5)"),

@@ -9,7 +9,8 @@ use super::command::{Command, Then};
 use super::i18n::{Lang, code_name};
 use super::state::{Conn, ConsoleState, Draft, View};
 use crate::model::{
-    Agency, Category, Channel, CloseReason, Coded, Incident, Priority, QueueEntry, Role, Status, UnitStatus,
+    Agency, Category, Channel, CloseReason, Coded, Incident, Priority, QueueEntry, Role, Status, Suggestion, Unit,
+    UnitStatus,
 };
 use crate::triage::DANGER_TO_LIFE;
 
@@ -418,26 +419,17 @@ pub fn perform(state: &mut ConsoleState, action: Action, cmds: &mut Vec<Command>
     };
     let suggestion = state.suggestion.as_ref();
     let then = match action {
-        Action::Dispatch => {
-            let unit = state.recommendation.as_ref().and_then(|r| r.units.first());
-            match unit {
-                Some(u) => {
-                    let co = draft
-                        .agency
-                        .or(suggestion.map(|s| s.agency))
-                        .filter(|a| matches!(a, Agency::Fire | Agency::Ambulance));
-                    Some(Then::Dispatch {
-                        unit_id: u.id,
-                        co_notify: co.into_iter().collect(),
-                    })
-                }
-                None if draft.incident_id.is_none() => None,
-                None => {
-                    state.notice(lang.tr("no_units"), true);
-                    return;
-                }
+        Action::Dispatch => match best_available(state) {
+            Some(u) => Some(Then::Dispatch {
+                unit_id: u.id,
+                co_notify: co_notify(&draft, suggestion),
+            }),
+            None if draft.incident_id.is_none() => None,
+            None => {
+                state.notice(lang.tr("no_units"), true);
+                return;
             }
-        }
+        },
         Action::Refer => {
             let agency = draft
                 .agency
@@ -643,23 +635,67 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
             ui.label(lang.tr("no_units"));
         }
         let id = state.draft.as_ref().and_then(|x| x.incident_id);
+        let best = best_available(state).map(|u| u.id);
+        let co = state
+            .draft
+            .as_ref()
+            .map(|d| co_notify(d, state.suggestion.as_ref()))
+            .unwrap_or_default();
         for u in rec.units.iter().take(6) {
+            let status = live_status(state, u);
             ui.horizontal(|ui| {
                 ui.label(format!("{} · {}", u.name, code_name(lang, u.kind.as_str())));
-                if let Some(id) = id
-                    && ui.small_button(format!("{} {}", lang.tr("dispatch"), u.code)).clicked()
-                {
-                    cmds.push(Command::Act {
-                        id,
-                        then: Then::Dispatch {
-                            unit_id: u.id,
-                            co_notify: Vec::new(),
-                        },
-                    });
+                if status != UnitStatus::Available {
+                    // Shown so the operator knows it is near, not offered.
+                    ui.label(RichText::new(code_name(lang, status.as_str())).color(AMBER));
+                } else if let Some(id) = id {
+                    let label = if best == Some(u.id) {
+                        format!("{} {}", lang.tr("dispatch"), u.code)
+                    } else {
+                        format!("{} {}", lang.tr("dispatch_unit"), u.code)
+                    };
+                    if ui.small_button(label).clicked() {
+                        cmds.push(Command::Act {
+                            id,
+                            then: Then::Dispatch {
+                                unit_id: u.id,
+                                co_notify: co.clone(),
+                            },
+                        });
+                    }
                 }
             });
         }
     }
+}
+
+/// A unit's status on the live board; a recommendation is made when the
+/// call is opened, and units move on while the operator talks.
+fn live_status(state: &ConsoleState, unit: &Unit) -> UnitStatus {
+    state
+        .units
+        .iter()
+        .find(|x| x.id == unit.id)
+        .map_or(unit.status, |x| x.status)
+}
+
+/// The best recommended unit that is still available: what F2 dispatches.
+fn best_available(state: &ConsoleState) -> Option<&Unit> {
+    let rec = state.recommendation.as_ref()?;
+    rec.units
+        .iter()
+        .find(|u| live_status(state, u) == UnitStatus::Available)
+}
+
+/// 119 or 120 notified with the patrol when the call (or its suggestion)
+/// names them: one action for a fire with people trapped.
+fn co_notify(draft: &Draft, suggestion: Option<&Suggestion>) -> Vec<Agency> {
+    draft
+        .agency
+        .or(suggestion.map(|s| s.agency))
+        .filter(|a| matches!(a, Agency::Fire | Agency::Ambulance))
+        .into_iter()
+        .collect()
 }
 
 /// The unit board: every unit with its status, changeable.

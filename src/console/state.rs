@@ -60,6 +60,9 @@ pub struct Draft {
     /// Idempotency key of a new call, fixed when the form opens so a retry
     /// is the same call.
     pub key: String,
+    /// When the operator opened the form for a new call: the call's time,
+    /// even when the outbox delivers it an hour later.
+    pub opened_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Draft {
@@ -67,6 +70,7 @@ impl Draft {
         Draft {
             channel: Some(Channel::Voice),
             key: format!("console-{}", hex::encode(rand::random::<[u8; 12]>())),
+            opened_at: Some(chrono::Utc::now()),
             ..Default::default()
         }
     }
@@ -91,6 +95,7 @@ impl Draft {
             agency: i.agency,
             priority: i.priority,
             key: String::new(),
+            opened_at: None,
         }
     }
 
@@ -113,7 +118,7 @@ impl Draft {
             lat: None,
             lon: None,
             narrative: self.narrative.clone(),
-            received_at: None,
+            received_at: self.opened_at,
             disconnect: None,
             category: self.category.or(suggestion.map(|s| s.category)),
             agency: self.agency.or(suggestion.map(|s| s.agency)),
@@ -252,6 +257,17 @@ impl ConsoleState {
     /// Puts a call on the form (or none) and forgets what belonged to the
     /// previous one; the suggestion is recomputed from the new narrative.
     pub fn set_call(&mut self, draft: Option<Draft>) {
+        // A work-order number stays readable after the referral (the form
+        // moves on to no call) but never under another call's form, where
+        // an operator could read the wrong number to a caller.
+        if let Some(d) = &draft
+            && self
+                .last_referral
+                .as_ref()
+                .is_some_and(|r| Some(r.incident_id) != d.incident_id)
+        {
+            self.last_referral = None;
+        }
         self.draft = draft;
         self.suggestion = None;
         self.suggested_for.clear();

@@ -8,7 +8,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use jiejing::client::ApiClient;
 use jiejing::console::{ConsoleApp, Outbox};
-use jiejing::model::{Agency, Role, Status};
+use jiejing::model::{Agency, Role, Status, UnitStatus};
 use serde_json::json;
 
 use crate::helpers::{Api, Backend, PASSWORD, TestServer, spawn_server};
@@ -237,6 +237,44 @@ fn dispatch_with_f2() {
 }
 
 #[test]
+fn f2_skips_a_recommended_unit_that_went_busy() {
+    let env = env();
+    let mut h = console(&env);
+    let id = post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310008", "location": "长春站", "narrative": "长春站北口有人打架"}),
+    );
+    take(&env, &mut h, id);
+    step_until(&mut h, "units recommended", |h| {
+        h.state()
+            .as_ref()
+            .and_then(|a| a.state.recommendation.as_ref())
+            .is_some_and(|r| r.units.len() >= 2)
+    });
+    // The best unit is sent elsewhere while the operator talks.
+    let first = app(&h).state.recommendation.as_ref().expect("recommendation").units[0].id;
+    let (s, b) = env.rt.block_on(
+        env.lead
+            .post(&format!("/units/{first}/status"), json!({"status": "en_route"})),
+    );
+    assert_eq!(s, reqwest::StatusCode::OK, "{b}");
+    step_until(&mut h, "the board shows it busy", |h| {
+        h.state().as_ref().is_some_and(|a| {
+            a.state
+                .units
+                .iter()
+                .any(|u| u.id == first && u.status == UnitStatus::EnRoute)
+        })
+    });
+    h.key_press(egui::Key::F2);
+    step_until(&mut h, "dispatched with F2", |_| {
+        incident(&env, id)["status"] == "dispatched"
+    });
+    let sent = incident(&env, id)["unit_id"].as_i64().expect("unit");
+    assert_ne!(sent, first, "F2 took the next available unit, not the busy one");
+}
+
+#[test]
 fn refer_shows_the_work_order_number() {
     let env = env();
     let mut h = console(&env);
@@ -253,6 +291,18 @@ fn refer_shows_the_work_order_number() {
     });
     let r = app(&h).state.last_referral.clone().expect("referral");
     assert_eq!(r.agency, Agency::Utilities);
+
+    // The next call's form never shows the previous call's number.
+    let next = post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310009", "narrative": "楼下有人吵架"}),
+    );
+    take(&env, &mut h, next);
+    h.step();
+    assert!(
+        h.query_by_label_contains("分流单号").is_none(),
+        "a stale work-order number under call #{next}"
+    );
 }
 
 #[test]
@@ -303,6 +353,7 @@ fn a_call_logged_offline_arrives_exactly_once() {
     step_until(&mut h, "live", |h| h.query_by_label_contains("在线").is_some());
     env.rt.block_on(env.srv.stop());
 
+    let opened = chrono::Utc::now();
     h.key_press(egui::Key::F1);
     h.step();
     h.get_by_label("报警电话").focus();
@@ -325,6 +376,8 @@ fn a_call_logged_offline_arrives_exactly_once() {
     );
 
     // The service comes back; the outbox is sent by itself.
+    std::thread::sleep(Duration::from_millis(1500));
+    let back = chrono::Utc::now();
     env.rt.block_on(env.srv.restart());
     step_until(&mut h, "outbox emptied", |h| {
         h.state().as_ref().is_some_and(|a| a.state.outbox_pending == 0)
@@ -340,6 +393,12 @@ fn a_call_logged_offline_arrives_exactly_once() {
         .collect();
     assert_eq!(matching.len(), 1, "exactly once: {all}");
     assert_eq!(matching[0]["location"]["jurisdiction"], "CC-NG-RM");
+    let received: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(matching[0]["received_at"].clone()).expect("received_at");
+    assert!(
+        opened - chrono::Duration::seconds(1) <= received && received < back,
+        "the call's time is when it was logged ({opened}), not when the outbox sent it: {received}"
+    );
     assert_eq!(
         matching[0]["status"],
         Status::InProgress.as_str(),
