@@ -280,9 +280,141 @@ pub fn code_name(lang: Lang, code: &str) -> &'static str {
     }
 }
 
+/// A triage reason as the operator reads it: the engine writes its rules in
+/// English (they are logged and exported too), the console shows them in the
+/// operator's language. Danger compositions are named from the lexicon.
+pub fn reason_text(lang: Lang, r: &crate::model::Reason) -> String {
+    let body = match lang {
+        Lang::En => r.rule.clone(),
+        Lang::Zh => reason_zh(&r.rule),
+    };
+    if r.keyword.is_empty() {
+        body
+    } else {
+        format!("「{}」 {body}", r.keyword)
+    }
+}
+
+fn reason_zh(rule: &str) -> String {
+    let name = |code: &str| code_name(Lang::Zh, code.trim());
+    let category = |code: &str| match code.trim() {
+        // Shorter than the P-code names where a category stands alone.
+        "non_police" => "非警务",
+        "invalid" => "无效报警",
+        "other_crime_urgent" => "其他紧急违法犯罪",
+        "public_safety_help" => "危及公共安全的求助",
+        "police_misconduct" => "警务违规",
+        c => name(c),
+    };
+    let weight = |rest: &str| rest.rsplit_once(" +").map_or(String::new(), |(_, w)| format!(" +{w}"));
+    let before_weight = |rest: &str| rest.rsplit_once(" +").map_or(rest.to_owned(), |(c, _)| c.to_owned());
+    if let Some(rest) = rule.strip_prefix("cue: ") {
+        return format!("类别线索：{}{}", category(&before_weight(rest)), weight(rest));
+    }
+    if let Some(rest) = rule.strip_prefix("agency: ") {
+        return format!("分流线索：{}{}", name(&before_weight(rest)), weight(rest));
+    }
+    if let Some(rest) = rule.strip_prefix("combination: ") {
+        let target = rest.rsplit_once(" → ").map_or(rest, |(_, t)| t);
+        return format!("组合规则 → {}{}", category(&before_weight(target)), weight(target));
+    }
+    if let Some(rest) = rule.strip_prefix(crate::triage::DANGER_TO_LIFE) {
+        let lexicon = crate::triage::active();
+        let parts: Vec<String> = rest
+            .trim_start_matches(':')
+            .split("; ")
+            .map(|part| {
+                let part = part.trim();
+                if let Some(p) = part
+                    .strip_prefix("the model reads a threat to life (")
+                    .and_then(|p| p.strip_suffix(')'))
+                {
+                    return format!("模型判断有生命危险（{p}）");
+                }
+                lexicon
+                    .lexicon()
+                    .compositions
+                    .iter()
+                    .find(|c| c.name == part)
+                    .map_or_else(|| part.to_owned(), |c| c.zh.clone())
+            })
+            .collect();
+        return format!("可能危及生命：{}", parts.join("；"));
+    }
+    if let Some(rest) = rule.strip_prefix("safety: ") {
+        let cat = rest
+            .rsplit_once('(')
+            .and_then(|(_, c)| c.strip_suffix(')'))
+            .map_or(String::new(), |c| format!("（{}）", category(c)));
+        return format!("安全规则：可能危及生命，按警情处理{cat}");
+    }
+    if let Some(rest) = rule.strip_prefix("model: weighs towards ") {
+        return format!("模型依据：倾向{}", category(rest));
+    }
+    if let Some(rest) = rule.strip_prefix("negated: ") {
+        return format!("否定：{rest}");
+    }
+    if let Some(rest) = rule.strip_prefix("caller has ") {
+        let n = rest.split_whitespace().next().unwrap_or("?");
+        return format!("该号码30天内无效报警{n}次（仅提示）");
+    }
+    match rule {
+        "danger to life: P1" => "危及生命：P1".into(),
+        "possible danger: P1 unless nobody is at risk" => "可能有危险：P1（除非无人受威胁）".into(),
+        "nobody at risk" => "无人受威胁".into(),
+        "past, reported later or damage only" => "事后报警或仅财产损失".into(),
+        "in progress" => "正在发生".into(),
+        "no words: nothing was said" => "没有报警内容".into(),
+        "someone may be hurt or trapped: P1" => "可能有人受伤或被困：P1".into(),
+        "caller is flagged as a nuisance caller (a warning only)" => "该号码已标记为骚扰号码（仅提示）".into(),
+        other => other.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn triage_reasons_read_in_chinese() {
+        use crate::triage::{HistoryStats, TriageInput};
+        let engine = crate::triage::active();
+        let cases = [
+            ("有人拿着刀在超市里晃，好多人，没人受伤", None),
+            ("我不方便说话，他又回来了，手里有刀", None),
+            ("我家宽带断了三天了，打客服一直占线", None),
+            ("[表情][表情]", None),
+            (
+                "楼下有人偷电动车，已经骑走了",
+                Some(HistoryStats {
+                    total_calls: 9,
+                    invalid_last_30d: 5,
+                    flagged: true,
+                }),
+            ),
+            ("民警喝了酒开着警车，还打人", None),
+        ];
+        for (text, history) in cases {
+            let s = engine.triage(&TriageInput {
+                channel: crate::model::Channel::Voice,
+                text,
+                history,
+            });
+            for r in &s.reasons {
+                let zh = reason_text(Lang::Zh, r);
+                let letters = zh
+                    .replace("P1", "")
+                    .replace("P2", "")
+                    .replace("P3", "")
+                    .replace(&r.keyword, "")
+                    .chars()
+                    .filter(char::is_ascii_alphabetic)
+                    .count();
+                assert_eq!(letters, 0, "{text}: {:?} reads {zh:?}", r.rule);
+                assert!(reason_text(Lang::En, r).contains(&r.rule));
+            }
+        }
+    }
 
     #[test]
     fn table_has_no_duplicates_and_both_languages() {

@@ -6,7 +6,7 @@ use egui::text::{LayoutJob, TextFormat};
 use egui::{Color32, RichText, Ui};
 
 use super::command::{Command, Then};
-use super::i18n::{Lang, code_name};
+use super::i18n::{Lang, code_name, reason_text};
 use super::state::{Conn, ConsoleState, Draft, View};
 use crate::model::{
     Agency, Category, Channel, CloseReason, Coded, Incident, Priority, QueueEntry, Role, Status, Suggestion, Unit,
@@ -593,11 +593,7 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
             }
             ui.collapsing(lang.tr("reasons"), |ui| {
                 for r in &s.reasons {
-                    ui.label(if r.keyword.is_empty() {
-                        r.rule.clone()
-                    } else {
-                        format!("「{}」 {}", r.keyword, r.rule)
-                    });
+                    ui.label(reason_text(lang, r));
                 }
             });
         }

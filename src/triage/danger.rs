@@ -35,6 +35,9 @@ struct RawModel {
 #[serde(deny_unknown_fields)]
 struct RawComposition {
     name: String,
+    /// The name in Chinese, for the console; the English name if absent.
+    #[serde(default)]
+    zh: Option<String>,
     all_of: Vec<Vec<String>>,
 }
 
@@ -42,6 +45,7 @@ struct RawComposition {
 #[derive(Debug, Clone)]
 pub struct Composition {
     pub name: String,
+    pub zh: String,
     /// Concept indices per group.
     pub groups: Vec<Vec<usize>>,
 }
@@ -145,7 +149,11 @@ impl Lexicon {
             if groups.len() < 2 {
                 return Err(invalid(format!("composition {:?} needs two groups or more", c.name)));
             }
-            compositions.push(Composition { name: c.name, groups });
+            compositions.push(Composition {
+                zh: c.zh.unwrap_or_else(|| c.name.clone()),
+                name: c.name,
+                groups,
+            });
         }
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
