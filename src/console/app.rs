@@ -110,7 +110,7 @@ impl ConsoleApp {
                 let inc = *incident;
                 self.state.notice(lang.tr(what), false);
                 match what {
-                    "claimed" | "saved" if inc.holder.as_ref().is_some_and(|h| h.id == me) => {
+                    "claimed" | "saved" | "resumed" if inc.holder.as_ref().is_some_and(|h| h.id == me) => {
                         match &mut self.state.draft {
                             Some(d) if d.incident_id == Some(inc.id) => {
                                 d.version = inc.version;

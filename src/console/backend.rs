@@ -248,9 +248,17 @@ impl Backend {
         let mut left = pending.len();
         for (key, req) in pending {
             match self.client.intake(&req, &key).await {
-                Ok(_) => {
+                Ok(intake) => {
                     self.outbox.remove(&key).await.ok();
                     left -= 1;
+                    // Into the live queue at once (held by this operator, so
+                    // no queue event reaches it otherwise), and the "kept in
+                    // the outbox" warning gives way.
+                    self.send(Msg::Done {
+                        what: "sent_from_outbox",
+                        incident: Box::new(intake.incident),
+                        referral: None,
+                    });
                 }
                 Err(e) if e.is_retryable() => break,
                 Err(e) => {
@@ -302,6 +310,7 @@ impl Backend {
         };
         match cmd {
             Command::Claim(id) => self.send(done("claimed", c.claim(id).await)),
+            Command::Resume(id) => self.send(done("resumed", c.incident(id).await)),
             Command::Release(id) => self.send(done("released", c.release(id).await)),
             Command::Update { id, patch } => self.send(done("saved", c.update(id, &patch).await)),
             Command::Act { id, then } => match self.act(id, &then).await {

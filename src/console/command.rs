@@ -19,6 +19,9 @@ use crate::server::{DuplicateCandidate, Recommendation};
 #[derive(Debug, Clone)]
 pub enum Command {
     Claim(IncidentId),
+    /// Opens a call this operator already holds (after a restart, or one
+    /// logged from the outbox) back onto the form.
+    Resume(IncidentId),
     Release(IncidentId),
     /// Logs a new call (through the outbox), then optionally acts on it.
     SubmitNew {

@@ -47,6 +47,13 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("save", "保存 (Ctrl+S)", "Save (Ctrl+S)"),
     ("dispatch", "派警 (F2)", "Dispatch (F2)"),
     ("dispatch_unit", "派警", "Dispatch"),
+    ("resume", "继续处理", "Resume"),
+    (
+        "sent_from_outbox",
+        "待发送的警情已提交，可在队列中继续处理",
+        "A call from the outbox was delivered; resume it from the queue",
+    ),
+    ("resumed", "已打开本人接管的警情", "Your call is back on the form"),
     ("refer", "分流 (F3)", "Refer (F3)"),
     ("close_invalid", "无效警情 (F4)", "Close as invalid (F4)"),
     ("link_duplicate", "合并重复 (F5)", "Link duplicate (F5)"),

@@ -210,6 +210,10 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
                     match &inc.holder {
                         Some(h) if h.id == me => {
                             ui.label(RichText::new(format!("◀ {}", h.name)).color(GREEN));
+                            let open = state.draft.as_ref().and_then(|d| d.incident_id) == Some(inc.id);
+                            if !open && ui.button(format!("{} #{}", lang.tr("resume"), inc.id)).clicked() {
+                                cmds.push(Command::Resume(inc.id));
+                            }
                         }
                         Some(h) => {
                             ui.label(RichText::new(format!("{}: {}", lang.tr("held_by"), h.name)).weak());

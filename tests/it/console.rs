@@ -237,6 +237,38 @@ fn dispatch_with_f2() {
 }
 
 #[test]
+fn the_holder_resumes_their_call_after_a_restart() {
+    let env = env();
+    let mut h = console(&env);
+    let id = post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310010", "narrative": "楼下有人吵架，摔东西"}),
+    );
+    take(&env, &mut h, id);
+    // The console restarts: the service still has the call, held by ct.
+    drop(h);
+    let mut h = console(&env);
+    step_until(&mut h, "the held call offered back", |h| {
+        h.query_by_label(&format!("继续处理 #{id}")).is_some()
+    });
+    h.get_by_label(&format!("继续处理 #{id}")).click();
+    step_until(&mut h, "the call back on the form", |h| {
+        h.state()
+            .as_ref()
+            .and_then(|a| a.state.draft.as_ref())
+            .and_then(|d| d.incident_id)
+            == Some(id)
+    });
+    assert_eq!(
+        app(&h).state.draft.as_ref().map(|d| d.narrative.as_str()),
+        Some("楼下有人吵架，摔东西")
+    );
+    step_until(&mut h, "its units recommended", |h| {
+        h.state().as_ref().is_some_and(|a| a.state.recommendation.is_some())
+    });
+}
+
+#[test]
 fn f2_skips_a_recommended_unit_that_went_busy() {
     let env = env();
     let mut h = console(&env);
@@ -393,6 +425,13 @@ fn a_call_logged_offline_arrives_exactly_once() {
         .collect();
     assert_eq!(matching.len(), 1, "exactly once: {all}");
     assert_eq!(matching[0]["location"]["jurisdiction"], "CC-NG-RM");
+    // It is in this console's live queue, ready to resume, and the warning
+    // that it waited in the outbox is gone.
+    let id = matching[0]["id"].as_i64().expect("id");
+    step_until(&mut h, "the delivered call in the queue", |h| {
+        h.query_by_label(&format!("继续处理 #{id}")).is_some()
+    });
+    assert!(h.query_by_label_contains("服务不可达").is_none(), "a stale warning");
     let received: chrono::DateTime<chrono::Utc> =
         serde_json::from_value(matching[0]["received_at"].clone()).expect("received_at");
     assert!(
