@@ -123,7 +123,9 @@ pub fn top_bar_ui(ui: &mut Ui, state: &mut ConsoleState) {
                 state.prefs.lang = lang.toggled();
             }
             ui.checkbox(&mut state.prefs.alert_sound, lang.tr("sound_on"));
-            ui.label(chrono::Local::now().format("%H:%M:%S").to_string());
+            // The centre's clock, as on the lead's screens and in the
+            // statistics, whatever zone this machine is set to.
+            ui.label(crate::model::stats::local_time(Utc::now(), "%H:%M:%S"));
         });
     });
 }
@@ -748,15 +750,7 @@ pub fn inbox_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
                 if r.overdue {
                     ui.label(RichText::new(lang.tr("overdue")).strong().color(RED));
                 }
-                ui.label(
-                    RichText::new(
-                        r.created_at
-                            .with_timezone(&chrono::Local)
-                            .format("%m-%d %H:%M")
-                            .to_string(),
-                    )
-                    .weak(),
-                );
+                ui.label(RichText::new(crate::model::stats::local_time(r.created_at, "%m-%d %H:%M")).weak());
             });
             if let Some(f) = &r.feedback {
                 ui.label(RichText::new(f).weak());

@@ -269,6 +269,20 @@ fn the_holder_resumes_their_call_after_a_restart() {
 }
 
 #[test]
+fn the_clock_shows_the_centres_time() {
+    let env = env();
+    let mut h = console(&env);
+    step_until(&mut h, "live", |h| h.query_by_label_contains("在线").is_some());
+    let before = jiejing::model::stats::local_time(chrono::Utc::now(), "%H:%M:%S");
+    h.step();
+    let after = jiejing::model::stats::local_time(chrono::Utc::now(), "%H:%M:%S");
+    assert!(
+        h.query_by_label(&before).is_some() || h.query_by_label(&after).is_some(),
+        "the top bar shows China time ({before})"
+    );
+}
+
+#[test]
 fn f2_skips_a_recommended_unit_that_went_busy() {
     let env = env();
     let mut h = console(&env);
