@@ -137,7 +137,8 @@ impl ConsoleApp {
             Msg::Failed(text) => self.state.notice(text, true),
             Msg::Queued => {
                 self.state.notice(lang.tr("queued_offline"), true);
-                self.state.draft = None;
+                // The form moves on, and with it everything said about the call.
+                self.state.set_call(None);
             }
             Msg::History(phone, h) => {
                 if self.state.lead.selected.as_deref() == Some(phone.as_str()) {
@@ -193,6 +194,10 @@ impl ConsoleApp {
 /// Lays out the whole screen from the state; no I/O (the frame benchmark
 /// runs exactly this).
 pub fn draw(ui: &mut egui::Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
+    let screen = (state.lang(), state.view, state.lead.tab);
+    if state.notice_screen.replace(screen).is_some_and(|was| was != screen) {
+        state.notice = None;
+    }
     state.retriage();
     egui::Panel::top("top_bar").show(ui, |ui| panels::top_bar_ui(ui, state));
     if state.me.role == crate::model::Role::Agency {

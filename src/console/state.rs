@@ -190,6 +190,9 @@ pub struct ConsoleState {
     pub conn: Conn,
     pub outbox_pending: usize,
     pub notice: Option<Notice>,
+    /// The screen the notice was given on (language, view, lead tab): a
+    /// notice does not follow the operator to another screen.
+    pub notice_screen: Option<(crate::console::i18n::Lang, View, crate::console::lead::LeadTab)>,
     pub last_referral: Option<Referral>,
     pub view: View,
     pub lead: super::lead::LeadState,
@@ -219,6 +222,7 @@ impl ConsoleState {
             conn: Conn::Connecting,
             outbox_pending: 0,
             notice: None,
+            notice_screen: None,
             last_referral: None,
             view: View::Desk,
             lead: Default::default(),

@@ -417,6 +417,10 @@ fn a_call_logged_offline_arrives_exactly_once() {
         h.state().as_ref().is_some_and(|a| a.state.outbox_pending == 1)
     });
     assert!(
+        app(&h).state.suggestion.is_none(),
+        "the saved call's suggestion left the panel with its form"
+    );
+    assert!(
         h.query_by_label_contains("1 待发送").is_some(),
         "the pending count is shown"
     );
@@ -527,11 +531,30 @@ fn english_is_one_click_away() {
     let env = env();
     let mut h = console(&env);
     h.step();
+    // A notice given in Chinese does not follow the operator into English
+    // (the empty form says the same words once of its own).
+    h.key_press(egui::Key::F4);
+    h.step();
+    assert_eq!(
+        h.query_all_by_label_contains("从左侧队列接警").count(),
+        2,
+        "the notice is shown beside the empty form's hint"
+    );
     h.get_by_role_and_label(A11y::Button, "English").click();
     h.step();
     h.step();
     assert!(h.query_by_role_and_label(A11y::Button, "New call (F1)").is_some());
     assert!(h.query_by_role_and_label(A11y::Button, "中文").is_some());
+    assert_eq!(
+        h.query_all_by_label_contains("Take a call from the queue").count(),
+        1,
+        "only the form's hint"
+    );
+    assert_eq!(
+        h.query_all_by_label_contains("从左侧队列接警").count(),
+        0,
+        "the old screen's notice is gone"
+    );
 }
 
 #[test]
