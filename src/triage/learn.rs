@@ -30,6 +30,13 @@ pub const BUILTIN_CORPUS: &[(&str, &str)] = &[
     ("batch-t12.jsonl", include_str!("../../assets/triage/batch-t12.jsonl")),
     ("batch-t13.jsonl", include_str!("../../assets/triage/batch-t13.jsonl")),
     ("batch-t14.jsonl", include_str!("../../assets/triage/batch-t14.jsonl")),
+    ("batch-t15.jsonl", include_str!("../../assets/triage/batch-t15.jsonl")),
+    ("batch-t16.jsonl", include_str!("../../assets/triage/batch-t16.jsonl")),
+    ("batch-t17.jsonl", include_str!("../../assets/triage/batch-t17.jsonl")),
+    ("batch-t18.jsonl", include_str!("../../assets/triage/batch-t18.jsonl")),
+    ("batch-t19.jsonl", include_str!("../../assets/triage/batch-t19.jsonl")),
+    ("batch-t20.jsonl", include_str!("../../assets/triage/batch-t20.jsonl")),
+    ("batch-t21.jsonl", include_str!("../../assets/triage/batch-t21.jsonl")),
 ];
 
 /// Every row of the built-in corpus.
