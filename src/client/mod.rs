@@ -340,6 +340,11 @@ impl ApiClient {
         self.get("/users").await
     }
 
+    /// The ids of the accounts signed in now.
+    pub async fn signed_in_users(&self) -> Result<Vec<UserId>, ClientError> {
+        self.get("/users/signed-in").await
+    }
+
     pub async fn reassign(&self, id: IncidentId, to: UserId, reason: &str) -> Result<Incident, ClientError> {
         self.post(
             &format!("/incidents/{id}/reassign"),

@@ -164,6 +164,7 @@ impl ConsoleApp {
             Msg::Stats(s) => self.state.lead.stats = Some(*s),
             Msg::Alerts(a) => self.state.lead.alerts = a,
             Msg::Users(u) => self.state.lead.users = u,
+            Msg::SignedIn(ids) => self.state.lead.signed_in = ids,
             Msg::Nuisance(n) => self.state.lead.nuisance = n,
             Msg::Audit(a) => self.state.lead.audit = a,
             Msg::LeadChanged => self.state.lead.invalidate(),

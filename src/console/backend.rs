@@ -186,7 +186,18 @@ impl Backend {
                 me.send(Msg::Users(u));
             }
             let mut last = None;
+            let mut last_signed_in = None;
             loop {
+                if let Ok(ids) = me.client.signed_in_users().await
+                    && last_signed_in.as_ref() != Some(&ids)
+                {
+                    last_signed_in = Some(ids.clone());
+                    // An account created since start-up shows up here first.
+                    if let Ok(u) = me.client.users().await {
+                        me.send(Msg::Users(u));
+                    }
+                    me.send(Msg::SignedIn(ids));
+                }
                 match me.client.alerts(&AlertQuery::default()).await {
                     Ok(a) => {
                         // Wait times grow by themselves; what matters is which alerts there are.

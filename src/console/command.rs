@@ -124,6 +124,8 @@ pub enum Msg {
     Stats(Box<ShiftStats>),
     Alerts(Alerts),
     Users(Vec<User>),
+    /// Who is signed in now (sent when it changes).
+    SignedIn(Vec<crate::model::UserId>),
     Nuisance(Vec<NuisanceCaller>),
     Audit(Vec<Event>),
     /// A lead's action changed something the lead view shows: reload it.

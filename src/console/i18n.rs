@@ -48,6 +48,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("dispatch", "派警 (F2)", "Dispatch (F2)"),
     ("dispatch_unit", "派警", "Dispatch"),
     ("resume", "继续处理", "Resume"),
+    ("on_shift", "在班接警员", "Operators on shift"),
     (
         "sent_from_outbox",
         "待发送的警情已提交，可在队列中继续处理",

@@ -103,6 +103,8 @@ pub struct LeadState {
     pub stats: Option<ShiftStats>,
     pub alerts: Alerts,
     pub users: Vec<User>,
+    /// Accounts signed in now, re-read with the alerts.
+    pub signed_in: Vec<crate::model::UserId>,
     pub editing: Option<Override>,
     pub nuisance: Vec<NuisanceCaller>,
     /// The number whose history and flags are open on the nuisance tab.
@@ -130,6 +132,7 @@ impl Default for LeadState {
             stats: None,
             alerts: Alerts::default(),
             users: Vec::new(),
+            signed_in: Vec::new(),
             editing: None,
             nuisance: Vec::new(),
             selected: None,
@@ -156,8 +159,12 @@ impl LeadState {
         self.nuisance_asked = None;
     }
 
+    /// Operators a call can go to: staff accounts signed in now (a call
+    /// handed to someone away from their desk would sit unanswered).
     fn operators(&self) -> impl Iterator<Item = &User> {
-        self.users.iter().filter(|u| Role::STAFF.contains(&u.role))
+        self.users
+            .iter()
+            .filter(|u| Role::STAFF.contains(&u.role) && self.signed_in.contains(&u.id))
     }
 }
 
@@ -283,6 +290,16 @@ pub fn oversight_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Comman
     let now = Utc::now();
     let ids = state.sorted_ids().to_vec();
     let (amber, red) = (state.prefs.amber_secs, state.prefs.red_secs);
+    let on_shift: Vec<&str> = state.lead.operators().map(|u| u.name.as_str()).collect();
+    ui.label(format!(
+        "{}: {}",
+        lang.tr("on_shift"),
+        if on_shift.is_empty() {
+            "—".to_owned()
+        } else {
+            on_shift.join("、")
+        }
+    ));
     egui::ScrollArea::vertical().id_salt("oversight").show(ui, |ui| {
         egui::Grid::new("oversight_grid").striped(true).show(ui, |ui| {
             for key in ["id", "priority", "wait", "summary", "held_by", "held_for", "action"] {

@@ -347,3 +347,14 @@ pub async fn create_user(
 pub async fn list_users(State(state): State<AppState>, _auth: Auth<Leads>) -> ApiResult<Json<Vec<User>>> {
     Ok(Json(state.store.users().await?))
 }
+
+/// The ids of the accounts signed in now (a session not expired and not
+/// signed out): who is on shift, and whom a call can be reassigned to.
+#[utoipa::path(get, path = "/users/signed-in", tag = "users", security(("bearer" = [])),
+    responses((status = 200, body = Vec<i64>), (status = 403, body = ErrorBody)))]
+pub async fn signed_in_users(
+    State(state): State<AppState>,
+    _auth: Auth<Leads>,
+) -> ApiResult<Json<Vec<crate::model::UserId>>> {
+    Ok(Json(state.store.signed_in(Utc::now()).await?))
+}

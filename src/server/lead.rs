@@ -46,6 +46,14 @@ pub async fn reassign(
             format!("{} is a {} account and cannot take calls", to.name, to.role),
         ));
     }
+    // A call handed to someone who is not at a desk would sit unanswered.
+    if !state.store.signed_in(Utc::now()).await?.contains(&to.id) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "not_signed_in",
+            format!("{} is not signed in; reassign to an operator on shift", to.name),
+        ));
+    }
     let op = IncidentOp::Reassign {
         to: to.as_ref(),
         reason: req.reason,

@@ -163,6 +163,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
         .routes(routes!(auth::create_user, auth::list_users))
+        .routes(routes!(auth::signed_in_users))
         .routes(routes!(incidents::intake))
         .routes(routes!(incidents::queue))
         .routes(routes!(incidents::list))

@@ -131,6 +131,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>>;
     async fn delete_session(&self, token_hash: &str) -> Result<()>;
+    /// Accounts with a session that has not expired: who is signed in now.
+    async fn signed_in(&self, now: DateTime<Utc>) -> Result<Vec<UserId>>;
 
     /// Creates the gazetteer's units if there are none yet; returns how many.
     async fn seed_units(&self, seeds: &[UnitSeed], now: DateTime<Utc>) -> Result<usize>;

@@ -1488,6 +1488,16 @@ impl Store for SqlStore {
         Ok(row.map(UserRow::into_model).transpose()?.map(|(u, _)| u))
     }
 
+    async fn signed_in(&self, now: DateTime<Utc>) -> Result<Vec<UserId>> {
+        let rows: Vec<(i64,)> = self
+            .rows(
+                "SELECT DISTINCT user_id FROM sessions WHERE expires_at >= $1 ORDER BY user_id".into(),
+                &[ms(now)],
+            )
+            .await?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     async fn delete_session(&self, token_hash: &str) -> Result<()> {
         let mut tx = self.begin().await?;
         on_tx!(&mut tx, |c| sqlx::query("DELETE FROM sessions WHERE token_hash = $1")

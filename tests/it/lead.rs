@@ -358,6 +358,28 @@ async fn reassign_reprioritise_and_release_are_audited(backend: Backend) {
         let err = assert_error(status, &err, StatusCode::BAD_REQUEST);
         assert_eq!(err["field"], field, "{err}");
     }
+    // Only to someone on shift: an operator who signed out is refused.
+    let ct3 = srv.user("ct3", Role::CallTaker, None).await;
+    let ct3_id = ct3.get("/auth/me").await.1["id"].as_i64().expect("id");
+    let (status, _) = ct3.post_empty("/auth/logout").await;
+    assert!(status.is_success(), "{status}");
+    let (status, on_shift) = lead.get("/users/signed-in").await;
+    assert_eq!(status, StatusCode::OK, "{on_shift}");
+    let on_shift: Vec<i64> = serde_json::from_value(on_shift).expect("ids");
+    assert!(
+        on_shift.contains(&ct2_id) && !on_shift.contains(&ct3_id),
+        "{on_shift:?}"
+    );
+    let (status, err) = lead
+        .post(
+            &format!("/incidents/{id}/reassign"),
+            json!({ "to": ct3_id, "reason": "ct1 left" }),
+        )
+        .await;
+    let err = assert_error(status, &err, StatusCode::CONFLICT);
+    assert!(err["message"].as_str().is_some_and(|m| m.contains("ct3")), "{err}");
+    let (status, _) = ct1.get("/users/signed-in").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "leads only");
     let (status, moved) = lead
         .post(
             &format!("/incidents/{id}/reassign"),

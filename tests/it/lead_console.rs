@@ -76,6 +76,9 @@ fn a_lead_reassigns_a_call_with_a_reason() {
     let env = env();
     let ct = call_taker(&env, "ct");
     env.rt.block_on(env.srv.user("ct2", Role::CallTaker, None));
+    // ct3 signed out: not on shift, so not offered.
+    let ct3 = env.rt.block_on(env.srv.user("ct3", Role::CallTaker, None));
+    env.rt.block_on(ct3.post_empty("/auth/logout"));
     let id = post(
         &env,
         json!({"channel": "voice", "phone": "13804310001", "narrative": "楼上一直在砸东西"}),
@@ -86,9 +89,30 @@ fn a_lead_reassigns_a_call_with_a_reason() {
     step_until(&mut h, "the held call in oversight", |h| {
         h.query_by_label(&format!("改派 #{id}")).is_some() && !lead(h).users.is_empty()
     });
+    step_until(&mut h, "who is on shift", |h| {
+        let l = lead(h);
+        l.users.iter().any(|u| u.name == "ct2" && l.signed_in.contains(&u.id))
+    });
+    assert!(h.query_by_label_contains("在班接警员").is_some());
+    assert_eq!(
+        h.query_all_by_label_contains("ct3").count(),
+        0,
+        "ct3 signed out: not listed on shift"
+    );
     h.get_by_label(&format!("改派 #{id}")).click();
     h.step();
-    choose(&mut h, &format!("改派给 #{id}"), "ct2");
+    let combo = format!("改派给 #{id}");
+    step_until(&mut h, "the combo box", |h| {
+        h.query_by_role_and_label(A11y::ComboBox, &combo).is_some()
+    });
+    h.get_by_role_and_label(A11y::ComboBox, &combo).click();
+    step_until(&mut h, "the popup open", |h| h.query_all_by_label("ct2").count() > 0);
+    assert!(
+        h.query_by_label("ct3").is_none(),
+        "a signed-out operator is not offered"
+    );
+    h.query_all_by_label("ct2").last().expect("the option").click();
+    h.step();
     // No reason, no reassignment.
     h.get_by_label("确定").click();
     h.step();
