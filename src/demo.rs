@@ -39,6 +39,7 @@ async fn start(lead: bool) -> anyhow::Result<Demo> {
     let dir = jiejing::console::data_dir().context("cannot find a data directory")?;
     let mut config = Config::new(format!("sqlite://{}", dir.join("jiejing-demo.db").display()));
     config.hash_cost = auth::HashCost::CHEAP;
+    config.creates_own_accounts = true;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let server = Server::start(config, listener)
         .await

@@ -569,11 +569,12 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
                 // The phrases that fired, or (from the model alone) the
                 // engine's own words after the marker.
                 let why = if r.keyword.is_empty() {
-                    r.rule
-                        .trim_start_matches(DANGER_TO_LIFE)
-                        .trim_start_matches(':')
-                        .trim()
-                        .to_owned()
+                    // From the model alone: its words, translated, after the
+                    // marker the banner already says.
+                    let full = reason_text(lang, r);
+                    full.split_once('：')
+                        .or_else(|| full.split_once(": "))
+                        .map_or(full.clone(), |(_, why)| why.to_owned())
                 } else {
                     r.keyword.replace('+', " · ")
                 };

@@ -780,6 +780,14 @@ pub fn apply(
             inc.dispatched_at = Some(now);
             inc.unit_id = Some(unit.id);
             inc.co_notify = co_notify;
+            // Dispatching on a police suggestion the operator did not change
+            // confirms it, as the form showed it prefilled.
+            if let Some(s) = inc.suggestion.as_ref().filter(|s| s.category.is_police()) {
+                inc.category.get_or_insert(s.category);
+                if s.priority != Priority::P4 {
+                    inc.priority.get_or_insert(s.priority);
+                }
+            }
             hand_off(inc, actor);
             effects.unit_status = Some((unit.id, UnitStatus::EnRoute));
         }
@@ -809,6 +817,8 @@ pub fn apply(
             }
             inc.status = Referred;
             inc.agency = Some(agency);
+            // A referral is a non-police matter by definition.
+            inc.category.get_or_insert(Category::NonPolice);
             inc.closed_at = Some(now);
             hand_off(inc, actor);
             effects.referral = Some(agency);
@@ -823,6 +833,9 @@ pub fn apply(
                     "reason",
                     "to close as duplicate, link the incident it duplicates",
                 ));
+            }
+            if reason == CloseReason::Invalid {
+                inc.category.get_or_insert(Category::Invalid);
             }
             close(inc, reason, note, now);
             hand_off(inc, actor);
@@ -1132,5 +1145,82 @@ mod tests {
             CallerPhone::parse("+86 138-0431-0000").map(|p| p.0),
             Ok("13804310000".into())
         );
+    }
+
+    #[test]
+    fn acting_on_a_call_confirms_the_labels_it_was_shown() {
+        let ct = User {
+            id: 1,
+            name: "ct".into(),
+            role: Role::CallTaker,
+            agency: None,
+        };
+        let now = Utc::now();
+        let req: IntakeRequest =
+            serde_json::from_value(serde_json::json!({"channel": "voice", "narrative": "有人打架"})).expect("request");
+        let fresh = |suggested: Category, priority: Priority| {
+            let mut new = req.clone().parse(now).expect("valid");
+            new.suggestion = Some(Suggestion {
+                category: suggested,
+                agency: Agency::None,
+                priority,
+                confidence: 0.9,
+                agency_confidence: 0.9,
+                priority_confidence: 0.9,
+                runner_up: None,
+                reasons: vec![],
+                nuisance_warning: None,
+            });
+            Incident::taken_in(&new, Some(ct.as_ref()), now)
+        };
+        let unit = Unit {
+            id: 7,
+            code: "U7".into(),
+            name: "巡逻1".into(),
+            kind: UnitKind::Patrol,
+            jurisdiction: "X".into(),
+            status: UnitStatus::Available,
+            incident_id: None,
+        };
+        let dispatch = IncidentOp::Dispatch {
+            unit_id: 7,
+            co_notify: vec![],
+        };
+        // Dispatched on a police suggestion: its category and priority.
+        let mut inc = fresh(Category::PublicOrder, Priority::P2);
+        apply(&mut inc, dispatch.clone(), &ct, now, Some(&unit)).expect("dispatch");
+        assert_eq!(
+            (inc.category, inc.priority),
+            (Some(Category::PublicOrder), Some(Priority::P2))
+        );
+        // The operator's own choice is never overwritten.
+        let mut inc = fresh(Category::PublicOrder, Priority::P2);
+        inc.category = Some(Category::Criminal);
+        apply(&mut inc, dispatch.clone(), &ct, now, Some(&unit)).expect("dispatch");
+        assert_eq!(inc.category, Some(Category::Criminal));
+        // A police unit sent on a non-police suggestion: nothing is assumed.
+        let mut inc = fresh(Category::NonPolice, Priority::P4);
+        apply(&mut inc, dispatch, &ct, now, Some(&unit)).expect("dispatch");
+        assert_eq!((inc.category, inc.priority), (None, None));
+        // A referral is non-police; closing as invalid is invalid.
+        let mut inc = fresh(Category::PublicOrder, Priority::P3);
+        apply(
+            &mut inc,
+            IncidentOp::Refer {
+                agency: Agency::Telecom,
+            },
+            &ct,
+            now,
+            None,
+        )
+        .expect("refer");
+        assert_eq!(inc.category, Some(Category::NonPolice));
+        let mut inc = fresh(Category::Criminal, Priority::P2);
+        let close = IncidentOp::Close {
+            reason: CloseReason::Invalid,
+            note: None,
+        };
+        apply(&mut inc, close, &ct, now, None).expect("close");
+        assert_eq!(inc.category, Some(Category::Invalid));
     }
 }

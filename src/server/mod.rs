@@ -58,6 +58,9 @@ pub struct Config {
     /// Retrain triage at start (and on reload) from the shipped corpus plus
     /// the labels this centre's operators confirmed in the last year.
     pub triage_learn: bool,
+    /// The program embedding the service creates its own accounts (the
+    /// demo): no first-start hint about creating an admin.
+    pub creates_own_accounts: bool,
     /// An event-stream subscriber further behind than this many events is
     /// told to `resync` (reload its view) instead of replaying them all.
     pub max_replay: i64,
@@ -88,6 +91,7 @@ impl Config {
             admin_password: None,
             triage_rules: None,
             triage_learn: false,
+            creates_own_accounts: false,
             max_replay: 10_000,
             event_buffer: 1024,
             stall_timeout: Duration::from_secs(60),
@@ -419,6 +423,7 @@ async fn ensure_admin(store: &SqlStore, config: &Config) -> Result<(), ServerErr
             "JIEJING_ADMIN_PASSWORD is shorter than {} characters; no admin was created",
             auth::MIN_PASSWORD_CHARS
         ),
+        None if config.creates_own_accounts => {}
         None => tracing::warn!(
             "the database has no accounts yet. Create the first admin with:\n    \
              jiejing user add --db {} --name admin --role admin\n\

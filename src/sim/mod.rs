@@ -265,8 +265,17 @@ pub async fn colleague(client: ApiClient, pace: Pace, seed: u64, cancel: Cancell
             client.release(i.id).await.ok();
         }
     }
+    // Only its own: the person at the demo console keeps their dispatches.
+    let me = client.login_info().await.ok().map(|u| u.id);
     for unit in client.units().await.unwrap_or_default() {
         if let (Some(id), UnitStatus::EnRoute | UnitStatus::OnScene) = (unit.incident_id, unit.status) {
+            let mine = client
+                .incident(id)
+                .await
+                .is_ok_and(|i| i.handled_by.is_some_and(|h| Some(h.id) == me));
+            if !mine {
+                continue;
+            }
             if unit.status == UnitStatus::EnRoute {
                 client.on_scene(id).await.ok();
             }

@@ -65,22 +65,24 @@ async fn a_simulated_colleague_works_calls_as_triage_suggests() {
         req.location = Some("红旗街万达广场".into());
         ids.push(gw.intake(&req, &format!("call-{n}")).await.expect("intake").incident.id);
     }
-    // A unit an earlier demo left on its way: the colleague clears it at start.
-    let (_, left) = srv
-        .admin
-        .post(
-            "/intake",
-            serde_json::json!({ "channel": "voice", "phone": "13804310009", "narrative": "有人打架" }),
-        )
-        .await;
-    let unit = srv.admin.get("/units").await.1[0]["id"].clone();
-    srv.admin
-        .post(
-            &format!("/incidents/{}/dispatch", left["id"]),
-            serde_json::json!({ "unit_id": unit }),
-        )
-        .await;
-    assert_eq!(srv.admin.get("/units").await.1[0]["status"], "en_route");
+    // Units an earlier demo left on their way: the colleague clears the one
+    // it dispatched itself at start, and leaves another operator's alone.
+    srv.user("other", Role::CallTaker, None).await;
+    let colleague = signed_in(srv.addr, "colleague").await;
+    let other = signed_in(srv.addr, "other").await;
+    let units = srv.admin.get("/units").await.1;
+    let unit = |i: usize| units[i]["id"].as_i64().expect("unit");
+    let mut left = vec![];
+    for (n, (who, u)) in [(&colleague, unit(0)), (&other, unit(1))].into_iter().enumerate() {
+        let inc = gw
+            .intake(&voice("有人打架"), &format!("left-{n}"))
+            .await
+            .expect("intake")
+            .incident;
+        who.claim(inc.id).await.expect("claim");
+        who.dispatch(inc.id, u, &[]).await.expect("dispatch");
+        left.push(inc.id);
+    }
     let pace = jiejing::sim::Pace {
         patience: 0,
         between: (0.01, 0.02),
@@ -89,12 +91,7 @@ async fn a_simulated_colleague_works_calls_as_triage_suggests() {
         clear: (0.01, 0.02),
     };
     let cancel = CancellationToken::new();
-    let worker = tokio::spawn(jiejing::sim::colleague(
-        signed_in(srv.addr, "colleague").await,
-        pace,
-        7,
-        cancel.clone(),
-    ));
+    let worker = tokio::spawn(jiejing::sim::colleague(colleague, pace, 7, cancel.clone()));
     let statuses = || async {
         let mut out = vec![];
         for id in &ids {
@@ -119,14 +116,21 @@ async fn a_simulated_colleague_works_calls_as_triage_suggests() {
     let (_, robbery) = srv.admin.get(&format!("/incidents/{}", ids[0])).await;
     assert_eq!(robbery["handled_by"]["name"], "colleague");
     let (_, units) = srv.admin.get("/units").await;
-    assert!(
+    let status = |id: i64| {
         units
             .as_array()
             .expect("units")
             .iter()
-            .all(|u| u["status"] == "available"),
-        "the dispatched unit cleared"
+            .find(|u| u["id"] == id)
+            .map(|u| u["status"].clone())
+    };
+    assert_eq!(status(unit(0)), Some("available".into()), "its own unit cleared");
+    assert_eq!(
+        status(unit(1)),
+        Some("en_route".into()),
+        "another operator's dispatch left alone"
     );
+    assert_eq!(gw_status(&srv, left[1]).await, "dispatched");
 }
 
 async fn gw_status(srv: &crate::helpers::TestServer, id: i64) -> String {

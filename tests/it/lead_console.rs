@@ -275,8 +275,9 @@ fn the_statistics_panel_shows_the_services_numbers() {
     let stats = lead(&h).stats.clone().expect("stats");
     assert_eq!(stats.operators.len(), 1);
     assert_eq!((stats.operators[0].handled, stats.operators[0].holding), (3, 0));
-    // How often operators kept triage's suggestion: three calls carry both
-    // an operator's category and a suggestion (the prank has no category).
+    // How often operators kept triage's suggestion: the three calls ct
+    // disposed of (closing the prank as invalid confirms it as invalid);
+    // the quarrel still waits, so it is not counted.
     let confirmed: i64 = stats.triage_agreement.iter().map(|a| a.confirmed).sum();
     let kept: i64 = stats.triage_agreement.iter().map(|a| a.kept_category).sum();
     assert_eq!(confirmed, 3, "{:?}", stats.triage_agreement);
