@@ -595,6 +595,7 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
                             .any(|p| r.rule.starts_with(p))
                     })
                     .filter_map(|r| r.span)
+                    .chain(danger_spans(&d.narrative, &s.reasons))
                     .collect();
                 ui.label(highlighted(ui, &d.narrative, &spans));
             }
@@ -670,6 +671,22 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
             });
         }
     }
+}
+
+/// Every phrase the danger detector combined ("棍子+拿着+流血"), located in
+/// the narrative: the reason carries one span, the operator should see all.
+fn danger_spans(narrative: &str, reasons: &[crate::model::Reason]) -> Vec<(usize, usize)> {
+    let chars: Vec<char> = narrative.chars().collect();
+    let mut out = Vec::new();
+    for r in reasons.iter().filter(|r| r.rule.starts_with(DANGER_TO_LIFE)) {
+        for word in r.keyword.split('+').filter(|w| !w.is_empty()) {
+            let w: Vec<char> = word.chars().collect();
+            if let Some(start) = (0..chars.len().saturating_sub(w.len() - 1)).find(|&i| chars[i..].starts_with(&w)) {
+                out.push((start, start + w.len()));
+            }
+        }
+    }
+    out
 }
 
 /// A unit's status on the live board; a recommendation is made when the
@@ -789,4 +806,26 @@ pub fn inbox_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
             });
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_phrase_of_a_danger_reason_is_highlighted() {
+        let reasons = vec![crate::model::Reason {
+            keyword: "棍子+拿着+流血".into(),
+            span: Some((8, 10)),
+            rule: format!("{DANGER_TO_LIFE}: a weapon used and blood"),
+        }];
+        let text = "村口有人打架，手里拿着棍子，已经有人流血了";
+        let spans = danger_spans(text, &reasons);
+        let words: Vec<String> = spans
+            .iter()
+            .map(|(a, b)| text.chars().skip(*a).take(b - a).collect())
+            .collect();
+        assert_eq!(words, ["棍子", "拿着", "流血"]);
+        assert!(danger_spans("短", &reasons).is_empty());
+    }
 }
