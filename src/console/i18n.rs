@@ -305,15 +305,8 @@ pub fn reason_text(lang: Lang, r: &crate::model::Reason) -> String {
 
 fn reason_zh(rule: &str) -> String {
     let name = |code: &str| code_name(Lang::Zh, code.trim());
-    let category = |code: &str| match code.trim() {
-        // Shorter than the P-code names where a category stands alone.
-        "non_police" => "非警务",
-        "invalid" => "无效报警",
-        "other_crime_urgent" => "其他紧急违法犯罪",
-        "public_safety_help" => "危及公共安全的求助",
-        "police_misconduct" => "警务违规",
-        c => name(c),
-    };
+    // The same names as everywhere else on the screen.
+    let category = name;
     let weight = |rest: &str| rest.rsplit_once(" +").map_or(String::new(), |(_, w)| format!(" +{w}"));
     let before_weight = |rest: &str| rest.rsplit_once(" +").map_or(rest.to_owned(), |(c, _)| c.to_owned());
     if let Some(rest) = rule.strip_prefix("cue: ") {
