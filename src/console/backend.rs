@@ -320,7 +320,20 @@ impl Backend {
             Err(e) => Msg::Failed(e.to_string()),
         };
         match cmd {
-            Command::Claim(id) => self.send(done("claimed", c.claim(id).await)),
+            Command::Claim(id) => match c.claim(id).await {
+                Err(ClientError::Api { status: 409, .. }) => {
+                    // A colleague was quicker (the row had not caught up
+                    // yet): say who has it, in the operator's language.
+                    let who = c
+                        .incident(id)
+                        .await
+                        .ok()
+                        .and_then(|i| i.holder.or(i.handled_by))
+                        .map_or_else(String::new, |u| u.name);
+                    self.send(Msg::Failed(format!("#{id} {}{who}", lang.tr("taken_by"))));
+                }
+                r => self.send(done("claimed", r)),
+            },
             Command::Resume(id) => self.send(done("resumed", c.incident(id).await)),
             Command::Release(id) => self.send(done("released", c.release(id).await)),
             Command::Update { id, patch } => self.send(done("saved", c.update(id, &patch).await)),

@@ -49,6 +49,9 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("dispatch_unit", "派警", "Dispatch"),
     ("resume", "继续处理", "Resume"),
     ("on_shift", "在班接警员", "Operators on shift"),
+    ("seconds_unit", "秒", " s"),
+    ("taken_by", "刚被同事接走：", "was just taken by "),
+    ("samples", "样本数", "n ="),
     (
         "sent_from_outbox",
         "待发送的警情已提交，可在队列中继续处理",

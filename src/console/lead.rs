@@ -177,10 +177,10 @@ fn due(asked: &mut Option<Instant>) -> bool {
     true
 }
 
-fn secs_text(s: Option<f64>) -> String {
+fn secs_text(lang: Lang, s: Option<f64>) -> String {
     match s {
         None => "-".into(),
-        Some(s) if s < 60.0 => format!("{s:.0} s"),
+        Some(s) if s < 60.0 => format!("{s:.0}{}", lang.tr("seconds_unit")),
         Some(s) => wait_text(s.round() as i64),
     }
 }
@@ -442,17 +442,18 @@ fn range_ui(ui: &mut Ui, lang: Lang, range: &mut RangePreset) -> bool {
 
 fn timing_row(ui: &mut Ui, lang: Lang, key: &'static str, t: &Timing) {
     ui.label(lang.tr(key));
-    ui.label(format!("{} {}", lang.tr("median"), secs_text(t.p50_secs)));
-    ui.label(format!("{} {}", lang.tr("p90"), secs_text(t.p90_secs)));
+    ui.label(format!("{} {}", lang.tr("median"), secs_text(lang, t.p50_secs)));
+    ui.label(format!("{} {}", lang.tr("p90"), secs_text(lang, t.p90_secs)));
     match (t.threshold_secs, t.share_within()) {
         (Some(th), Some(share)) => ui.label(format!(
-            "{} ≤{th} s: {} ({}/{})",
+            "{} ≤{th}{}: {} ({}/{})",
             lang.tr("within_target"),
+            lang.tr("seconds_unit"),
             pct(share),
             t.within,
             t.judged
         )),
-        _ => ui.label(format!("n = {}", t.count)),
+        _ => ui.label(format!("{} {}", lang.tr("samples"), t.count)),
     };
     ui.end_row();
 }
@@ -537,7 +538,7 @@ pub fn stats_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
             for o in &s.operators {
                 ui.label(&o.operator.name);
                 ui.label(o.handled.to_string());
-                ui.label(secs_text(o.avg_handling_secs));
+                ui.label(secs_text(lang, o.avg_handling_secs));
                 ui.label(o.holding.to_string());
                 ui.end_row();
             }

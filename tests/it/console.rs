@@ -269,6 +269,36 @@ fn the_holder_resumes_their_call_after_a_restart() {
 }
 
 #[test]
+fn a_call_a_colleague_took_first_says_who_has_it() {
+    let env = env();
+    let mut h = console(&env);
+    let id = post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310011", "narrative": "小区门口有人吵架"}),
+    );
+    step_until(&mut h, "the call in the queue", |h| {
+        h.query_by_label(&format!("接警 #{id}")).is_some()
+    });
+    let ct2 = env.rt.block_on(env.srv.user("ct2", Role::CallTaker, None));
+    let (s, b) = env.rt.block_on(ct2.post_empty(&format!("/incidents/{id}/claim")));
+    assert_eq!(s, reqwest::StatusCode::OK, "{b}");
+    step_until(&mut h, "the row follows the live feed", |h| {
+        h.query_by_label(&format!("接警 #{id}")).is_none()
+    });
+    // The moment before the feed catches up: the row still offers the call.
+    if let Some(app) = h.state_mut().as_mut()
+        && let Some(row) = app.state.queue.get_mut(&id)
+    {
+        row.holder = None;
+    }
+    h.step();
+    h.get_by_label(&format!("接警 #{id}")).click();
+    step_until(&mut h, "who took it", |h| {
+        h.query_by_label_contains(&format!("#{id} 刚被同事接走：ct2")).is_some()
+    });
+}
+
+#[test]
 fn the_clock_shows_the_centres_time() {
     let env = env();
     let mut h = console(&env);

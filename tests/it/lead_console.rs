@@ -284,6 +284,9 @@ fn the_statistics_panel_shows_the_services_numbers() {
     let overall = format!("总体采纳 {kept}/3 ({:.0}%)", 100.0 * kept as f64 / 3.0);
     assert!(h.query_by_label(&overall).is_some(), "the panel shows {overall:?}");
     assert!(h.query_by_label("研判建议采纳率").is_some());
+    // Durations in Chinese units, not "10 s".
+    assert!(h.query_by_label_contains("达标率 ≤15秒").is_some());
+    assert_eq!(h.query_all_by_label_contains(" s:").count(), 0);
     // Switching to English keeps the numbers.
     h.get_by_label("English").click();
     step_until(&mut h, "English labels", |h| h.query_by_label("Calls: 4").is_some());
