@@ -308,19 +308,17 @@ pub fn reason_text(lang: Lang, r: &crate::model::Reason) -> String {
 
 fn reason_zh(rule: &str) -> String {
     let name = |code: &str| code_name(Lang::Zh, code.trim());
-    // The same names as everywhere else on the screen.
-    let category = name;
     let weight = |rest: &str| rest.rsplit_once(" +").map_or(String::new(), |(_, w)| format!(" +{w}"));
     let before_weight = |rest: &str| rest.rsplit_once(" +").map_or(rest.to_owned(), |(c, _)| c.to_owned());
     if let Some(rest) = rule.strip_prefix("cue: ") {
-        return format!("类别线索：{}{}", category(&before_weight(rest)), weight(rest));
+        return format!("类别线索：{}{}", name(&before_weight(rest)), weight(rest));
     }
     if let Some(rest) = rule.strip_prefix("agency: ") {
         return format!("分流线索：{}{}", name(&before_weight(rest)), weight(rest));
     }
     if let Some(rest) = rule.strip_prefix("combination: ") {
         let target = rest.rsplit_once(" → ").map_or(rest, |(_, t)| t);
-        return format!("组合规则 → {}{}", category(&before_weight(target)), weight(target));
+        return format!("组合规则 → {}{}", name(&before_weight(target)), weight(target));
     }
     if let Some(rest) = rule.strip_prefix(crate::triage::DANGER_TO_LIFE) {
         let lexicon = crate::triage::active();
@@ -349,11 +347,11 @@ fn reason_zh(rule: &str) -> String {
         let cat = rest
             .rsplit_once('(')
             .and_then(|(_, c)| c.strip_suffix(')'))
-            .map_or(String::new(), |c| format!("（{}）", category(c)));
+            .map_or(String::new(), |c| format!("（{}）", name(c)));
         return format!("安全规则：可能危及生命，按警情处理{cat}");
     }
     if let Some(rest) = rule.strip_prefix("model: weighs towards ") {
-        return format!("模型依据：倾向{}", category(rest));
+        return format!("模型依据：倾向{}", name(rest));
     }
     if let Some(rest) = rule.strip_prefix("negated: ") {
         return format!("否定：{rest}");

@@ -677,16 +677,15 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
 /// the narrative: the reason carries one span, the operator should see all.
 fn danger_spans(narrative: &str, reasons: &[crate::model::Reason]) -> Vec<(usize, usize)> {
     let chars: Vec<char> = narrative.chars().collect();
-    let mut out = Vec::new();
-    for r in reasons.iter().filter(|r| r.rule.starts_with(DANGER_TO_LIFE)) {
-        for word in r.keyword.split('+').filter(|w| !w.is_empty()) {
-            let w: Vec<char> = word.chars().collect();
-            if let Some(start) = (0..chars.len().saturating_sub(w.len() - 1)).find(|&i| chars[i..].starts_with(&w)) {
-                out.push((start, start + w.len()));
-            }
-        }
-    }
-    out
+    reasons
+        .iter()
+        .filter(|r| r.rule.starts_with(DANGER_TO_LIFE))
+        .flat_map(|r| r.keyword.split('+'))
+        .filter_map(|word| {
+            let start = crate::triage::find_chars(&chars, word)?;
+            Some((start, start + word.chars().count()))
+        })
+        .collect()
 }
 
 /// A unit's status on the live board; a recommendation is made when the

@@ -22,6 +22,12 @@ macro_rules! string_enum {
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $code),+ }
             }
+
+            /// Position in [`Self::ALL`] (declaration order): the index of
+            /// this code in per-code arrays such as a model's outputs.
+            pub fn index(self) -> usize {
+                self as usize
+            }
         }
 
         impl Coded for $name {

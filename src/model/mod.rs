@@ -1148,6 +1148,14 @@ mod tests {
     }
 
     #[test]
+    fn a_code_index_is_its_position_in_all() {
+        assert!(Category::ALL.iter().enumerate().all(|(i, c)| c.index() == i));
+        assert!(Agency::ALL.iter().enumerate().all(|(i, a)| a.index() == i));
+        assert!(Priority::ALL.iter().enumerate().all(|(i, p)| p.index() == i));
+        assert!(Channel::ALL.iter().enumerate().all(|(i, c)| c.index() == i));
+    }
+
+    #[test]
     fn acting_on_a_call_confirms_the_labels_it_was_shown() {
         let ct = User {
             id: 1,

@@ -348,7 +348,7 @@ pub async fn load_triage(config: &Config, store: &dyn Store) -> Result<usize, Se
         incidents
             .iter()
             .filter_map(crate::triage::learn::ConfirmedLabel::from_incident)
-            .map(|c| c.to_labelled())
+            .map(|c| c.label)
             .collect()
     } else {
         Vec::new()
@@ -358,11 +358,7 @@ pub async fn load_triage(config: &Config, store: &dyn Store) -> Result<usize, Se
     // engine is installed there too (a first use builds the built-in one).
     let phrases = tokio::task::spawn_blocking(move || -> Result<_, ServerError> {
         let started = std::time::Instant::now();
-        let engine = if rules.is_none() && confirmed.is_empty() {
-            crate::triage::Engine::builtin()
-        } else {
-            train_triage(rules.as_deref(), confirmed)?
-        };
+        let engine = crate::triage::Engine::for_centre(rules.as_deref(), confirmed)?;
         tracing::info!(ms = started.elapsed().as_millis(), "triage engine loaded");
         let phrases = engine.rules().phrases.len();
         crate::triage::install(engine);
@@ -371,29 +367,6 @@ pub async fn load_triage(config: &Config, store: &dyn Store) -> Result<usize, Se
     .await
     .map_err(|e| ServerError::Io(std::io::Error::other(e)))??;
     Ok(phrases)
-}
-
-/// The engine trained with a centre's rule file and confirmed labels.
-fn train_triage(
-    rules: Option<&std::path::Path>,
-    confirmed: Vec<crate::triage::eval::Labelled>,
-) -> Result<crate::triage::Engine, ServerError> {
-    let rule_set = match rules {
-        Some(path) => crate::triage::RuleSet::load(path)?,
-        None => crate::triage::RuleSet::builtin()?,
-    };
-    let mut rows = crate::triage::learn::builtin_rows().map_err(|message| crate::triage::RulesError::Syntax {
-        file: "built-in corpus".to_owned(),
-        message,
-    })?;
-    let centre = confirmed.len();
-    rows.extend(confirmed);
-    tracing::info!(centre, total = rows.len(), "training triage");
-    Ok(crate::triage::Engine::trained(
-        rule_set,
-        crate::triage::Lexicon::builtin()?,
-        &rows,
-    ))
 }
 
 fn rand_password() -> String {

@@ -2,12 +2,12 @@
 
 use std::fmt;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Engine, RuleSet, TriageInput};
 use crate::model::{Agency, Category, Channel, Priority};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Labelled {
     pub id: String,
     pub channel: Channel,
@@ -60,10 +60,6 @@ pub struct Report {
     pub misses: Vec<Miss>,
 }
 
-fn ix(c: Category) -> usize {
-    Category::ALL.iter().position(|x| *x == c).unwrap_or(0)
-}
-
 fn ratio(a: usize, b: usize) -> f64 {
     if b == 0 { 1.0 } else { a as f64 / b as f64 }
 }
@@ -91,7 +87,7 @@ impl Report {
                 not_p1 += 1;
                 over += usize::from(g.priority == Priority::P1);
             }
-            r.confusion[ix(row.category)][ix(got.0)] += 1;
+            r.confusion[row.category.index()][got.0.index()] += 1;
             cat_ok += usize::from(row.category == got.0);
             ag_ok += usize::from(row.agency == got.1);
             pr_ok += usize::from(row.priority == got.2);

@@ -100,20 +100,6 @@ pub struct Learned {
     pub agency: Softmax,
     pub priority: Softmax,
     pub danger: Softmax,
-    /// Rows trained on.
-    pub rows: usize,
-}
-
-fn category_ix(c: Category) -> usize {
-    Category::ALL.iter().position(|x| *x == c).unwrap_or(0)
-}
-
-fn agency_ix(a: Agency) -> usize {
-    Agency::ALL.iter().position(|x| *x == a).unwrap_or(0)
-}
-
-fn priority_ix(p: Priority) -> usize {
-    Priority::ALL.iter().position(|x| *x == p).unwrap_or(0)
 }
 
 impl Learned {
@@ -152,12 +138,12 @@ impl Learned {
         let xs = &xs;
         let (agency, (category, priority, danger)) = std::thread::scope(|s| {
             let agency = s.spawn(move || {
-                let ys: Vec<usize> = rows.iter().map(|r| agency_ix(r.agency)).collect();
+                let ys: Vec<usize> = rows.iter().map(|r| r.agency.index()).collect();
                 Softmax::train(xs, &ys, None, features, Agency::ALL.len(), opts)
             });
-            let ys: Vec<usize> = rows.iter().map(|r| category_ix(r.category)).collect();
+            let ys: Vec<usize> = rows.iter().map(|r| r.category.index()).collect();
             let category = Softmax::train(xs, &ys, None, features, Category::ALL.len(), opts);
-            let ys: Vec<usize> = rows.iter().map(|r| priority_ix(r.priority)).collect();
+            let ys: Vec<usize> = rows.iter().map(|r| r.priority.index()).collect();
             let priority = Softmax::train(xs, &ys, None, features, Priority::ALL.len(), opts);
             // A missed life threat costs more than a patrol sent for
             // nothing: P1 rows weigh double in the danger model.
@@ -176,7 +162,6 @@ impl Learned {
             agency,
             priority,
             danger,
-            rows: rows.len(),
         }
     }
 
@@ -210,12 +195,9 @@ fn join(vocabulary: &Vocabulary, mut x: Sparse, dense: &[f32]) -> Sparse {
 /// `jiejing triage export`, and training rows for `serve --triage-learn`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ConfirmedLabel {
-    pub id: String,
-    pub channel: Channel,
-    pub text: String,
-    pub category: Category,
-    pub agency: Agency,
-    pub priority: Priority,
+    /// The row as the corpus has it (the operator's labels).
+    #[serde(flatten)]
+    pub label: Labelled,
     pub received_at: chrono::DateTime<chrono::Utc>,
     /// What triage suggested at intake, if it was asked.
     pub suggested: Option<SuggestedLabel>,
@@ -254,12 +236,14 @@ impl ConfirmedLabel {
             return None;
         }
         Some(ConfirmedLabel {
-            id: format!("op{}", i.id),
-            channel: i.channel,
-            text: i.narrative.clone(),
-            category,
-            agency,
-            priority,
+            label: Labelled {
+                id: format!("op{}", i.id),
+                channel: i.channel,
+                text: i.narrative.clone(),
+                category,
+                agency,
+                priority,
+            },
             received_at: i.received_at,
             suggested: i.suggestion.as_ref().map(|s| SuggestedLabel {
                 category: s.category,
@@ -268,16 +252,5 @@ impl ConfirmedLabel {
                 confidence: s.confidence,
             }),
         })
-    }
-
-    pub fn to_labelled(&self) -> Labelled {
-        Labelled {
-            id: self.id.clone(),
-            channel: self.channel,
-            text: self.text.clone(),
-            category: self.category,
-            agency: self.agency,
-            priority: self.priority,
-        }
     }
 }

@@ -175,12 +175,29 @@ impl Engine {
     /// A centre's rule file; the models are retrained with it, since the
     /// rules are among their features.
     pub fn with_rules_file(path: &std::path::Path) -> Result<Self, RulesError> {
-        let rules = RuleSet::load(path)?;
-        let rows = learn::builtin_rows().map_err(|message| RulesError::Syntax {
+        Engine::for_centre(Some(path), Vec::new())
+    }
+
+    /// The engine a centre runs: its rule file (or the built-in rules),
+    /// trained on the shipped corpus plus its operators' confirmed labels.
+    /// With neither, the built-in engine, whose models are trained once per
+    /// process.
+    pub fn for_centre(rules: Option<&std::path::Path>, confirmed: Vec<eval::Labelled>) -> Result<Self, RulesError> {
+        if rules.is_none() && confirmed.is_empty() {
+            return Ok(Engine::builtin());
+        }
+        let rules = match rules {
+            Some(path) => RuleSet::load(path)?,
+            None => RuleSet::builtin()?,
+        };
+        let mut rows = learn::builtin_rows().map_err(|message| RulesError::Syntax {
             file: "built-in corpus".to_owned(),
             message,
         })?;
-        Ok(Engine::trained(rules, builtin_lexicon(), &rows))
+        let centre = confirmed.len();
+        rows.extend(confirmed);
+        tracing::info!(centre, total = rows.len(), "training triage");
+        Ok(Engine::trained(rules, Lexicon::builtin()?, &rows))
     }
 
     /// Rules and lexicon, trained on `rows` (the built-in corpus, a centre's
@@ -217,11 +234,6 @@ impl Engine {
 
     pub fn lexicon(&self) -> &Lexicon {
         &self.lexicon
-    }
-
-    /// The learned models, if the engine has them.
-    pub fn learned(&self) -> Option<&Learned> {
-        self.learned.as_deref()
     }
 
     /// Finds every phrase occurrence that counts: whole words for one
@@ -326,13 +338,13 @@ impl Engine {
                 let span = Some((s, e));
                 let rule = match target {
                     Target::Category(c) => {
-                        a.cat_score[cat_ix(c)] += w;
+                        a.cat_score[c.index()] += w;
                         format!("cue: {c} +{w}")
                     }
                     Target::Agency(ag) => {
-                        a.agency_score[ag_ix(ag)] += w;
+                        a.agency_score[ag.index()] += w;
                         if rules.referral_agencies.contains(&ag) {
-                            a.cat_score[cat_ix(Category::NonPolice)] += w;
+                            a.cat_score[Category::NonPolice.index()] += w;
                         }
                         format!("agency: {ag} +{w}")
                     }
@@ -369,7 +381,7 @@ impl Engine {
                 .map(|g| g.iter().copied().find(|id| present[*id].is_some()))
                 .collect();
             if let Some(ids) = found {
-                a.cat_score[cat_ix(c.category)] += c.weight;
+                a.cat_score[c.category.index()] += c.weight;
                 let words: Vec<&str> = ids.iter().map(|id| rules.phrases[*id].as_str()).collect();
                 a.rule_reasons.push(Reason {
                     keyword: words.join("+"),
@@ -382,7 +394,7 @@ impl Engine {
         // Nothing but tags, digits, emoji and punctuation: not a request.
         if linear::letters_outside_tags(text) < 2 {
             a.no_words = true;
-            a.cat_score[cat_ix(Category::Invalid)] += 6.0;
+            a.cat_score[Category::Invalid.index()] += 6.0;
             a.rule_reasons.push(Reason {
                 keyword: String::new(),
                 span: None,
@@ -406,7 +418,7 @@ impl Engine {
             Some(learned) => self.decide_learned(learned, &a, input.channel),
             None => self.decide_by_rules(&a),
         };
-        let reasons = self.reasons(&a, &mut d);
+        let mut reasons = self.reasons(&a, &mut d);
         let nuisance_warning = input.history.and_then(|h| {
             if h.flagged {
                 Some("caller is flagged as a nuisance caller".to_owned())
@@ -415,7 +427,6 @@ impl Engine {
                     .then(|| format!("caller has {} invalid calls in 30 days", h.invalid_last_30d))
             }
         });
-        let mut reasons = reasons;
         if let Some(w) = &nuisance_warning {
             reasons.push(Reason {
                 keyword: String::new(),
@@ -458,7 +469,7 @@ impl Engine {
         let composed = !a.danger.fired.is_empty();
         let mut top = argmax(&pc, &|_| true);
         if a.no_words && !composed {
-            top = cat_ix(Category::Invalid);
+            top = Category::Invalid.index();
         }
         let mut category = Category::ALL[top];
         let mut notes = Vec::new();
@@ -473,7 +484,7 @@ impl Engine {
                 "safety: possible danger to life keeps this a police matter ({category})"
             ));
         }
-        let chosen = cat_ix(category);
+        let chosen = category.index();
         let runner_up = Some(Category::ALL[argmax(&pc, &|k| k != chosen)]);
         let (priority, priority_confidence) = if !category.is_police() {
             (Priority::P4, pc[chosen])
@@ -492,7 +503,7 @@ impl Engine {
             Category::Invalid => (Agency::None, pc[chosen]),
             Category::NonPolice => {
                 let k = argmax(&pa, &|k| Agency::ALL[k] != Agency::None);
-                let mass: f64 = 1.0 - pa[ag_ix(Agency::None)];
+                let mass: f64 = 1.0 - pa[Agency::None.index()];
                 (Agency::ALL[k], pa[k] / mass.max(1e-9))
             }
             _ => {
@@ -511,7 +522,7 @@ impl Engine {
                     agency = r;
                 }
                 let mass: f64 = (0..pa.len()).filter(|k| allowed(*k)).map(|k| pa[k]).sum();
-                (agency, pa[ag_ix(agency)] / mass.max(1e-9))
+                (agency, pa[agency.index()] / mass.max(1e-9))
             }
         };
         Decision {
@@ -559,13 +570,13 @@ impl Engine {
                 "safety: a danger-to-life phrase keeps this a police matter ({category})"
             ));
         }
-        let top = cat_ix(category);
+        let top = category.index();
         let runner_up = order.iter().copied().find(|k| *k != top).map(|k| Category::ALL[k]);
         let exp: Vec<f64> = cat_score.iter().map(|s| (s - cat_score[top]).exp()).collect();
         let confidence = 1.0 / exp.iter().sum::<f64>();
 
-        let s119 = agency_score[ag_ix(Agency::Fire)];
-        let s120 = agency_score[ag_ix(Agency::Ambulance)];
+        let s119 = agency_score[Agency::Fire.index()];
+        let s120 = agency_score[Agency::Ambulance.index()];
         let hurt_or_trapped = s119 >= CO_NOTIFY_MIN_SCORE || s120 >= CO_NOTIFY_MIN_SCORE;
         let (priority, priority_confidence, priority_why) = if !category.is_police() {
             (Priority::P4, 0.9, None)
@@ -589,8 +600,8 @@ impl Engine {
         let best_of = |allowed: &dyn Fn(Agency) -> bool| -> Option<(Agency, f64)> {
             Agency::ALL
                 .iter()
-                .filter(|ag| allowed(**ag) && agency_score[ag_ix(**ag)] > 0.0)
-                .map(|ag| (*ag, agency_score[ag_ix(*ag)]))
+                .filter(|ag| allowed(**ag) && agency_score[ag.index()] > 0.0)
+                .map(|ag| (*ag, agency_score[ag.index()]))
                 .fold(
                     None,
                     |best: Option<(Agency, f64)>, x| if best.is_none_or(|b| x.1 > b.1) { Some(x) } else { best },
@@ -726,8 +737,9 @@ const FUNCTION_CHARS: &str =
     "的了在我你他她它们是有人这那个就都也和跟说着过吗呢吧啊呀哦嗯又还把被给让从到去来上下里一0";
 
 /// Character position of `needle` in `chars` (lower-cased letters compare
-/// equal, as the model saw them).
-fn find_chars(chars: &[char], needle: &str) -> Option<usize> {
+/// equal, as the model saw them): where a reason's phrase stands in the
+/// narrative.
+pub fn find_chars(chars: &[char], needle: &str) -> Option<usize> {
     let n: Vec<char> = needle.chars().collect();
     if n.is_empty() || n.len() > chars.len() {
         return None;
@@ -738,14 +750,6 @@ fn find_chars(chars: &[char], needle: &str) -> Option<usize> {
             .zip(&n)
             .all(|(a, b)| a.to_lowercase().eq(b.to_lowercase()))
     })
-}
-
-fn cat_ix(c: Category) -> usize {
-    Category::ALL.iter().position(|x| *x == c).unwrap_or(0)
-}
-
-fn ag_ix(a: Agency) -> usize {
-    Agency::ALL.iter().position(|x| *x == a).unwrap_or(0)
 }
 
 /// What the rules and the lexicon found in one narrative.

@@ -6,6 +6,7 @@ use chrono::{Duration, DurationRound, Utc};
 use jiejing::model::stats::ShiftStats;
 use jiejing::model::{Agency, Category, Channel, IncidentOp, IntakeRequest, Priority, Role, UnitStatus};
 use jiejing::store::{self, Policy, Store};
+use jiejing::triage::eval::Labelled;
 use jiejing::triage::learn::ConfirmedLabel;
 use jiejing::triage::{Engine, TriageInput};
 use reqwest::StatusCode;
@@ -143,10 +144,10 @@ async fn confirmed_labels_are_exported_and_their_agreement_counted(backend: Back
         .iter()
         .map(|l| {
             (
-                l.text.as_str(),
-                l.category,
-                l.agency,
-                l.priority,
+                l.label.text.as_str(),
+                l.label.category,
+                l.label.agency,
+                l.label.priority,
                 l.suggested.as_ref().map(|s| s.category),
             )
         })
@@ -212,19 +213,14 @@ fn a_centres_confirmed_labels_change_what_triage_suggests() {
     .take(30)
     .enumerate()
     {
-        rows.push(
-            ConfirmedLabel {
-                id: format!("op{i}"),
-                channel: Channel::Voice,
-                text: format!("{t}{}", "。".repeat(i / 6)),
-                category: Category::NonPolice,
-                agency: Agency::Transport,
-                priority: Priority::P4,
-                received_at: Utc::now(),
-                suggested: None,
-            }
-            .to_labelled(),
-        );
+        rows.push(Labelled {
+            id: format!("op{i}"),
+            channel: Channel::Voice,
+            text: format!("{t}{}", "。".repeat(i / 6)),
+            category: Category::NonPolice,
+            agency: Agency::Transport,
+            priority: Priority::P4,
+        });
     }
     let after = Engine::trained_on(&rows).triage(&TriageInput {
         channel: Channel::Voice,

@@ -3,7 +3,7 @@
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
-use jiejing::model::{Agency, Category, Channel, Priority};
+use jiejing::model::{Agency, Category, Channel, Priority, Suggestion};
 use jiejing::triage::{Engine, TriageInput, eval};
 
 const DEV: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/triage/dev.jsonl");
@@ -165,6 +165,15 @@ fn the_models_generalise_under_cross_validation() {
     assert!(cv.p1_recall >= 0.95, "cross-validated P1 recall {:.3}", cv.p1_recall);
 }
 
+/// What the engine suggests for a narrative, without caller history.
+fn suggest(engine: &Engine, channel: Channel, text: &str) -> Suggestion {
+    engine.triage(&TriageInput {
+        channel,
+        text,
+        history: None,
+    })
+}
+
 /// Phrases that name a danger to life in words a rule writer might not
 /// have listed; each fires a composition of the detector.
 const DANGER_PHRASES: &[&str] = &[
@@ -181,18 +190,10 @@ fn adding_a_danger_phrase_never_lowers_the_priority() {
     let engine = Engine::builtin();
     let rows = labelled(DEV);
     for row in rows.iter().step_by(4) {
-        let before = engine.triage(&TriageInput {
-            channel: row.channel,
-            text: &row.text,
-            history: None,
-        });
+        let before = suggest(&engine, row.channel, &row.text);
         for phrase in DANGER_PHRASES {
             let text = format!("{}{phrase}", row.text);
-            let after = engine.triage(&TriageInput {
-                channel: row.channel,
-                text: &text,
-                history: None,
-            });
+            let after = suggest(&engine, row.channel, &text);
             assert!(
                 after.priority <= before.priority && after.priority == Priority::P1,
                 "{text}: {:?} became {:?}",
@@ -226,11 +227,7 @@ fn indirect_life_threats_are_p1_police_matters() {
         "一个男的把放学的小女孩拽上面包车开走了",
         "饭店里有个男的掏出一把枪比划，一屋子人",
     ] {
-        let s = engine.triage(&TriageInput {
-            channel: Channel::Voice,
-            text,
-            history: None,
-        });
+        let s = suggest(&engine, Channel::Voice, text);
         assert!(
             s.category.is_police() && s.priority == Priority::P1,
             "{text}: {:?} {:?} {:?} {:#?}",
@@ -249,11 +246,7 @@ fn a_plain_lock_out_is_still_a_referral() {
         "我出门忘带钥匙了，门锁上进不去，能帮我找个开锁的吗",
         "钥匙锁车里了，车里没人，帮我找个开锁的",
     ] {
-        let s = engine.triage(&TriageInput {
-            channel: Channel::Voice,
-            text,
-            history: None,
-        });
+        let s = suggest(&engine, Channel::Voice, text);
         assert_eq!(
             (s.category, s.agency, s.priority),
             (Category::NonPolice, Agency::CommercialService, Priority::P4),
