@@ -180,9 +180,10 @@ impl ConsoleApp {
         while let Ok(msg) = self.rx.try_recv() {
             self.handle(msg, &mut cmds);
         }
-        if let Some(action) = panels::shortcut(ui.ctx()) {
+        if let Some(action) = panels::shortcut(ui.ctx(), &self.state) {
             panels::perform(&mut self.state, action, &mut cmds);
         }
+        panels::flush_pending(&mut self.state, std::time::Instant::now(), &mut cmds);
         draw(ui, &mut self.state, &mut cmds);
         let lang = self.state.lang();
         for cmd in cmds {

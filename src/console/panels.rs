@@ -171,32 +171,87 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
             &mut state.filter_category,
             Category::ALL,
         );
+        if ui.button(lang.tr("answer_next")).clicked() {
+            perform(state, Action::AnswerNext, cmds);
+        }
         if ui.button(lang.tr("new_call")).clicked() {
             perform(state, Action::NewCall, cmds);
         }
     });
-    ui.separator();
-    let now = Utc::now();
+    // Frozen while the pointer is over the queue, from the rows as they
+    // were last drawn; thawed (new calls in their place) when it leaves.
+    let hovered = ui.ui_contains_pointer();
+    if hovered && state.frozen.is_none() {
+        state.frozen = Some(state.shown.clone());
+    } else if !hovered && state.frozen.is_some() {
+        state.frozen = None;
+        state.departed.clear();
+    }
     let (channel, status, category) = (state.filter_channel, state.filter_status, state.filter_category);
-    let (amber, red) = (state.prefs.amber_secs, state.prefs.red_secs);
-    let ids: Vec<_> = state
+    let visible = |i: &QueueEntry| {
+        channel.is_none_or(|c| i.channel == c)
+            && status.is_none_or(|s| i.status == s)
+            && category.is_none_or(|c| i.category == Some(c))
+    };
+    let live: Vec<_> = state
         .sorted_ids()
         .to_vec()
         .into_iter()
-        .filter(|id| {
-            state.queue.get(id).is_some_and(|i| {
-                channel.is_none_or(|c| i.channel == c)
-                    && status.is_none_or(|s| i.status == s)
-                    && category.is_none_or(|c| i.category == Some(c))
-            })
-        })
+        .filter(|id| state.queue.get(id).is_some_and(visible))
         .collect();
+    let ids: Vec<_> = match &state.frozen {
+        Some(frozen) => frozen
+            .iter()
+            .copied()
+            .filter(|id| state.queue.get(id).is_some_and(visible) || state.departed.contains_key(id))
+            .collect(),
+        None => live.clone(),
+    };
+    // New calls wait above the frozen rows as a count, P1s in red.
+    let arrived: Vec<_> = live.iter().filter(|id| !ids.contains(id)).copied().collect();
+    if !arrived.is_empty() {
+        let p1 = arrived
+            .iter()
+            .filter(|id| state.queue.get(id).is_some_and(|e| e.priority == Priority::P1))
+            .count();
+        let mut text = format!("↑ {} {}", arrived.len(), lang.tr("new_calls"));
+        if p1 > 0 {
+            text = format!("{text} · P1 {p1}");
+        }
+        let color = if p1 > 0 { RED } else { AMBER };
+        ui.label(
+            RichText::new(text)
+                .strong()
+                .color(Color32::WHITE)
+                .background_color(color),
+        );
+    }
+    ui.separator();
+    state.shown = ids.clone();
+    let now = Utc::now();
+    let (amber, red) = (state.prefs.amber_secs, state.prefs.red_secs);
     let me = state.me.id;
+    let mut undo = false;
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 8.0;
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show_rows(ui, row_height, ids.len(), |ui, range| {
             for id in &ids[range] {
+                if let Some(gone) = state.departed.get(id) {
+                    ui.horizontal(|ui| {
+                        ui.label(
+                            RichText::new(format!(
+                                "#{} {} · {}",
+                                gone.id,
+                                first_words(lang, gone, 18),
+                                lang.tr("left_queue")
+                            ))
+                            .weak()
+                            .strikethrough(),
+                        );
+                    });
+                    continue;
+                }
                 let Some(inc) = state.queue.get(id) else { continue };
                 let p = inc.priority;
                 let wait = (now - inc.received_at).num_seconds().max(0);
@@ -213,7 +268,13 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
                         Some(h) if h.id == me => {
                             ui.label(RichText::new(format!("◀ {}", h.name)).color(GREEN));
                             let open = state.draft.as_ref().and_then(|d| d.incident_id) == Some(inc.id);
-                            if !open && ui.button(format!("{} #{}", lang.tr("resume"), inc.id)).clicked() {
+                            if state.pending.as_ref().and_then(|p| p.draft.incident_id) == Some(inc.id) {
+                                // About to be closed: resuming it would race the
+                                // pending close, taking it back is what is meant.
+                                if ui.button(format!("{} #{}", lang.tr("undo"), inc.id)).clicked() {
+                                    undo = true;
+                                }
+                            } else if !open && ui.button(format!("{} #{}", lang.tr("resume"), inc.id)).clicked() {
                                 cmds.push(Command::Resume(inc.id));
                             }
                         }
@@ -229,6 +290,9 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
                 });
             }
         });
+    if undo {
+        perform(state, Action::Undo, cmds);
+    }
 }
 
 /// A labelled text field. Its explicit id keeps the focus on it when
@@ -244,12 +308,18 @@ fn field(ui: &mut Ui, id: &str, label: &str, value: &mut String) -> egui::Respon
 
 fn code_combo<T: Coded>(ui: &mut Ui, lang: Lang, id: &str, label: &str, value: &mut Option<T>, suggested: Option<T>) {
     ui.horizontal(|ui| {
+        // The label stands before its box, as on every other field.
+        let l = ui.label(label);
         let shown = value.or(suggested).map_or("—", |v| code_name(lang, v.code()));
-        egui::ComboBox::new(id, label).selected_text(shown).show_ui(ui, |ui| {
-            for v in T::ALL_CODES {
-                ui.selectable_value(value, Some(*v), code_name(lang, v.code()));
-            }
-        });
+        egui::ComboBox::from_id_salt(id)
+            .selected_text(shown)
+            .show_ui(ui, |ui| {
+                for v in T::ALL_CODES {
+                    ui.selectable_value(value, Some(*v), code_name(lang, v.code()));
+                }
+            })
+            .response
+            .labelled_by(l.id);
         if value.is_some() && ui.small_button("×").on_hover_text(lang.tr("suggested")).clicked() {
             *value = None;
         }
@@ -261,6 +331,8 @@ fn code_combo<T: Coded>(ui: &mut Ui, lang: Lang, id: &str, label: &str, value: &
 pub fn intake_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     let lang = state.lang();
     let suggestion = state.suggestion.clone();
+    let focus_phone = std::mem::take(&mut state.focus_phone);
+    undo_ui(ui, state, cmds);
     let Some(draft) = state.draft.as_mut() else {
         ui.label(lang.tr("no_call"));
         // The outcome of the last action stays visible: the work-order number
@@ -276,6 +348,9 @@ pub fn intake_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
     });
     let before_phone = draft.phone.clone();
     let phone = field(ui, "draft_phone", lang.tr("phone"), &mut draft.phone);
+    if focus_phone {
+        phone.request_focus();
+    }
     field(ui, "draft_name", lang.tr("name"), &mut draft.name);
     field(ui, "draft_callback", lang.tr("callback"), &mut draft.callback);
     field(ui, "draft_location", lang.tr("location"), &mut draft.location);
@@ -346,6 +421,7 @@ pub fn actions_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>
             perform(state, a, cmds);
         }
     });
+    confirm_ui(ui, state, cmds);
     outcome_ui(ui, state);
 }
 
@@ -386,38 +462,151 @@ pub(super) fn notice_ui(ui: &mut Ui, state: &ConsoleState) {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     NewCall,
+    /// The most urgent, longest-waiting call nobody has taken.
+    AnswerNext,
     Save,
     Dispatch,
     Refer,
     CloseInvalid,
     Link,
     Release,
+    /// Answers the question a destructive action asked.
+    Confirm,
+    CancelConfirm,
+    /// Takes back a confirmed close or merge while it is still pending.
+    Undo,
 }
 
 /// The keyboard: F1 new call, F2 dispatch, F3 refer, F4 invalid, F5 link,
-/// Ctrl+S save, Esc release.
-pub fn shortcut(ctx: &egui::Context) -> Option<Action> {
+/// F12 answer next, Ctrl+S save, Esc release. While a question is open,
+/// Enter confirms and Esc cancels; while a close or merge is pending, Ctrl+Z
+/// undoes it; on the desk with no call and no field focused, Enter answers
+/// the next call.
+pub fn shortcut(ctx: &egui::Context, state: &ConsoleState) -> Option<Action> {
     use egui::{Key, Modifiers};
-    const KEYS: [(Modifiers, Key, Action); 7] = [
+    const KEYS: [(Modifiers, Key, Action); 8] = [
         (Modifiers::NONE, Key::F1, Action::NewCall),
         (Modifiers::NONE, Key::F2, Action::Dispatch),
         (Modifiers::NONE, Key::F3, Action::Refer),
         (Modifiers::NONE, Key::F4, Action::CloseInvalid),
         (Modifiers::NONE, Key::F5, Action::Link),
+        (Modifiers::NONE, Key::F12, Action::AnswerNext),
         (Modifiers::COMMAND, Key::S, Action::Save),
         (Modifiers::NONE, Key::Escape, Action::Release),
     ];
-    ctx.input_mut(|i| KEYS.iter().find(|(m, k, _)| i.consume_key(*m, *k)).map(|(_, _, a)| *a))
+    if state.me.role == Role::Agency {
+        return None;
+    }
+    let asking = state.confirm.is_some();
+    let pending = state.pending.is_some();
+    let idle = state.view == View::Desk && state.draft.is_none() && ctx.memory(|m| m.focused().is_none());
+    ctx.input_mut(|i| {
+        // Taken before any widget sees them: Enter in the narrative would
+        // otherwise both start a new line and close the call.
+        if asking {
+            if i.consume_key(Modifiers::NONE, Key::Enter) {
+                return Some(Action::Confirm);
+            }
+            if i.consume_key(Modifiers::NONE, Key::Escape) {
+                return Some(Action::CancelConfirm);
+            }
+        }
+        if pending && i.consume_key(Modifiers::COMMAND, Key::Z) {
+            return Some(Action::Undo);
+        }
+        if idle && i.consume_key(Modifiers::NONE, Key::Enter) {
+            return Some(Action::AnswerNext);
+        }
+        KEYS.iter().find(|(m, k, _)| i.consume_key(*m, *k)).map(|(_, _, a)| *a)
+    })
+}
+
+/// The call F12 answers: unclaimed, most urgent, waiting longest.
+pub fn next_call(state: &mut ConsoleState) -> Option<crate::model::IncidentId> {
+    let ids = state.sorted_ids().to_vec();
+    ids.into_iter().find(|id| {
+        state
+            .queue
+            .get(id)
+            .is_some_and(|e| e.holder.is_none() && e.status == Status::New)
+    })
+}
+
+/// Sends a confirmed close or merge once its undo window has passed.
+pub fn flush_pending(state: &mut ConsoleState, now: std::time::Instant, cmds: &mut Vec<Command>) {
+    if state.pending.as_ref().is_some_and(|p| p.due <= now)
+        && let Some(p) = state.pending.take()
+    {
+        cmds.push(p.command);
+    }
 }
 
 /// Turns an action on the current call into commands, or a message saying
 /// what is missing.
 pub fn perform(state: &mut ConsoleState, action: Action, cmds: &mut Vec<Command>) {
+    use super::state::{Confirm, Pending};
     let lang = state.lang();
-    if action == Action::NewCall {
-        state.set_call(Some(Draft::new_call()));
-        state.last_referral = None;
-        return;
+    match action {
+        Action::NewCall => {
+            state.set_call(Some(Draft::new_call()));
+            state.last_referral = None;
+            state.focus_phone = true;
+            return;
+        }
+        Action::AnswerNext => {
+            if state
+                .draft
+                .as_ref()
+                .is_some_and(|d| d.incident_id.is_some() || !d.narrative.trim().is_empty())
+            {
+                state.notice(lang.tr("finish_call_first"), true);
+            } else if let Some(id) = next_call(state) {
+                cmds.push(Command::Claim(id));
+            } else {
+                state.notice(lang.tr("queue_empty"), false);
+            }
+            return;
+        }
+        Action::Confirm => {
+            if let Some(c) = state.confirm.take() {
+                // One pending action at a time: an earlier one goes now.
+                if let Some(p) = state.pending.take() {
+                    cmds.push(p.command);
+                }
+                let done = match &c.command {
+                    Command::Act {
+                        then: Then::Link(_), ..
+                    } => "will_link",
+                    _ => "will_close",
+                };
+                state.pending = Some(Pending {
+                    command: c.command,
+                    draft: c.draft,
+                    due: std::time::Instant::now() + state.undo_window,
+                    done,
+                });
+                state.set_call(None);
+                state.notice = None;
+            }
+            return;
+        }
+        Action::CancelConfirm => {
+            state.confirm = None;
+            return;
+        }
+        Action::Undo => {
+            if let Some(p) = state.pending.take() {
+                let (id, phone) = (p.draft.incident_id, p.draft.phone.trim().to_owned());
+                state.set_call(Some(p.draft));
+                if let Some(id) = id {
+                    let phone = (!phone.is_empty()).then_some(phone);
+                    cmds.push(Command::LoadContext { id, phone });
+                }
+                state.notice(lang.tr("undone"), false);
+            }
+            return;
+        }
+        _ => {}
     }
     let Some(draft) = state.draft.clone() else {
         state.notice(lang.tr("no_call"), true);
@@ -451,39 +640,96 @@ pub fn perform(state: &mut ConsoleState, action: Action, cmds: &mut Vec<Command>
         Action::Link => match state.duplicates.first() {
             Some(d) => Some(Then::Link(d.incident.id)),
             None => {
-                state.notice(lang.tr("duplicates"), true);
+                state.notice(lang.tr("no_duplicates"), true);
                 return;
             }
         },
-        Action::Save | Action::Release | Action::NewCall => None,
+        _ => None,
     };
-    match (draft.incident_id, action) {
-        (Some(id), Action::Release) => cmds.push(Command::Release(id)),
+    let command = match (draft.incident_id, action) {
+        (Some(id), Action::Release) => Command::Release(id),
         (None, Action::Release) => {
             state.draft = None;
+            return;
         }
         (Some(id), Action::Save) => match draft.to_patch(suggestion) {
-            Ok(patch) => cmds.push(Command::Update {
+            Ok(patch) => Command::Update {
                 id,
                 patch: Box::new(patch),
-            }),
-            Err(e) => state.notice(e.to_string(), true),
+            },
+            Err(e) => return state.notice(e.to_string(), true),
         },
-        (Some(id), _) => {
-            if let Some(then) = then {
-                cmds.push(Command::Act { id, then });
-            }
-        }
+        (Some(id), _) => match then {
+            Some(then) => Command::Act { id, then },
+            None => return,
+        },
         (None, _) => match draft.to_intake(suggestion) {
             // A call logged by hand is saved first; the action follows on the
             // incident the service created.
-            Ok(request) => cmds.push(Command::SubmitNew {
+            Ok(request) => Command::SubmitNew {
                 request: Box::new(request),
                 key: draft.key.clone(),
                 then,
-            }),
-            Err(e) => state.notice(e.to_string(), true),
+            },
+            Err(e) => return state.notice(e.to_string(), true),
         },
+    };
+    let question = match action {
+        Action::CloseInvalid => "confirm_invalid",
+        Action::Link => "confirm_link",
+        _ => {
+            cmds.push(command);
+            return;
+        }
+    };
+    state.confirm = Some(Confirm {
+        question,
+        command,
+        draft,
+    });
+}
+
+/// The question a close or merge asks before it goes ahead.
+fn confirm_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
+    let lang = state.lang();
+    let Some(c) = &state.confirm else { return };
+    let target = match &c.command {
+        Command::Act {
+            then: Then::Link(of), ..
+        } => format!(" #{of}"),
+        _ => String::new(),
+    };
+    let question = format!("{}{target}", lang.tr(c.question));
+    let mut answer = None;
+    egui::Frame::new().fill(AMBER).inner_margin(6.0).show(ui, |ui| {
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(question).strong().color(Color32::BLACK));
+            if ui.button(lang.tr("confirm_key")).clicked() {
+                answer = Some(Action::Confirm);
+            }
+            if ui.button(lang.tr("cancel_key")).clicked() {
+                answer = Some(Action::CancelConfirm);
+            }
+        });
+    });
+    if let Some(a) = answer {
+        perform(state, a, cmds);
+    }
+}
+
+/// A confirmed close or merge, with the time left to take it back.
+fn undo_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
+    let lang = state.lang();
+    let Some(p) = &state.pending else { return };
+    let left = p.due.saturating_duration_since(std::time::Instant::now()).as_secs() + 1;
+    let id = p.draft.incident_id.map_or_else(String::new, |id| format!(" #{id}"));
+    let mut undo = false;
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(format!("{}{id} · {left}{}", lang.tr(p.done), lang.tr("seconds_unit"))).strong());
+        undo = ui.button(lang.tr("undo")).clicked();
+    });
+    if undo {
+        perform(state, Action::Undo, cmds);
     }
 }
 

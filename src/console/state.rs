@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use super::command::Command;
 use super::i18n::Lang;
 use crate::model::{
     Agency, CallerHistory, Category, Channel, Incident, IncidentId, IncidentPatch, IntakeRequest, Priority, QueueEntry,
@@ -155,6 +156,31 @@ pub struct Notice {
     pub at: Instant,
 }
 
+/// A destructive action (close as invalid, merge) waiting for Enter.
+#[derive(Debug, Clone)]
+pub struct Confirm {
+    /// The question's translation key.
+    pub question: &'static str,
+    pub command: Command,
+    pub draft: Draft,
+}
+
+/// A confirmed destructive action not sent yet: until `due` the operator can
+/// take it back and the call returns to the form as it was. Nothing reaches
+/// the service before then, so a console that dies in the window leaves the
+/// call open and held by its operator, never wrongly closed.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub command: Command,
+    pub draft: Draft,
+    pub due: Instant,
+    /// What happens when it is sent (translation key), for the undo bar.
+    pub done: &'static str,
+}
+
+/// How long a confirmed close or merge can be undone.
+pub const UNDO_WINDOW: std::time::Duration = std::time::Duration::from_secs(8);
+
 /// Which screen a shift lead is looking at (call takers have only the desk).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum View {
@@ -173,6 +199,13 @@ pub struct ConsoleState {
     pub queue: BTreeMap<IncidentId, QueueEntry>,
     pub order: Vec<IncidentId>,
     pub order_dirty: bool,
+    /// The rows as last drawn, top to bottom.
+    pub shown: Vec<IncidentId>,
+    /// While the pointer is over the queue its rows stand still (a click
+    /// must land on the call that was under the pointer): the order frozen
+    /// then, and the rows that left the queue since, drawn greyed.
+    pub frozen: Option<Vec<IncidentId>>,
+    pub departed: BTreeMap<IncidentId, QueueEntry>,
     pub filter_channel: Option<Channel>,
     pub filter_status: Option<crate::model::Status>,
     pub filter_category: Option<Category>,
@@ -196,6 +229,12 @@ pub struct ConsoleState {
     pub last_referral: Option<Referral>,
     pub view: View,
     pub lead: super::lead::LeadState,
+    pub confirm: Option<Confirm>,
+    pub pending: Option<Pending>,
+    /// [`UNDO_WINDOW`], shorter in tests.
+    pub undo_window: std::time::Duration,
+    /// Set by F1: the phone field takes the cursor on the next frame.
+    pub focus_phone: bool,
 }
 
 impl ConsoleState {
@@ -207,6 +246,9 @@ impl ConsoleState {
             queue: BTreeMap::new(),
             order: Vec::new(),
             order_dirty: true,
+            shown: Vec::new(),
+            frozen: None,
+            departed: BTreeMap::new(),
             filter_channel: None,
             filter_status: None,
             filter_category: None,
@@ -226,6 +268,10 @@ impl ConsoleState {
             last_referral: None,
             view: View::Desk,
             lead: Default::default(),
+            confirm: None,
+            pending: None,
+            undo_window: UNDO_WINDOW,
+            focus_phone: false,
         }
     }
 
@@ -240,9 +286,12 @@ impl ConsoleState {
 
     pub fn upsert_entry(&mut self, entry: QueueEntry) {
         if entry.status.is_queued() {
+            self.departed.remove(&entry.id);
             self.queue.insert(entry.id, entry);
-        } else {
-            self.queue.remove(&entry.id);
+        } else if let Some(gone) = self.queue.remove(&entry.id)
+            && self.frozen.as_ref().is_some_and(|f| f.contains(&gone.id))
+        {
+            self.departed.insert(gone.id, entry);
         }
         self.order_dirty = true;
     }
@@ -273,6 +322,8 @@ impl ConsoleState {
             self.last_referral = None;
         }
         self.draft = draft;
+        // A question about the previous call must not be answered for this one.
+        self.confirm = None;
         self.suggestion = None;
         self.suggested_for.clear();
         self.history = None;

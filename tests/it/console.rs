@@ -114,6 +114,11 @@ pub fn step_until<S>(h: &mut Harness<'_, S>, what: &str, cond: impl Fn(&Harness<
     }
 }
 
+/// A confirmed close or merge is sent after 300 ms instead of 8 s.
+fn short_undo(h: &mut Harness<'static, Option<ConsoleApp>>) {
+    h.state_mut().as_mut().expect("console started").state.undo_window = Duration::from_millis(300);
+}
+
 fn app<'h>(h: &'h Harness<'_, Option<ConsoleApp>>) -> &'h ConsoleApp {
     h.state().as_ref().expect("console started")
 }
@@ -390,7 +395,14 @@ fn close_as_invalid_with_f4() {
         json!({"channel": "voice", "phone": "13804310005", "narrative": "在吗 陪我唠会嗑"}),
     );
     take(&env, &mut h, id);
+    short_undo(&mut h);
     h.key_press(egui::Key::F4);
+    h.step();
+    assert!(
+        h.query_by_label_contains("确认将此警情关闭为无效报警").is_some(),
+        "F4 asks first"
+    );
+    h.key_press(egui::Key::Enter);
     step_until(&mut h, "closed", |_| incident(&env, id)["status"] == "closed");
     assert_eq!(incident(&env, id)["close_reason"], "invalid");
     step_until(&mut h, "gone from the queue", |h| {
@@ -716,4 +728,165 @@ fn the_referral_state_follows_the_agency() {
         h.query_by_label("已受理").is_some(),
         "the state is shown next to the work order"
     );
+}
+
+#[test]
+fn answer_next_takes_the_most_urgent_call_nobody_holds() {
+    let env = env();
+    let mut h = console(&env);
+    let routine = post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310031", "narrative": "我家楼下的路灯坏了好几天了"}),
+    );
+    let held = post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310032", "narrative": "有人拿刀砍人，地上全是血"}),
+    );
+    let urgent = post(
+        &env,
+        json!({"channel": "sms", "phone": "13804310033", "narrative": "有人拿刀砍人了，快来，人倒在地上流血"}),
+    );
+    let (s, b) = env
+        .rt
+        .block_on(env.lead.post_empty(&format!("/incidents/{held}/claim")));
+    assert_eq!(s, reqwest::StatusCode::OK, "{b}");
+    step_until(&mut h, "three calls in the queue, one held", |h| {
+        h.state()
+            .as_ref()
+            .is_some_and(|a| a.state.queue.len() == 3 && a.state.queue.get(&held).is_some_and(|e| e.holder.is_some()))
+    });
+    h.key_press(egui::Key::F12);
+    step_until(&mut h, "the P1 nobody holds on the form", |h| {
+        h.state()
+            .as_ref()
+            .and_then(|a| a.state.draft.as_ref())
+            .and_then(|d| d.incident_id)
+            == Some(urgent)
+    });
+    assert_eq!(incident(&env, urgent)["holder"]["name"], "ct");
+    // With a call on the form, answering another is refused, not stacked.
+    h.key_press(egui::Key::F12);
+    h.step();
+    assert!(h.query_by_label_contains("请先处理完表单上的警情").is_some());
+    assert_eq!(incident(&env, routine)["status"], "new");
+    // Released, the form is empty: Enter alone answers the next call.
+    h.key_press(egui::Key::Escape);
+    step_until(&mut h, "released", |h| {
+        h.state().as_ref().is_some_and(|a| a.state.draft.is_none())
+    });
+    step_until(&mut h, "the release reached the queue", |h| {
+        h.state()
+            .as_ref()
+            .is_some_and(|a| a.state.queue.get(&urgent).is_some_and(|e| e.holder.is_none()))
+    });
+    h.key_press(egui::Key::Enter);
+    step_until(&mut h, "Enter answered the P1 again", |h| {
+        h.state()
+            .as_ref()
+            .and_then(|a| a.state.draft.as_ref())
+            .and_then(|d| d.incident_id)
+            == Some(urgent)
+    });
+}
+
+#[test]
+fn f1_puts_the_cursor_in_the_phone_field() {
+    let env = env();
+    let mut h = console(&env);
+    h.step();
+    h.key_press(egui::Key::F1);
+    h.step();
+    h.step();
+    h.get_by_label("报警电话").type_text("13804310040");
+    h.step();
+    assert_eq!(
+        app(&h).state.draft.as_ref().map(|d| d.phone.as_str()),
+        Some("13804310040"),
+        "typing right after F1 fills the phone"
+    );
+    assert_eq!(
+        h.query_all_by_role_and_label(A11y::ComboBox, "渠道").count(),
+        2,
+        "the queue's filter and the form's channel box both carry their label"
+    );
+}
+
+#[test]
+fn closing_as_invalid_asks_and_can_be_undone() {
+    let env = env();
+    let mut h = console(&env);
+    let id = post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310041", "narrative": "喂喂，没事，打着玩的"}),
+    );
+    take(&env, &mut h, id);
+    // Esc answers the question, it does not release the call.
+    h.key_press(egui::Key::F4);
+    h.step();
+    h.key_press(egui::Key::Escape);
+    h.step();
+    assert!(h.query_by_label_contains("确认将此警情关闭为无效报警").is_none());
+    assert_eq!(app(&h).state.draft.as_ref().and_then(|d| d.incident_id), Some(id));
+    // Confirmed, then taken back inside the window: nothing was sent.
+    h.key_press(egui::Key::F4);
+    h.step();
+    h.key_press(egui::Key::Enter);
+    h.step();
+    assert!(app(&h).state.draft.is_none(), "the form moves on at once");
+    assert!(h.query_by_label_contains("即将关闭为无效").is_some());
+    h.get_by_role_and_label(A11y::Button, "撤销 (Ctrl+Z)").click();
+    h.step();
+    assert_eq!(
+        app(&h)
+            .state
+            .draft
+            .as_ref()
+            .map(|d| (d.incident_id, d.narrative.as_str())),
+        Some((Some(id), "喂喂，没事，打着玩的")),
+        "the call is back on the form as it was"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    h.step();
+    assert_eq!(incident(&env, id)["status"], "in_progress", "undone before it was sent");
+    // Confirmed and left alone, it closes once the window has passed.
+    short_undo(&mut h);
+    h.key_press(egui::Key::F4);
+    h.step();
+    h.key_press(egui::Key::Enter);
+    step_until(&mut h, "closed after the window", |_| {
+        incident(&env, id)["status"] == "closed"
+    });
+}
+
+#[test]
+fn the_queue_stands_still_under_the_pointer() {
+    let env = env();
+    let mut h = console(&env);
+    let first = post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310042", "narrative": "小区里有人乱停车堵门"}),
+    );
+    step_until(&mut h, "the call in the queue", |h| {
+        h.query_by_label(&format!("接警 #{first}")).is_some()
+    });
+    h.get_by_label(&format!("接警 #{first}")).hover();
+    h.step();
+    let urgent = post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310043", "narrative": "有人拿刀砍人，地上全是血"}),
+    );
+    step_until(&mut h, "the P1 arrived", |h| {
+        h.state().as_ref().is_some_and(|a| a.state.queue.contains_key(&urgent))
+    });
+    h.step();
+    assert_eq!(app(&h).state.shown, [first], "the row under the pointer did not move");
+    assert!(
+        h.query_by_label_contains("1 条新警情 · P1 1").is_some(),
+        "the new call is announced"
+    );
+    // The pointer leaves: the P1 takes its place at the top.
+    h.get_by_label_contains("从左侧队列接警").hover();
+    h.step();
+    h.step();
+    assert_eq!(app(&h).state.shown, [urgent, first]);
 }
