@@ -306,6 +306,11 @@ impl ApiClient {
             .await
     }
 
+    pub async fn unlink_duplicate(&self, id: IncidentId) -> Result<Incident, ClientError> {
+        self.post(&format!("/incidents/{id}/unlink"), &serde_json::json!({}))
+            .await
+    }
+
     pub async fn recommended_units(&self, id: IncidentId) -> Result<crate::server::Recommendation, ClientError> {
         self.get(&format!("/incidents/{id}/units")).await
     }

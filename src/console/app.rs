@@ -132,6 +132,10 @@ impl ConsoleApp {
                 if referral.is_some() {
                     self.state.last_referral = referral;
                 }
+                if what == "unlinked" {
+                    // The audit line that offered it has a successor to show.
+                    self.state.lead.invalidate();
+                }
                 self.state.upsert(&inc);
             }
             Msg::Failed(text) => self.state.notice(text, true),

@@ -306,6 +306,7 @@ impl Backend {
             }
             Then::Close(reason, note) => ("closed", c.close(id, *reason, note.as_deref()).await?, None),
             Then::Link(of) => ("linked", c.link_duplicate(id, *of).await?, None),
+            Then::Unlink => ("unlinked", c.unlink_duplicate(id).await?, None),
         })
     }
 

@@ -90,10 +90,15 @@ pub enum ExportJob {
 /// The one-click actions on a call.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Then {
-    Dispatch { unit_id: UnitId, co_notify: Vec<Agency> },
+    Dispatch {
+        unit_id: UnitId,
+        co_notify: Vec<Agency>,
+    },
     Refer(Agency),
     Close(CloseReason, Option<String>),
     Link(IncidentId),
+    /// Undoes a merge (by the operator who made it, or a lead).
+    Unlink,
 }
 
 /// An answer from the background.

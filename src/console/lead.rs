@@ -9,7 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 use egui::{Color32, RichText, Ui};
 use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, Points};
 
-use super::command::{Command, ExportJob};
+use super::command::{Command, ExportJob, Then};
 use super::i18n::{Lang, code_name};
 use super::panels::{AMBER, GREEN, RED, first_words, priority_badge, priority_color, wait_label, wait_text};
 use super::state::ConsoleState;
@@ -917,6 +917,7 @@ pub fn audit_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
         }));
     }
     let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
+    let mut unlink = None;
     let events = &state.lead.audit;
     egui::ScrollArea::vertical()
         .id_salt("audit")
@@ -926,9 +927,20 @@ pub fn audit_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
                 ui.horizontal(|ui| {
                     ui.label(RichText::new(local_time(e.at, "%m-%d %H:%M:%S")).monospace());
                     ui.label(e.actor.as_ref().map_or("-", |a| a.name.as_str()));
-                    ui.label(RichText::new(&e.kind).monospace());
+                    let action = code_name(lang, &e.kind);
+                    ui.label(if action == "?" {
+                        e.kind.clone()
+                    } else {
+                        action.to_owned()
+                    });
                     if let Some(i) = e.incident_id {
                         ui.label(format!("#{i}"));
+                        // A merge found wrong later is undone from its audit line.
+                        if e.kind == "incident.linked"
+                            && ui.small_button(format!("{} #{i}", lang.tr("unlink"))).clicked()
+                        {
+                            unlink = Some(i);
+                        }
                     }
                     if let Some(n) = &e.note {
                         ui.label(RichText::new(n).italics());
@@ -936,4 +948,7 @@ pub fn audit_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
                 });
             }
         });
+    if let Some(id) = unlink {
+        cmds.push(Command::Act { id, then: Then::Unlink });
+    }
 }

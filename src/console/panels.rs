@@ -689,6 +689,20 @@ pub fn perform(state: &mut ConsoleState, action: Action, cmds: &mut Vec<Command>
     });
 }
 
+/// A merge with a chosen candidate asks first, as F5 does.
+fn ask_link(state: &mut ConsoleState, of: crate::model::IncidentId) {
+    let Some(draft) = state.draft.clone() else { return };
+    let Some(id) = draft.incident_id else { return };
+    state.confirm = Some(super::state::Confirm {
+        question: "confirm_link",
+        command: Command::Act {
+            id,
+            then: Then::Link(of),
+        },
+        draft,
+    });
+}
+
 /// The question a close or merge asks before it goes ahead.
 fn confirm_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     let lang = state.lang();
@@ -855,24 +869,41 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
     if !state.duplicates.is_empty() {
         ui.separator();
         ui.strong(lang.tr("duplicates"));
-        for d in state.duplicates.iter().take(5) {
+        let mut link = None;
+        for (n, d) in state.duplicates.iter().take(5).enumerate() {
+            // "同一地点 · 12 分钟前 · 同类": why the operator should look.
+            let mut why: Vec<String> = d.reasons.iter().map(|r| code_name(lang, r.code()).to_owned()).collect();
+            why.insert(
+                1.min(why.len()),
+                format!("{} {}", d.minutes_apart, lang.tr("minutes_ago")),
+            );
+            if let Some(m) = d.metres {
+                why.push(format!("{m:.0} {}", lang.tr("metres")));
+            }
             ui.horizontal(|ui| {
+                priority_badge(ui, d.incident.effective_priority());
                 ui.label(format!(
                     "#{} {}",
                     d.incident.id,
                     d.incident.narrative.chars().take(16).collect::<String>()
                 ));
-                if let Some(id) = state.draft.as_ref().and_then(|x| x.incident_id)
-                    && ui
-                        .small_button(format!("{} #{}", lang.tr("link_duplicate"), d.incident.id))
-                        .clicked()
-                {
-                    cmds.push(Command::Act {
-                        id,
-                        then: Then::Link(d.incident.id),
-                    });
+            });
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(why.join(" · ")).weak());
+                if state.draft.as_ref().and_then(|x| x.incident_id).is_some() {
+                    let label = if n == 0 {
+                        format!("{} #{}", lang.tr("link_duplicate"), d.incident.id)
+                    } else {
+                        format!("{} #{}", lang.tr("link_to"), d.incident.id)
+                    };
+                    if ui.small_button(label).clicked() {
+                        link = Some(d.incident.id);
+                    }
                 }
             });
+        }
+        if let Some(of) = link {
+            ask_link(state, of);
         }
     }
     if let Some(rec) = &state.recommendation {

@@ -62,6 +62,23 @@ string_enum! {
 }
 
 string_enum! {
+    /// Why a call may be a duplicate of another (see `model::duplicates`);
+    /// the console words each in the operator's language.
+    pub enum DuplicateReason {
+        /// The same caller number called again.
+        SameCaller = "same_caller",
+        /// The same location text, or coordinates within 500 m.
+        SamePlace = "same_place",
+        /// The same police station's area, and no closer match.
+        SameArea = "same_area",
+        /// The same category (the operator's, else the suggestion's).
+        SameKind = "same_kind",
+        /// The narratives share much of their wording.
+        SimilarText = "similar_text",
+    }
+}
+
+string_enum! {
     /// The "seven things" 110 handles, plus referrals and invalid calls.
     pub enum Category {
         Criminal = "criminal",

@@ -5,6 +5,7 @@
 //! functions. Must not touch: I/O, SQL, HTTP or egui.
 
 mod codes;
+pub mod duplicates;
 pub mod gazetteer;
 pub mod stats;
 
@@ -524,6 +525,8 @@ pub enum IncidentOp {
     LinkDuplicate {
         of: IncidentId,
     },
+    /// Undoes a merge: the call is open again, held by the actor.
+    Unlink,
     /// A shift lead hands a queued call to another operator.
     Reassign {
         to: UserRef,
@@ -549,6 +552,7 @@ impl IncidentOp {
             IncidentOp::Refer { .. } => "incident.referred",
             IncidentOp::Close { .. } => "incident.closed",
             IncidentOp::LinkDuplicate { .. } => "incident.linked",
+            IncidentOp::Unlink => "incident.unlinked",
             IncidentOp::Reassign { .. } => "incident.reassigned",
             IncidentOp::Reprioritise { .. } => "incident.reprioritised",
         }
@@ -851,6 +855,24 @@ pub fn apply(
             inc.duplicate_of = Some(of);
             close(inc, CloseReason::Duplicate, Some(format!("duplicate of #{of}")), now);
             hand_off(inc, actor);
+        }
+        IncidentOp::Unlink => {
+            if inc.status != Status::Closed || inc.close_reason != Some(CloseReason::Duplicate) {
+                return Err(DomainError::Conflict("this call is not linked as a duplicate".into()));
+            }
+            let linked_it = inc.handled_by.as_ref().is_some_and(|u| u.id == actor.id);
+            if !linked_it && !actor.is_lead() {
+                return Err(DomainError::Forbidden(
+                    "only the operator who linked this call or a shift lead can undo the link".into(),
+                ));
+            }
+            inc.status = InProgress;
+            inc.duplicate_of = None;
+            inc.close_reason = None;
+            inc.close_note = None;
+            inc.closed_at = None;
+            inc.holder = Some(actor.as_ref());
+            inc.held_since = Some(now);
         }
         IncidentOp::Reassign { to, reason } => {
             must_lead(actor, "reassign a call")?;

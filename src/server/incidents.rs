@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::{Auth, Intakers, Staff};
 use super::error::{ApiError, ApiJson, ApiResult, ErrorBody};
 use super::{ApiPath, ApiQuery, AppState};
+use crate::model::duplicates::{self, DuplicateReason};
 use crate::model::gazetteer::{self, Jurisdiction};
 use crate::model::{
     Agency, CallerPhone, Category, Channel, CloseReason, Event, Incident, IncidentId, IncidentOp, IncidentPatch,
@@ -20,10 +21,6 @@ use crate::triage::{self, HistoryStats, TriageInput};
 
 /// Longest Idempotency-Key accepted.
 const MAX_KEY_LEN: usize = 200;
-/// Incidents this close in time may be duplicates of each other.
-const DUPLICATE_WINDOW_MINUTES: i64 = 30;
-/// Coordinates this close (metres) count as the same place.
-const SAME_PLACE_METRES: f64 = 500.0;
 
 /// Triage with the caller's history, so the suggestion carries a nuisance warning.
 async fn suggest(
@@ -390,61 +387,42 @@ pub async fn link_duplicate(
     ))
 }
 
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnlinkRequest {
+    pub version: Option<i64>,
+}
+
+/// Undo a merge: the call is open again, held by whoever undid it (the
+/// operator who linked it, or a shift lead).
+#[utoipa::path(post, path = "/incidents/{id}/unlink", tag = "incidents", security(("bearer" = [])), request_body = UnlinkRequest,
+    responses((status = 200, body = Incident), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn unlink_duplicate(
+    State(state): State<AppState>,
+    auth: Auth<Staff>,
+    ApiPath(id): ApiPath<IncidentId>,
+    ApiJson(req): ApiJson<UnlinkRequest>,
+) -> ApiResult<Json<Incident>> {
+    Ok(Json(
+        run(&state, &auth, id, req.version, IncidentOp::Unlink).await?.incident,
+    ))
+}
+
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 pub struct DuplicateCandidate {
     pub incident: Incident,
     /// Higher is more likely the same event.
     pub score: f64,
-    pub reasons: Vec<String>,
+    /// Strongest first: the place, then the kind of incident.
+    pub reasons: Vec<DuplicateReason>,
+    /// How far apart the two calls came in.
+    pub minutes_apart: i64,
+    /// Distance between the two, when both have coordinates.
+    pub metres: Option<f64>,
 }
 
-fn metres_between(a: (f64, f64), b: (f64, f64)) -> f64 {
-    let (lat1, lon1) = (a.0.to_radians(), a.1.to_radians());
-    let (lat2, lon2) = (b.0.to_radians(), b.1.to_radians());
-    let h = ((lat2 - lat1) / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * ((lon2 - lon1) / 2.0).sin().powi(2);
-    2.0 * 6_371_000.0 * h.sqrt().asin()
-}
-
-/// How likely `other` reports the same event as `inc`, with why.
-fn duplicate_score(inc: &Incident, other: &Incident) -> (f64, Vec<String>) {
-    let mut score = 0.0;
-    let mut reasons = Vec::new();
-    if let (Some(a), Some(b)) = (&inc.location.jurisdiction, &other.location.jurisdiction)
-        && a == b
-    {
-        score += 1.0;
-        reasons.push(format!("same jurisdiction {a}"));
-    }
-    if let (Some(a), Some(b)) = (&inc.caller.phone, &other.caller.phone)
-        && a == b
-    {
-        score += 1.0;
-        reasons.push("same caller".to_owned());
-    }
-    if let (Some(la), Some(lo), Some(lb), Some(ob)) = (
-        inc.location.lat,
-        inc.location.lon,
-        other.location.lat,
-        other.location.lon,
-    ) {
-        let d = metres_between((la, lo), (lb, ob));
-        if d <= SAME_PLACE_METRES {
-            score += 1.5;
-            reasons.push(format!("{d:.0} m apart"));
-        }
-    }
-    if !inc.location.text.is_empty() && inc.location.text == other.location.text {
-        score += 1.0;
-        reasons.push("same location text".to_owned());
-    }
-    if score > 0.0 && inc.effective_category().is_some() && inc.effective_category() == other.effective_category() {
-        score += 0.5;
-        reasons.push("same kind of call".to_owned());
-    }
-    (score, reasons)
-}
-
-/// Open incidents near the same place and time, from any channel, best first.
+/// Open calls at the same place and time that tell of the same kind of
+/// incident, from any channel, best first (see [`crate::model::duplicates`]).
 #[utoipa::path(get, path = "/incidents/{id}/duplicates", tag = "incidents", security(("bearer" = [])),
     responses((status = 200, body = Vec<DuplicateCandidate>), (status = 404, body = ErrorBody)))]
 pub async fn duplicates(
@@ -453,7 +431,7 @@ pub async fn duplicates(
     ApiPath(id): ApiPath<IncidentId>,
 ) -> ApiResult<Json<Vec<DuplicateCandidate>>> {
     let inc = state.store.incident(id).await?;
-    let window = chrono::Duration::minutes(DUPLICATE_WINDOW_MINUTES);
+    let window = chrono::Duration::minutes(duplicates::WINDOW_MINUTES);
     let filter = IncidentFilter {
         statuses: vec![Status::New, Status::InProgress, Status::Dispatched, Status::OnScene],
         since: Some(inc.received_at - window),
@@ -465,13 +443,14 @@ pub async fn duplicates(
         .incidents(&filter)
         .await?
         .into_iter()
-        .filter(|o| o.id != inc.id)
         .filter_map(|o| {
-            let (score, reasons) = duplicate_score(&inc, &o);
-            (score > 0.0).then_some(DuplicateCandidate {
+            let e = duplicates::duplicate_evidence(&inc, &o)?;
+            Some(DuplicateCandidate {
                 incident: o,
-                score,
-                reasons,
+                score: e.score,
+                reasons: e.reasons,
+                minutes_apart: e.minutes_apart,
+                metres: e.metres,
             })
         })
         .collect();
@@ -544,16 +523,4 @@ pub async fn incident_events(
         .await?;
     events.reverse();
     Ok(Json(events))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn distance_is_sane() {
-        // Two points about 111 m apart in latitude.
-        let d = metres_between((43.88, 125.32), (43.881, 125.32));
-        assert!((d - 111.0).abs() < 2.0, "{d}");
-    }
 }

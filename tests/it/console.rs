@@ -890,3 +890,64 @@ fn the_queue_stands_still_under_the_pointer() {
     h.step();
     assert_eq!(app(&h).state.shown, [urgent, first]);
 }
+
+#[test]
+fn a_duplicate_says_why_the_merge_asks_and_a_lead_can_undo_it() {
+    let env = env();
+    let mut h = console(&env);
+    let first = post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310051", "location": "长春站北口", "narrative": "长春站北口有人打架，好几个人"}),
+    );
+    // Same district, other place and other words: not offered.
+    post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310052", "location": "长春站南广场", "narrative": "出租车在广场上把行人刮倒了"}),
+    );
+    let second = post(
+        &env,
+        json!({"channel": "wechat", "wechat_id": "wx-51", "location": "长春站北口", "narrative": "火车站北口这边打起来了"}),
+    );
+    take(&env, &mut h, second);
+    step_until(&mut h, "the candidate with its reasons", |h| {
+        h.query_by_label_contains("同一地点 · 0 分钟前 · 同类").is_some()
+    });
+    assert_eq!(
+        app(&h)
+            .state
+            .duplicates
+            .iter()
+            .map(|d| d.incident.id)
+            .collect::<Vec<_>>(),
+        [first],
+        "only the same fight is offered"
+    );
+    short_undo(&mut h);
+    h.key_press(egui::Key::F5);
+    h.step();
+    assert!(
+        h.query_by_label_contains(&format!("确认作为重复警情并入 #{first}"))
+            .is_some(),
+        "F5 names the call it merges into and asks"
+    );
+    assert_eq!(incident(&env, second)["status"], "in_progress");
+    h.key_press(egui::Key::Enter);
+    step_until(&mut h, "linked", |_| incident(&env, second)["status"] == "closed");
+    assert_eq!(incident(&env, second)["duplicate_of"], first);
+
+    // The shift lead finds the merge in the audit log and undoes it.
+    let mut l = console_as(&env, "lead");
+    step_until(&mut l, "the lead's view", |h| h.query_by_label("值班长").is_some());
+    l.get_by_label("值班长").click();
+    step_until(&mut l, "the tabs", |h| h.query_by_label("审计日志").is_some());
+    l.get_by_label("审计日志").click();
+    let undo = format!("撤销合并 #{second}");
+    step_until(&mut l, "the merge in the audit log, translated", |h| {
+        h.query_by_label(&undo).is_some() && h.query_by_label("合并重复").is_some()
+    });
+    l.get_by_label(&undo).click();
+    step_until(&mut l, "open again", |_| {
+        incident(&env, second)["status"] == "in_progress"
+    });
+    assert_eq!(incident(&env, second)["holder"]["name"], "lead");
+}

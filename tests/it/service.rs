@@ -646,7 +646,8 @@ async fn close_link_and_duplicate_candidates(backend: Backend) {
         .map(|c| &c["incident"]["id"])
         .collect();
     assert_eq!(ids, vec![&first["id"]], "{cands}");
-    assert!(cands[0]["reasons"].as_array().is_some_and(|r| !r.is_empty()));
+    assert_eq!(cands[0]["reasons"], json!(["same_place", "same_kind"]), "{cands}");
+    assert!(cands[0]["minutes_apart"].as_i64().is_some_and(|m| m <= 1));
     assert!(!ids.contains(&&unrelated["id"]));
 
     ct.post_empty(&format!("/incidents/{id2}/claim")).await;
@@ -662,6 +663,35 @@ async fn close_link_and_duplicate_candidates(backend: Backend) {
         (&linked["status"], &linked["close_reason"], &linked["duplicate_of"]),
         (&json!("closed"), &json!("duplicate"), &first["id"])
     );
+    // A merge found wrong is undone by whoever made it or by a lead, not by
+    // another call taker; the call is open again, held by the one who undid it.
+    let ct2 = srv.user("ct2", Role::CallTaker, None).await;
+    let (s, b) = ct2.post(&format!("/incidents/{id2}/unlink"), json!({})).await;
+    assert_error(s, &b, StatusCode::FORBIDDEN);
+    let (s, open) = ct.post(&format!("/incidents/{id2}/unlink"), json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{open}");
+    assert_eq!(
+        (
+            &open["status"],
+            &open["duplicate_of"],
+            &open["close_reason"],
+            &open["holder"]["name"]
+        ),
+        (&json!("in_progress"), &Value::Null, &Value::Null, &json!("ct"))
+    );
+    let (s, b) = ct.post(&format!("/incidents/{id2}/unlink"), json!({})).await;
+    assert_error(s, &b, StatusCode::CONFLICT);
+    let (_, audit) = ct.get(&format!("/incidents/{id2}/events")).await;
+    assert!(
+        audit
+            .as_array()
+            .is_some_and(|a| a.iter().any(|e| e["kind"] == "incident.unlinked")),
+        "{audit}"
+    );
+    let (s, relinked) = ct
+        .post(&format!("/incidents/{id2}/link"), json!({"of": first["id"]}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{relinked}");
 
     let id3 = unrelated["id"].as_i64().expect("id");
     ct.post_empty(&format!("/incidents/{id3}/claim")).await;
