@@ -115,6 +115,7 @@ impl ConsoleApp {
                             Some(d) if d.incident_id == Some(inc.id) => {
                                 d.version = inc.version;
                                 d.jurisdiction = inc.location.jurisdiction.clone();
+                                d.held_since = inc.held_since.or(d.held_since);
                             }
                             // A call just taken, or a new call just stored.
                             _ => self.state.set_call(Some(Draft::from_incident(&inc))),
@@ -131,6 +132,16 @@ impl ConsoleApp {
                 }
                 if referral.is_some() {
                     self.state.last_referral = referral;
+                }
+                if what == "dispatched" {
+                    self.state.dispatched_by_me.insert(inc.id);
+                    let notified: Vec<&str> = inc.co_notify.iter().map(|a| a.as_str()).collect();
+                    if !notified.is_empty() {
+                        self.state.notice(
+                            format!("{} · {} {}", lang.tr(what), lang.tr("co_notify"), notified.join(" ")),
+                            false,
+                        );
+                    }
                 }
                 if what == "unlinked" {
                     // The audit line that offered it has a successor to show.

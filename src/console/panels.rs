@@ -345,7 +345,19 @@ pub fn intake_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
         if let Some(id) = draft.incident_id {
             ui.label(format!("#{id}"));
         }
+        if let Some(since) = draft.held_since {
+            let secs = (Utc::now() - since).num_seconds().max(0);
+            ui.label(format!("{} {}", lang.tr("handling"), wait_text(secs)));
+        }
     });
+    if let Some(contact) = &draft.contact {
+        // The only way back to a WeChat or web caller: shown, not editable.
+        let label = match draft.channel {
+            Some(Channel::Web) => lang.tr("web_account"),
+            _ => lang.tr("wechat_id"),
+        };
+        ui.label(format!("{label}: {contact}"));
+    }
     let before_phone = draft.phone.clone();
     let phone = field(ui, "draft_phone", lang.tr("phone"), &mut draft.phone);
     if focus_phone {
@@ -355,7 +367,10 @@ pub fn intake_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
     field(ui, "draft_callback", lang.tr("callback"), &mut draft.callback);
     field(ui, "draft_location", lang.tr("location"), &mut draft.location);
     if let Some(j) = &draft.jurisdiction {
-        ui.label(RichText::new(format!("{}: {j}", lang.tr("jurisdiction"))).weak());
+        let name = crate::model::gazetteer::Gazetteer::shared()
+            .station_name(j)
+            .unwrap_or_else(|| j.clone());
+        ui.label(RichText::new(format!("{}: {name}", lang.tr("jurisdiction"))).weak());
     }
     code_combo(ui, lang, "draft_channel", lang.tr("channel"), &mut draft.channel, None);
     let l = ui.label(lang.tr("narrative"));
@@ -815,7 +830,10 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
                         .background_color(priority_color(s.priority)),
                 );
                 ui.label(RichText::new(code_name(lang, s.category.as_str())).strong());
-                ui.label(format!("{} {:.0}%", lang.tr("confidence"), s.confidence * 100.0));
+                // Never "100%": the model's probability, floored, is what the
+                // reliability table calibrates; certainty it is not.
+                let pct = (s.confidence * 100.0).floor().clamp(0.0, 99.0);
+                ui.label(format!("{} {pct:.0}%", lang.tr("confidence")));
                 ui.label(format!("→ {}", code_name(lang, s.agency.as_str())));
                 if let Some(r) = s.runner_up {
                     ui.label(
@@ -906,8 +924,16 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
             ask_link(state, of);
         }
     }
-    if let Some(rec) = &state.recommendation {
+    let co = state
+        .draft
+        .as_ref()
+        .map(|d| co_notify(d, state.suggestion.as_ref()))
+        .unwrap_or_default();
+    if state.recommendation.is_some() && state.draft.as_ref().and_then(|x| x.incident_id).is_some() {
         ui.separator();
+        co_notify_ui(ui, state, &co);
+    }
+    if let Some(rec) = &state.recommendation {
         ui.strong(lang.tr("units"));
         if let Some(j) = &rec.jurisdiction {
             ui.label(RichText::new(format!("{} {} · {}", j.district, j.station, j.matched)).weak());
@@ -917,23 +943,19 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
         }
         let id = state.draft.as_ref().and_then(|x| x.incident_id);
         let best = best_available(state).map(|u| u.id);
-        let co = state
-            .draft
-            .as_ref()
-            .map(|d| co_notify(d, state.suggestion.as_ref()))
-            .unwrap_or_default();
         for u in rec.units.iter().take(6) {
             let status = live_status(state, u);
             ui.horizontal(|ui| {
                 ui.label(format!("{} · {}", u.name, code_name(lang, u.kind.as_str())));
                 if status != UnitStatus::Available {
                     // Shown so the operator knows it is near, not offered.
-                    ui.label(RichText::new(code_name(lang, status.as_str())).color(AMBER));
+                    ui.label(RichText::new(code_name(lang, status.as_str())).color(unit_color(status)));
                 } else if let Some(id) = id {
+                    let plus: String = co.iter().map(|a| format!(" + {}", a.as_str())).collect();
                     let label = if best == Some(u.id) {
-                        format!("{} {}", lang.tr("dispatch"), u.code)
+                        format!("{} {}{plus}", lang.tr("dispatch"), u.name)
                     } else {
-                        format!("{} {}", lang.tr("dispatch_unit"), u.code)
+                        format!("{} {}{plus}", lang.tr("dispatch_unit"), u.name)
                     };
                     if ui.small_button(label).clicked() {
                         cmds.push(Command::Act {
@@ -986,6 +1008,9 @@ fn best_available(state: &ConsoleState) -> Option<&Unit> {
 /// 119 or 120 notified with the patrol when the call (or its suggestion)
 /// names them: one action for a fire with people trapped.
 fn co_notify(draft: &Draft, suggestion: Option<&Suggestion>) -> Vec<Agency> {
+    if let Some(chosen) = &draft.co_notify {
+        return chosen.clone();
+    }
     draft
         .agency
         .or(suggestion.map(|s| s.agency))
@@ -994,29 +1019,78 @@ fn co_notify(draft: &Draft, suggestion: Option<&Suggestion>) -> Vec<Agency> {
         .collect()
 }
 
-/// The unit board: every unit with its status, changeable.
+/// 119 and 120 to tick beside the dispatch: preset from the call, changed
+/// with one click, sent in the same action as the patrol.
+fn co_notify_ui(ui: &mut Ui, state: &mut ConsoleState, current: &[Agency]) {
+    let lang = state.lang();
+    let Some(draft) = state.draft.as_mut() else { return };
+    const BOXES: [Agency; 2] = [Agency::Fire, Agency::Ambulance];
+    ui.horizontal(|ui| {
+        ui.label(lang.tr("co_notify"));
+        for agency in BOXES {
+            let mut on = current.contains(&agency);
+            if ui.checkbox(&mut on, code_name(lang, agency.as_str())).changed() {
+                let mut chosen: Vec<Agency> = current.iter().copied().filter(|a| *a != agency).collect();
+                if on {
+                    chosen.push(agency);
+                    chosen.sort_by_key(|a| BOXES.iter().position(|b| b == a));
+                }
+                draft.co_notify = Some(chosen);
+            }
+        }
+    });
+}
+
+/// Available green, on the way amber, at the scene blue, off duty grey.
+pub(super) fn unit_color(status: UnitStatus) -> Color32 {
+    match status {
+        UnitStatus::Available => GREEN,
+        UnitStatus::EnRoute => AMBER,
+        UnitStatus::OnScene => Color32::from_rgb(0x3b, 0x7d, 0xd8),
+        UnitStatus::OffDuty => Color32::GRAY,
+    }
+}
+
+/// The unit board: every unit with its status, its call and how long it has
+/// been so. A shift lead moves any unit; a call taker only the units on the
+/// calls they dispatched (the rest they see, so they know who is free).
 pub fn units_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     let lang = state.lang();
+    let now = Utc::now();
     ui.strong(lang.tr("unit_board"));
     egui::ScrollArea::vertical().id_salt("units").show(ui, |ui| {
         for u in &state.units {
             ui.horizontal(|ui| {
-                let color = match u.status {
-                    UnitStatus::Available => GREEN,
-                    UnitStatus::OffDuty => Color32::GRAY,
-                    _ => AMBER,
-                };
+                let color = unit_color(u.status);
                 ui.label(RichText::new("●").color(color));
-                let mut status = u.status;
-                egui::ComboBox::new(("unit", u.id), u.name.as_str())
-                    .selected_text(code_name(lang, status.as_str()))
-                    .show_ui(ui, |ui| {
-                        for s in UnitStatus::ALL {
-                            ui.selectable_value(&mut status, *s, code_name(lang, s.as_str()));
-                        }
-                    });
-                if status != u.status && state.me.role != Role::Gateway {
-                    cmds.push(Command::SetUnitStatus(u.id, status));
+                let may_move = state.me.is_lead() || u.incident_id.is_some_and(|i| state.dispatched_by_me.contains(&i));
+                if may_move {
+                    let mut status = u.status;
+                    egui::ComboBox::new(("unit", u.id), u.name.as_str())
+                        .selected_text(RichText::new(code_name(lang, status.as_str())).color(color))
+                        .show_ui(ui, |ui| {
+                            for s in UnitStatus::ALL {
+                                ui.selectable_value(&mut status, *s, code_name(lang, s.as_str()));
+                            }
+                        });
+                    if status != u.status {
+                        cmds.push(Command::SetUnitStatus(u.id, status));
+                    }
+                } else {
+                    ui.label(&u.name);
+                    ui.label(RichText::new(code_name(lang, u.status.as_str())).color(color));
+                }
+                if let Some(i) = u.incident_id {
+                    ui.label(format!("#{i}"));
+                }
+                if let Some(since) = u.status_since
+                    && u.status != UnitStatus::Available
+                {
+                    ui.label(
+                        RichText::new(wait_text((now - since).num_seconds().max(0)))
+                            .monospace()
+                            .weak(),
+                    );
                 }
             });
         }

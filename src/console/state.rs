@@ -64,6 +64,12 @@ pub struct Draft {
     /// When the operator opened the form for a new call: the call's time,
     /// even when the outbox delivers it an hour later.
     pub opened_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The WeChat id or web account of a text-channel caller (read-only).
+    pub contact: Option<String>,
+    /// Since when this operator has held the call: the handling timer.
+    pub held_since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Agencies notified with the patrol; `None` follows the suggestion.
+    pub co_notify: Option<Vec<Agency>>,
 }
 
 impl Draft {
@@ -72,6 +78,7 @@ impl Draft {
             channel: Some(Channel::Voice),
             key: format!("console-{}", hex::encode(rand::random::<[u8; 12]>())),
             opened_at: Some(chrono::Utc::now()),
+            held_since: Some(chrono::Utc::now()),
             ..Default::default()
         }
     }
@@ -97,6 +104,9 @@ impl Draft {
             priority: i.priority,
             key: String::new(),
             opened_at: None,
+            contact: i.caller.wechat_id.clone().or_else(|| i.caller.web_account.clone()),
+            held_since: i.held_since,
+            co_notify: None,
         }
     }
 
@@ -235,6 +245,8 @@ pub struct ConsoleState {
     pub undo_window: std::time::Duration,
     /// Set by F1: the phone field takes the cursor on the next frame.
     pub focus_phone: bool,
+    /// Calls this operator dispatched: the units on them are theirs to move on.
+    pub dispatched_by_me: std::collections::HashSet<IncidentId>,
 }
 
 impl ConsoleState {
@@ -272,6 +284,7 @@ impl ConsoleState {
             pending: None,
             undo_window: UNDO_WINDOW,
             focus_phone: false,
+            dispatched_by_me: Default::default(),
         }
     }
 

@@ -65,6 +65,19 @@ impl Gazetteer {
         serde_json::from_str(BUILTIN_JSON).expect("assets/gazetteer.json is valid")
     }
 
+    /// The bundled gazetteer, parsed once.
+    pub fn shared() -> &'static Gazetteer {
+        static SHARED: std::sync::OnceLock<Gazetteer> = std::sync::OnceLock::new();
+        SHARED.get_or_init(Gazetteer::builtin)
+    }
+
+    /// "朝阳区 红旗街派出所" for a jurisdiction code: what an operator reads.
+    pub fn station_name(&self, code: &str) -> Option<String> {
+        self.stations()
+            .find(|(_, _, s)| s.code == code)
+            .map(|(_, d, s)| format!("{} {}", d.name, s.name))
+    }
+
     fn stations(&self) -> impl Iterator<Item = (&City, &District, &Station)> {
         self.cities
             .iter()
@@ -174,6 +187,13 @@ pub fn kind_rank(kind: UnitKind, category: Option<Category>, traffic: bool) -> u
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_station_is_named_by_its_code() {
+        let g = Gazetteer::shared();
+        assert_eq!(g.station_name("CC-CY-HQ").as_deref(), Some("朝阳区 红旗街派出所"));
+        assert_eq!(g.station_name("XX"), None);
+    }
 
     #[test]
     fn builtin_parses_and_resolves() {

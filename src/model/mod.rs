@@ -956,6 +956,9 @@ pub struct Unit {
     pub status: UnitStatus,
     /// The incident the unit is working, if any.
     pub incident_id: Option<IncidentId>,
+    /// Since when the unit has been in its status.
+    #[serde(default)]
+    pub status_since: Option<DateTime<Utc>>,
 }
 
 /// A referral work order: the number is read to the caller.
@@ -1211,6 +1214,7 @@ mod tests {
             jurisdiction: "X".into(),
             status: UnitStatus::Available,
             incident_id: None,
+            status_since: None,
         };
         let dispatch = IncidentOp::Dispatch {
             unit_id: 7,

@@ -414,6 +414,8 @@ struct UnitRow {
     jurisdiction: String,
     status: String,
     incident_id: Option<i64>,
+    /// Set whenever the status changes, so it is the time in status.
+    updated_at: i64,
 }
 
 impl UnitRow {
@@ -426,6 +428,7 @@ impl UnitRow {
             jurisdiction: self.jurisdiction,
             status: parse("unit status", &self.status)?,
             incident_id: self.incident_id,
+            status_since: Some(ts(self.updated_at)),
         })
     }
 }
@@ -764,7 +767,7 @@ impl SqlStore {
     }
 
     async fn load_unit(tx: &mut Tx, id: UnitId) -> Result<Unit> {
-        let sql = "SELECT id, code, name, kind, jurisdiction, status, incident_id FROM units WHERE id = $1";
+        let sql = "SELECT id, code, name, kind, jurisdiction, status, incident_id, updated_at FROM units WHERE id = $1";
         let row: Option<UnitRow> = on_tx!(tx, |c| sqlx::query_as(sql).bind(id).fetch_optional(c).await.db()?);
         row.ok_or_else(|| StoreError::NotFound(format!("unit {id}")))?
             .into_model()
@@ -796,6 +799,7 @@ impl SqlStore {
         let after = Unit {
             status: to,
             incident_id: incident,
+            status_since: Some(now),
             ..unit.clone()
         };
         let ev = NewEvent {
@@ -1539,7 +1543,7 @@ impl Store for SqlStore {
     }
 
     async fn units(&self) -> Result<Vec<Unit>> {
-        let sql = "SELECT id, code, name, kind, jurisdiction, status, incident_id FROM units ORDER BY code";
+        let sql = "SELECT id, code, name, kind, jurisdiction, status, incident_id, updated_at FROM units ORDER BY code";
         let rows: Vec<UnitRow> = on_read!(self, |c| sqlx::query_as(sql).fetch_all(c).await.db()?);
         rows.into_iter().map(UnitRow::into_model).collect()
     }

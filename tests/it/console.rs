@@ -951,3 +951,62 @@ fn a_duplicate_says_why_the_merge_asks_and_a_lead_can_undo_it() {
     });
     assert_eq!(incident(&env, second)["holder"]["name"], "lead");
 }
+
+#[test]
+fn a_fire_with_people_trapped_dispatches_and_notifies_in_one_step() {
+    let env = env();
+    let mut h = console(&env);
+    let id = post(
+        &env,
+        json!({"channel": "wechat", "wechat_id": "wx-fire-77", "location": "红旗街万达广场", "narrative": "万达广场三楼着火了，好多烟，有人被困在里面出不来"}),
+    );
+    take(&env, &mut h, id);
+    assert!(
+        h.query_by_label("微信号: wx-fire-77").is_some(),
+        "the WeChat id is on the form"
+    );
+    assert!(
+        h.query_by_label("管辖: 朝阳区 红旗街派出所").is_some(),
+        "the station by name, not its code"
+    );
+    assert!(h.query_by_label_contains("处理用时").is_some(), "a handling timer");
+    // The suggestion presets 119 beside the dispatch; 120 is one click more.
+    step_until(&mut h, "119 preset on the dispatch", |h| {
+        h.query_all_by_label_contains("+ 119").next().is_some()
+    });
+    let ambulance = jiejing::console::i18n::code_name(jiejing::console::i18n::Lang::Zh, "120");
+    h.get_by_role_and_label(A11y::CheckBox, ambulance).click();
+    h.step();
+    h.key_press(egui::Key::F2);
+    step_until(&mut h, "dispatched", |_| incident(&env, id)["status"] == "dispatched");
+    let inc = incident(&env, id);
+    assert_eq!(inc["co_notify"], json!(["119", "120"]), "one action, three services");
+    let events = env
+        .rt
+        .block_on(
+            env.lead
+                .get(&format!("/audit?incident_id={id}&kind=incident.dispatched")),
+        )
+        .1;
+    assert_eq!(events[0]["after"]["co_notify"], json!(["119", "120"]), "{events}");
+    step_until(&mut h, "the notice names who else was told", |h| {
+        h.query_by_label_contains("已派警 · 同时通知 119 120").is_some()
+    });
+    // The unit the operator sent is theirs to move on; the others they only see.
+    let unit = inc["unit_id"].as_i64().expect("unit");
+    step_until(&mut h, "the board follows", |h| {
+        h.state()
+            .as_ref()
+            .is_some_and(|a| a.state.units.iter().any(|u| u.id == unit && u.incident_id == Some(id)))
+    });
+    let units = app(&h).state.units.clone();
+    let mine = units.iter().find(|u| u.id == unit).expect("unit");
+    let other = units.iter().find(|u| u.id != unit).expect("another unit");
+    h.step();
+    assert!(h.query_by_role_and_label(A11y::ComboBox, &mine.name).is_some());
+    assert!(h.query_by_role_and_label(A11y::ComboBox, &other.name).is_none());
+    assert!(
+        h.query_by_label(&format!("#{id}")).is_some(),
+        "the unit's call on its row"
+    );
+}
