@@ -145,6 +145,11 @@ impl ApiClient {
         Ok(s)
     }
 
+    /// Ends the session; the token stops working at once.
+    pub async fn logout(&self) -> Result<(), ClientError> {
+        self.send::<()>(Method::POST, "/auth/logout", None, &[]).await.map(drop)
+    }
+
     /// The signed-in user.
     pub async fn login_info(&self) -> Result<User, ClientError> {
         self.get("/auth/me").await

@@ -149,7 +149,7 @@ impl ConsoleApp {
                 }
                 self.state.upsert(&inc);
             }
-            Msg::Failed(text) => self.state.notice(text, true),
+            Msg::Failed(f) => self.state.notice(super::i18n::failure_text(lang, &f), true),
             Msg::Queued => {
                 self.state.notice(lang.tr("queued_offline"), true);
                 // The form moves on, and with it everything said about the call.
@@ -183,6 +183,7 @@ impl ConsoleApp {
             Msg::Nuisance(n) => self.state.lead.nuisance = n,
             Msg::Audit(a) => self.state.lead.audit = a,
             Msg::LeadChanged => self.state.lead.invalidate(),
+            Msg::SignedOut => self.state.signed_out = true,
             Msg::Exported(path) => self
                 .state
                 .notice(format!("{} {}", lang.tr("exported"), path.display()), false),
@@ -216,7 +217,7 @@ pub fn draw(ui: &mut egui::Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>
         state.notice = None;
     }
     state.retriage();
-    egui::Panel::top("top_bar").show(ui, |ui| panels::top_bar_ui(ui, state));
+    egui::Panel::top("top_bar").show(ui, |ui| panels::top_bar_ui(ui, state, cmds));
     if state.me.role == crate::model::Role::Agency {
         egui::CentralPanel::default_margins().show(ui, |ui| panels::inbox_ui(ui, state, cmds));
         return;

@@ -14,7 +14,7 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use tokio::runtime::Handle;
 
-use super::command::{Command, ExportJob, Msg, Then};
+use super::command::{Command, ExportJob, Failure, Msg, Then};
 use super::export::{self, SaveTarget};
 use super::i18n::Lang;
 use crate::client::{ApiClient, ClientError};
@@ -230,14 +230,14 @@ impl Backend {
     pub async fn reload_queue(&self) {
         match self.client.queue().await {
             Ok(q) => self.send(Msg::Queue(q)),
-            Err(e) => self.send(Msg::Failed(e.to_string())),
+            Err(e) => self.send(Msg::Failed(Failure::Service(e))),
         }
     }
 
     async fn reload_referrals(&self) {
         match self.client.referrals().await {
             Ok(r) => self.send(Msg::Referrals(r)),
-            Err(e) => self.send(Msg::Failed(e.to_string())),
+            Err(e) => self.send(Msg::Failed(Failure::Service(e))),
         }
     }
 
@@ -252,7 +252,7 @@ impl Backend {
         let pending = match self.outbox.pending().await {
             Ok(p) => p,
             Err(e) => {
-                self.send(Msg::Failed(format!("outbox: {e}")));
+                self.send(Msg::Failed(Failure::Disk(format!("outbox: {e}"))));
                 return;
             }
         };
@@ -277,10 +277,10 @@ impl Backend {
                     // was wrong rather than retrying forever.
                     self.outbox.remove(&key).await.ok();
                     left -= 1;
-                    self.send(Msg::Failed(format!(
-                        "{}: {e}",
-                        req.narrative.chars().take(20).collect::<String>()
-                    )));
+                    self.send(Msg::Failed(Failure::Refused {
+                        first_words: req.narrative.chars().take(20).collect(),
+                        error: e,
+                    }));
                 }
             }
         }
@@ -318,20 +318,20 @@ impl Backend {
                 incident: Box::new(i),
                 referral: None,
             },
-            Err(e) => Msg::Failed(e.to_string()),
+            Err(e) => Msg::Failed(Failure::Service(e)),
         };
         match cmd {
             Command::Claim(id) => match c.claim(id).await {
                 Err(ClientError::Api { status: 409, .. }) => {
                     // A colleague was quicker (the row had not caught up
                     // yet): say who has it, in the operator's language.
-                    let who = c
+                    let name = c
                         .incident(id)
                         .await
                         .ok()
                         .and_then(|i| i.holder.or(i.handled_by))
                         .map_or_else(String::new, |u| u.name);
-                    self.send(Msg::Failed(format!("#{id} {}{who}", lang.tr("taken_by"))));
+                    self.send(Msg::Failed(Failure::TakenBy { id, name }));
                 }
                 r => self.send(done("claimed", r)),
             },
@@ -344,12 +344,12 @@ impl Backend {
                     incident: Box::new(i),
                     referral,
                 }),
-                Err(e) => self.send(Msg::Failed(e.to_string())),
+                Err(e) => self.send(Msg::Failed(Failure::Service(e))),
             },
             Command::SubmitNew { request, key, then } => {
                 // On disk first: from here on the call survives a crash.
                 if let Err(e) = self.outbox.put(&key, &request).await {
-                    self.send(Msg::Failed(format!("outbox: {e}")));
+                    self.send(Msg::Failed(Failure::Disk(format!("outbox: {e}"))));
                     return;
                 }
                 match c.intake(&request, &key).await {
@@ -368,7 +368,7 @@ impl Backend {
                                     incident: Box::new(i),
                                     referral,
                                 }),
-                                Err(e) => self.send(Msg::Failed(e.to_string())),
+                                Err(e) => self.send(Msg::Failed(Failure::Service(e))),
                             }
                         }
                     }
@@ -379,7 +379,7 @@ impl Backend {
                     }
                     Err(e) => {
                         self.outbox.remove(&key).await.ok();
-                        self.send(Msg::Failed(e.to_string()));
+                        self.send(Msg::Failed(Failure::Service(e)));
                     }
                 }
             }
@@ -406,12 +406,12 @@ impl Backend {
             }
             Command::SetUnitStatus(id, status) => match c.set_unit_status(id, status).await {
                 Ok(_) => self.refresh_units().await,
-                Err(e) => self.send(Msg::Failed(e.to_string())),
+                Err(e) => self.send(Msg::Failed(Failure::Service(e))),
             },
             Command::RefreshUnits => self.refresh_units().await,
             Command::ReferralStep(id, step) => match c.referral_step(id, &step).await {
                 Ok(_) => self.reload_referrals().await,
-                Err(e) => self.send(Msg::Failed(e.to_string())),
+                Err(e) => self.send(Msg::Failed(Failure::Service(e))),
             },
             Command::Reassign { id, to, reason } => {
                 self.send(done("reassigned", c.reassign(id, to, &reason).await));
@@ -423,28 +423,41 @@ impl Backend {
             }
             Command::LoadStats { from, to } => match c.stats(from, to).await {
                 Ok(s) => self.send(Msg::Stats(Box::new(s))),
-                Err(e) => self.send(Msg::Failed(e.to_string())),
+                Err(e) => self.send(Msg::Failed(Failure::Service(e))),
             },
             Command::LoadReferrals => self.reload_referrals().await,
             Command::LoadNuisance { from, to } => match c.nuisance(from, to).await {
                 Ok(n) => self.send(Msg::Nuisance(n)),
-                Err(e) => self.send(Msg::Failed(e.to_string())),
+                Err(e) => self.send(Msg::Failed(Failure::Service(e))),
             },
             Command::LoadAudit(filter) => match c.audit(&filter).await {
                 Ok(a) => self.send(Msg::Audit(a)),
-                Err(e) => self.send(Msg::Failed(e.to_string())),
+                Err(e) => self.send(Msg::Failed(Failure::Service(e))),
             },
             Command::Flag { phone, kind, note } => {
                 if let Err(e) = c.add_flag(&phone, kind, &note).await {
-                    self.send(Msg::Failed(e.to_string()));
+                    self.send(Msg::Failed(Failure::Service(e)));
                 }
                 self.after_flag(&phone).await;
             }
             Command::Unflag { id, phone } => {
                 if let Err(e) = c.remove_flag(id).await {
-                    self.send(Msg::Failed(e.to_string()));
+                    self.send(Msg::Failed(Failure::Service(e)));
                 }
                 self.after_flag(&phone).await;
+            }
+            Command::SignOut { release } => {
+                // A call left held by someone who went home waits for a
+                // lead to notice; handing it back lets a colleague take it.
+                for id in release {
+                    if let Err(e) = c.release(id).await {
+                        tracing::warn!("release #{id} at sign-out: {e}");
+                    }
+                }
+                if let Err(e) = c.logout().await {
+                    tracing::warn!("sign-out: {e}");
+                }
+                self.send(Msg::SignedOut);
             }
             Command::Export(job) => match self.export(job, lang).await {
                 Ok(Some(path)) => self.send(Msg::Exported(path)),
@@ -463,7 +476,7 @@ impl Backend {
 
     /// Asks where to save, fetches the data, writes the file. `None` when
     /// the lead cancelled the dialog.
-    async fn export(&self, job: ExportJob, lang: Lang) -> Result<Option<std::path::PathBuf>, String> {
+    async fn export(&self, job: ExportJob, lang: Lang) -> Result<Option<std::path::PathBuf>, Failure> {
         let stamp = chrono::Utc::now()
             .with_timezone(&crate::model::stats::centre_tz())
             .format("%Y%m%d-%H%M");
@@ -478,15 +491,17 @@ impl Backend {
         let c = &self.client;
         let bytes = match job {
             ExportJob::Incidents { from, to } => {
-                let incidents = self.incidents_in(from, to).await.map_err(|e| e.to_string())?;
+                let incidents = self.incidents_in(from, to).await.map_err(Failure::Service)?;
                 export::csv_bytes(&export::incidents_table(lang, &incidents))
             }
-            ExportJob::DossierCsv(p) => export::dossier_csv(lang, &c.dossier(&p).await.map_err(|e| e.to_string())?),
+            ExportJob::DossierCsv(p) => export::dossier_csv(lang, &c.dossier(&p).await.map_err(Failure::Service)?),
             ExportJob::DossierHtml(p) => {
-                export::dossier_html(lang, &c.dossier(&p).await.map_err(|e| e.to_string())?).into_bytes()
+                export::dossier_html(lang, &c.dossier(&p).await.map_err(Failure::Service)?).into_bytes()
             }
         };
-        export::write(&path, &bytes).await.map_err(|e| e.to_string())?;
+        export::write(&path, &bytes)
+            .await
+            .map_err(|e| Failure::Disk(format!("{}: {e}", path.display())))?;
         Ok(Some(path))
     }
 

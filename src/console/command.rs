@@ -77,6 +77,10 @@ pub enum Command {
         phone: String,
     },
     Export(ExportJob),
+    /// Releases the calls this operator still holds, then ends the session.
+    SignOut {
+        release: Vec<IncidentId>,
+    },
 }
 
 /// A file a shift lead asked for.
@@ -112,7 +116,7 @@ pub enum Msg {
         incident: Box<Incident>,
         referral: Option<Referral>,
     },
-    Failed(String),
+    Failed(Failure),
     History(String, Box<CallerHistory>),
     Context {
         id: IncidentId,
@@ -136,4 +140,23 @@ pub enum Msg {
     /// A lead's action changed something the lead view shows: reload it.
     LeadChanged,
     Exported(PathBuf),
+    /// The session ended: back to the sign-in screen.
+    SignedOut,
+}
+
+/// Why something the operator asked for did not happen; worded in the
+/// operator's language when shown ([`super::i18n::failure_text`]).
+#[derive(Debug)]
+pub enum Failure {
+    /// The service refused, or could not be reached.
+    Service(crate::client::ClientError),
+    /// A call waiting in the outbox that the service refused for good.
+    Refused {
+        first_words: String,
+        error: crate::client::ClientError,
+    },
+    /// A colleague took the call a moment earlier.
+    TakenBy { id: IncidentId, name: String },
+    /// This machine's disk: the outbox or an export file.
+    Disk(String),
 }

@@ -58,6 +58,37 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("wechat_id", "微信号", "WeChat id"),
     ("web_account", "网上报警账号", "Web account"),
     ("co_notify", "同时通知", "Also notify"),
+    (
+        "outbox_refused",
+        "待发送的警情被服务拒收",
+        "The service refused a call from the outbox",
+    ),
+    (
+        "disk_failed",
+        "本机文件读写失败",
+        "Cannot read or write on this machine",
+    ),
+    ("sign_out", "退出登录", "Sign out"),
+    (
+        "sign_out_outbox",
+        "还有待发送的警情，服务恢复、发送完成后才能退出",
+        "Calls are waiting in the outbox: sign out once they are sent",
+    ),
+    (
+        "sign_out_form",
+        "表单上还有未保存的警情，请先保存或处理",
+        "A call on the form is not saved yet: save or finish it first",
+    ),
+    (
+        "signed_out",
+        "已退出登录，本人持有的警情已退回队列",
+        "Signed out; your calls went back to the queue",
+    ),
+    (
+        "first_start",
+        "账号由管理员在服务器上创建：jiejing user add --name 姓名 --role call_taker",
+        "Accounts are created on the server: jiejing user add --name NAME --role call_taker",
+    ),
     ("minutes_ago", "分钟前", "min apart"),
     ("metres", "米", "m"),
     ("unlink", "撤销合并", "Undo link"),
@@ -355,6 +386,118 @@ pub fn code_name(lang: Lang, code: &str) -> &'static str {
     }
 }
 
+/// `(code, 中文, English)`: the service's stable error codes, worded for an
+/// operator. English keeps the service's own, more precise message.
+const ERRORS: &[(&str, &str)] = &[
+    ("held_by_other", "此警情已由其他接警员处理"),
+    ("not_claimed", "请先接警，再处理此警情"),
+    ("wrong_state", "警情状态已变化，不能再执行此操作"),
+    ("not_held", "此警情当前无人处理"),
+    ("unit_busy", "该警力已不可用，请选择其他可用警力"),
+    ("not_linked", "此警情未被合并为重复警情"),
+    ("not_your_link", "只有合并该警情的接警员或值班长可以撤销合并"),
+    ("already_holds", "该接警员已在处理此警情"),
+    ("already_priority", "警情已是该等级"),
+    ("lead_only", "此操作仅限值班长"),
+    ("not_your_referral", "只有对应单位的账号可以处理此工单"),
+    ("stale_version", "警情刚被他人修改，请重新打开后再试"),
+    ("not_signed_in", "该接警员未登录，不能改派给他"),
+    ("unauthorized", "登录已失效，请重新登录"),
+    ("wrong_password", "用户名或密码错误"),
+    ("too_many_attempts", "登录失败次数过多，请稍后再试"),
+    ("forbidden", "当前角色无权执行此操作"),
+    ("not_found", "未找到该记录"),
+    ("conflict", "操作冲突，请刷新后重试"),
+    ("too_large", "提交的内容过大"),
+    ("bad_body", "提交的数据格式不正确"),
+    ("method_not_allowed", "不支持的操作"),
+    ("unsupported_media_type", "提交的数据格式不正确"),
+    ("unavailable", "警情服务暂时不可用，未做任何更改，请稍后重试"),
+    ("internal", "警情服务内部错误，未做任何更改"),
+];
+
+/// Input fields named as the form names them.
+const FIELDS: &[(&str, &str)] = &[
+    ("phone", "报警电话格式不正确（手机 11 位，座机需带区号）"),
+    ("callback_number", "回拨号码格式不正确（手机 11 位，座机需带区号）"),
+    ("narrative", "报警内容不能为空，且不超过 10000 字"),
+    ("location", "地点过长"),
+    ("caller_name", "姓名过长"),
+    ("wechat_id", "微信渠道需填写微信号或电话"),
+    ("web_account", "网上报警需填写账号或电话"),
+    ("lat", "坐标不正确"),
+    ("lon", "坐标不正确"),
+    ("received_at", "接警时间不正确"),
+    ("reason", "请填写原因（不超过 200 字），将记入审计日志"),
+    ("feedback", "反馈内容不能为空，且不超过 10000 字"),
+    ("agency", "请选择分流单位"),
+    ("unit_id", "所选警力不存在"),
+    ("co_notify", "同时通知的单位不正确"),
+    ("of", "不能把警情合并到它自己"),
+    ("note", "备注过长"),
+    ("text", "补充内容不能为空，且不超过 2000 字"),
+];
+
+/// An error in the operator's language: Chinese words the stable `code`
+/// (for invalid input, the field); English shows the service's message.
+pub fn error_text(lang: Lang, code: &str, field: Option<&str>, message: &str) -> String {
+    if lang == Lang::En {
+        return message.to_owned();
+    }
+    if let Some(f) = field
+        && let Some((_, zh)) = FIELDS.iter().find(|(k, _)| *k == f)
+    {
+        return (*zh).to_owned();
+    }
+    match ERRORS.iter().find(|(k, _)| *k == code) {
+        Some((_, zh)) => (*zh).to_owned(),
+        None if field.is_some() || code == "invalid_input" => "填写有误，请检查后重试".to_owned(),
+        None => "操作未成功，请重试".to_owned(),
+    }
+}
+
+/// What a failed call to the service means for the operator.
+pub fn client_error(lang: Lang, e: &crate::client::ClientError) -> String {
+    use crate::client::ClientError;
+    match (e, lang) {
+        (
+            ClientError::Api {
+                code, field, message, ..
+            },
+            _,
+        ) => error_text(lang, code, field.as_deref(), message),
+        (ClientError::Unreachable(_), Lang::Zh) => "无法连接警情服务，请检查网络".to_owned(),
+        (ClientError::Decode(_), Lang::Zh) => "警情服务返回了无法识别的数据".to_owned(),
+        (e, Lang::En) => e.to_string(),
+    }
+}
+
+/// A failure from the background, as the operator reads it.
+pub fn failure_text(lang: Lang, f: &crate::console::command::Failure) -> String {
+    use crate::console::command::Failure;
+    match f {
+        Failure::Service(e) => client_error(lang, e),
+        Failure::Refused { first_words, error } => format!(
+            "{}「{first_words}」：{}",
+            lang.tr("outbox_refused"),
+            client_error(lang, error)
+        ),
+        Failure::TakenBy { id, name } => format!("#{id} {}{name}", lang.tr("taken_by")),
+        Failure::Disk(e) => format!("{}: {e}", lang.tr("disk_failed")),
+    }
+}
+
+/// A rule the form broke, checked in the console before anything is sent.
+pub fn domain_error(lang: Lang, e: &crate::model::DomainError) -> String {
+    use crate::model::DomainError;
+    match e {
+        DomainError::Invalid { field, message } => error_text(lang, "invalid_input", Some(field), message),
+        DomainError::Conflict { code, message } | DomainError::Forbidden { code, message } => {
+            error_text(lang, code, None, message)
+        }
+    }
+}
+
 /// A triage reason as the operator reads it: the engine writes its rules in
 /// English (they are logged and exported too), the console shows them in the
 /// operator's language. Danger compositions are named from the lexicon.
@@ -440,6 +583,57 @@ fn reason_zh(rule: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_service_error_code_reads_in_chinese() {
+        // Every code the service can send, from its source, has a wording.
+        let mut sources = String::new();
+        for dir in ["src/server", "src/model", "src/store"] {
+            for f in std::fs::read_dir(dir).expect("dir") {
+                let p = f.expect("entry").path();
+                if p.extension().is_some_and(|e| e == "rs") {
+                    sources += &std::fs::read_to_string(p).expect("source");
+                }
+            }
+        }
+        // The literal after `StatusCode::X,` or `DomainError::conflict(`.
+        let mut codes = std::collections::BTreeSet::new();
+        for marker in ["StatusCode::", "DomainError::conflict(", "DomainError::forbidden("] {
+            for piece in sources.split(marker).skip(1) {
+                let rest = if marker == "StatusCode::" {
+                    let rest = piece.trim_start_matches(|c: char| c.is_ascii_uppercase() || c == '_');
+                    match rest.trim_start().strip_prefix(',') {
+                        Some(r) => r,
+                        None => continue,
+                    }
+                } else {
+                    piece
+                };
+                if let Some(lit) = rest.trim_start().strip_prefix('"')
+                    && let Some((code, _)) = lit.split_once('"')
+                    && code.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                {
+                    codes.insert(code.to_owned());
+                }
+            }
+        }
+        assert!(codes.len() >= 15, "{codes:?}");
+        for code in &codes {
+            let zh = error_text(Lang::Zh, code, None, "english");
+            assert!(
+                zh != "操作未成功，请重试" && zh != "english",
+                "no Chinese wording for the error code {code:?}"
+            );
+        }
+        assert_eq!(
+            error_text(Lang::Zh, "invalid_input", Some("phone"), "invalid phone number \"12\""),
+            "报警电话格式不正确（手机 11 位，座机需带区号）"
+        );
+        assert_eq!(
+            error_text(Lang::En, "unit_busy", None, "unit X is en_route"),
+            "unit X is en_route"
+        );
+    }
 
     #[test]
     fn triage_reasons_read_in_chinese() {

@@ -18,6 +18,8 @@ pub mod state;
 
 use std::path::PathBuf;
 
+use egui::RichText;
+
 pub use app::ConsoleApp;
 pub use backend::Outbox;
 
@@ -54,6 +56,13 @@ pub fn data_dir() -> Option<PathBuf> {
 
 type SignedIn = (crate::client::ApiClient, crate::model::User, Outbox);
 
+/// Why signing in did not work, worded when shown (the language can change).
+#[derive(Debug)]
+enum SignInError {
+    Service(crate::client::ClientError),
+    Outbox(String),
+}
+
 /// What the window shows: the sign-in screen until a session exists, then
 /// the console.
 pub struct Launcher {
@@ -61,8 +70,10 @@ pub struct Launcher {
     server: String,
     name: String,
     password: String,
-    error: Option<String>,
-    pending: Option<std::sync::mpsc::Receiver<Result<SignedIn, String>>>,
+    error: Option<SignInError>,
+    /// Shown after a sign-out.
+    farewell: bool,
+    pending: Option<std::sync::mpsc::Receiver<Result<SignedIn, SignInError>>>,
     console: Option<Box<ConsoleApp>>,
     prefs: state::Prefs,
     outbox: PathBuf,
@@ -79,6 +90,7 @@ impl Launcher {
             name: String::new(),
             password: String::new(),
             error: None,
+            farewell: false,
             pending: None,
             console: None,
             prefs,
@@ -94,6 +106,7 @@ impl Launcher {
             self.pending = None;
             match result {
                 Ok((client, me, outbox)) => {
+                    self.farewell = false;
                     let app = ConsoleApp::new(ui.ctx(), self.rt.clone(), client, me, outbox, false, self.prefs.clone());
                     self.console = Some(Box::new(app));
                     return;
@@ -102,8 +115,16 @@ impl Launcher {
             }
         }
         egui::CentralPanel::default_margins().show(ui, |ui| {
-            ui.heading(lang.tr("app_title"));
+            ui.horizontal(|ui| {
+                ui.heading(lang.tr("app_title"));
+                if ui.button(lang.tr("language")).clicked() {
+                    self.prefs.lang = lang.toggled();
+                }
+            });
             ui.label(&self.server);
+            if self.farewell {
+                ui.label(RichText::new(lang.tr("signed_out")).color(panels::GREEN));
+            }
             let l = ui.label(lang.tr("user"));
             ui.text_edit_singleline(&mut self.name).labelled_by(l.id);
             let l = ui.label(lang.tr("password"));
@@ -122,9 +143,11 @@ impl Launcher {
                 self.rt.spawn(async move {
                     let mut client = crate::client::ApiClient::new(&server);
                     let r = async {
-                        let session = client.login(&name, &password).await.map_err(|e| e.to_string())?;
+                        let session = client.login(&name, &password).await.map_err(SignInError::Service)?;
                         // Opened here, not on the UI thread: it is disk I/O.
-                        let outbox = Outbox::open(&outbox_path).await.map_err(|e| e.to_string())?;
+                        let outbox = Outbox::open(&outbox_path)
+                            .await
+                            .map_err(|e| SignInError::Outbox(e.to_string()))?;
                         Ok((client, session.user, outbox))
                     }
                     .await;
@@ -134,7 +157,15 @@ impl Launcher {
                 self.pending = Some(rx);
             }
             if let Some(e) = &self.error {
-                ui.colored_label(egui::Color32::RED, e);
+                let text = match e {
+                    SignInError::Service(e) => i18n::client_error(lang, e),
+                    SignInError::Outbox(e) => format!("{}: {e}", lang.tr("disk_failed")),
+                };
+                ui.colored_label(egui::Color32::RED, text);
+                // A new centre's first question: where do accounts come from.
+                if matches!(e, SignInError::Service(c) if c.status() == Some(401)) {
+                    ui.label(RichText::new(lang.tr("first_start")).weak());
+                }
             }
         });
     }
@@ -144,6 +175,15 @@ impl Launcher {
     /// One frame: the sign-in screen, or the console once signed in.
     pub fn frame(&mut self, ui: &mut egui::Ui) {
         match &mut self.console {
+            Some(app) if app.state.signed_out => {
+                // The console keeps the language the operator last chose.
+                self.prefs = app.state.prefs.clone();
+                self.console = None;
+                self.password.clear();
+                self.farewell = true;
+                self.error = None;
+                ui.ctx().request_repaint();
+            }
             Some(app) => app.frame(ui),
             None => self.sign_in_ui(ui),
         }

@@ -66,8 +66,33 @@ pub(super) fn wait_label(ui: &mut Ui, secs: i64, amber: i64, red: i64) {
     ui.label(RichText::new(wait_text(secs)).color(color).monospace());
 }
 
-/// Operator, connection, pending writes, clock, language and sound.
-pub fn top_bar_ui(ui: &mut Ui, state: &mut ConsoleState) {
+/// Ends the shift at this desk: refused while a call would be lost or left
+/// half-done, otherwise the calls still held go back to the queue.
+fn sign_out(state: &mut ConsoleState, cmds: &mut Vec<Command>) {
+    let lang = state.lang();
+    if state.outbox_pending > 0 {
+        return state.notice(lang.tr("sign_out_outbox"), true);
+    }
+    if state
+        .draft
+        .as_ref()
+        .is_some_and(|d| d.incident_id.is_none() && !d.narrative.trim().is_empty())
+        || state.pending.is_some()
+    {
+        return state.notice(lang.tr("sign_out_form"), true);
+    }
+    let me = state.me.id;
+    let release = state
+        .queue
+        .values()
+        .filter(|e| e.holder.as_ref().is_some_and(|h| h.id == me))
+        .map(|e| e.id)
+        .collect();
+    cmds.push(Command::SignOut { release });
+}
+
+/// Operator, connection, pending writes, clock, language, sound, sign-out.
+pub fn top_bar_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     let lang = state.lang();
     ui.horizontal(|ui| {
         ui.heading(lang.tr("app_title"));
@@ -119,6 +144,9 @@ pub fn top_bar_ui(ui: &mut Ui, state: &mut ConsoleState) {
             }
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui.button(lang.tr("sign_out")).clicked() {
+                sign_out(state, cmds);
+            }
             if ui.button(lang.tr("language")).clicked() {
                 state.prefs.lang = lang.toggled();
             }
@@ -140,6 +168,9 @@ fn filter_combo<T: Coded>(ui: &mut Ui, lang: Lang, id: &str, label: &str, value:
             }
         });
 }
+
+/// How long the queue stays still after the pointer last moved over it.
+const QUEUE_FREEZE: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The live queue of every open call, virtualised for thousands of rows.
 pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
@@ -178,9 +209,15 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
             perform(state, Action::NewCall, cmds);
         }
     });
-    // Frozen while the pointer is over the queue, from the rows as they
-    // were last drawn; thawed (new calls in their place) when it leaves.
-    let hovered = ui.ui_contains_pointer();
+    // Frozen while the pointer is at work over the queue (moved in the last
+    // moments, or a button down), from the rows as they were last drawn;
+    // thawed — new calls in their place — when it leaves or comes to rest,
+    // so a mouse parked over the list does not hide new calls.
+    let over = ui.ui_contains_pointer();
+    if over && ui.input(|i| i.pointer.delta() != egui::Vec2::ZERO || i.pointer.any_down()) {
+        state.pointer_busy_at = Some(std::time::Instant::now());
+    }
+    let hovered = over && state.pointer_busy_at.is_some_and(|t| t.elapsed() < QUEUE_FREEZE);
     if hovered && state.frozen.is_none() {
         state.frozen = Some(state.shown.clone());
     } else if !hovered && state.frozen.is_some() {
@@ -672,7 +709,7 @@ pub fn perform(state: &mut ConsoleState, action: Action, cmds: &mut Vec<Command>
                 id,
                 patch: Box::new(patch),
             },
-            Err(e) => return state.notice(e.to_string(), true),
+            Err(e) => return state.notice(super::i18n::domain_error(lang, &e), true),
         },
         (Some(id), _) => match then {
             Some(then) => Command::Act { id, then },
@@ -686,7 +723,7 @@ pub fn perform(state: &mut ConsoleState, action: Action, cmds: &mut Vec<Command>
                 key: draft.key.clone(),
                 then,
             },
-            Err(e) => return state.notice(e.to_string(), true),
+            Err(e) => return state.notice(super::i18n::domain_error(lang, &e), true),
         },
     };
     let question = match action {

@@ -216,6 +216,8 @@ pub struct ConsoleState {
     /// then, and the rows that left the queue since, drawn greyed.
     pub frozen: Option<Vec<IncidentId>>,
     pub departed: BTreeMap<IncidentId, QueueEntry>,
+    /// When the pointer last moved (or pressed) over the queue.
+    pub pointer_busy_at: Option<Instant>,
     pub filter_channel: Option<Channel>,
     pub filter_status: Option<crate::model::Status>,
     pub filter_category: Option<Category>,
@@ -245,6 +247,8 @@ pub struct ConsoleState {
     pub undo_window: std::time::Duration,
     /// Set by F1: the phone field takes the cursor on the next frame.
     pub focus_phone: bool,
+    /// The session ended; the launcher returns to the sign-in screen.
+    pub signed_out: bool,
     /// Calls this operator dispatched: the units on them are theirs to move on.
     pub dispatched_by_me: std::collections::HashSet<IncidentId>,
 }
@@ -261,6 +265,7 @@ impl ConsoleState {
             shown: Vec::new(),
             frozen: None,
             departed: BTreeMap::new(),
+            pointer_busy_at: None,
             filter_channel: None,
             filter_status: None,
             filter_category: None,
@@ -285,6 +290,7 @@ impl ConsoleState {
             undo_window: UNDO_WINDOW,
             focus_phone: false,
             dispatched_by_me: Default::default(),
+            signed_out: false,
         }
     }
 

@@ -32,13 +32,29 @@ pub enum DomainError {
     #[error("{message}")]
     Invalid { field: String, message: String },
     /// The request is valid but the incident's current state forbids it.
-    #[error("{0}")]
-    Conflict(String),
-    #[error("{0}")]
-    Forbidden(String),
+    /// `code` is stable (the API's error code, which the console words in
+    /// the operator's language); `message` is the English detail.
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
 }
 
 impl DomainError {
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        DomainError::Conflict {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        DomainError::Forbidden {
+            code,
+            message: message.into(),
+        }
+    }
+
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         DomainError::Invalid {
             field: field.into(),
@@ -675,24 +691,27 @@ pub fn apply(
         }
         match &inc.holder {
             Some(h) if h.id == actor.id => Ok(()),
-            Some(h) => Err(DomainError::Conflict(format!(
-                "another operator ({}) already holds this call",
-                h.name
-            ))),
-            None => Err(DomainError::Conflict(
-                "take (claim) the call before working on it".into(),
+            Some(h) => Err(DomainError::conflict(
+                "held_by_other",
+                format!("another operator ({}) already holds this call", h.name),
+            )),
+            None => Err(DomainError::conflict(
+                "not_claimed",
+                "take (claim) the call before working on it",
             )),
         }
     };
-    let illegal =
-        |what: &str, status: Status| DomainError::Conflict(format!("cannot {what} an incident that is {status}"));
+    let illegal = |what: &str, status: Status| {
+        DomainError::conflict("wrong_state", format!("cannot {what} an incident that is {status}"))
+    };
     let mut effects = Effects::default();
     match op {
         IncidentOp::Claim => {
             if let Some(name) = held_by_other(inc) {
-                return Err(DomainError::Conflict(format!(
-                    "another operator ({name}) already holds this call"
-                )));
+                return Err(DomainError::conflict(
+                    "held_by_other",
+                    format!("another operator ({name}) already holds this call"),
+                ));
             }
             if inc.status.is_final() {
                 return Err(illegal("claim", inc.status));
@@ -710,12 +729,13 @@ pub fn apply(
             if let Some(name) = held_by_other(inc)
                 && !actor.is_lead()
             {
-                return Err(DomainError::Conflict(format!(
-                    "only {name} or a shift lead can release this call"
-                )));
+                return Err(DomainError::conflict(
+                    "held_by_other",
+                    format!("only {name} or a shift lead can release this call"),
+                ));
             }
             if inc.holder.is_none() {
-                return Err(DomainError::Conflict("this call is not held by anyone".into()));
+                return Err(DomainError::conflict("not_held", "this call is not held by anyone"));
             }
             inc.holder = None;
             inc.held_since = None;
@@ -772,10 +792,13 @@ pub fn apply(
             }
             must_hold(inc)?;
             if unit.status != UnitStatus::Available {
-                return Err(DomainError::Conflict(format!(
-                    "unit {} is {} and cannot be dispatched; pick an available unit",
-                    unit.name, unit.status
-                )));
+                return Err(DomainError::conflict(
+                    "unit_busy",
+                    format!(
+                        "unit {} is {} and cannot be dispatched; pick an available unit",
+                        unit.name, unit.status
+                    ),
+                ));
             }
             if co_notify.contains(&Agency::None) {
                 return Err(DomainError::invalid("co_notify", "\"none\" is not an agency to notify"));
@@ -858,12 +881,16 @@ pub fn apply(
         }
         IncidentOp::Unlink => {
             if inc.status != Status::Closed || inc.close_reason != Some(CloseReason::Duplicate) {
-                return Err(DomainError::Conflict("this call is not linked as a duplicate".into()));
+                return Err(DomainError::conflict(
+                    "not_linked",
+                    "this call is not linked as a duplicate",
+                ));
             }
             let linked_it = inc.handled_by.as_ref().is_some_and(|u| u.id == actor.id);
             if !linked_it && !actor.is_lead() {
-                return Err(DomainError::Forbidden(
-                    "only the operator who linked this call or a shift lead can undo the link".into(),
+                return Err(DomainError::forbidden(
+                    "not_your_link",
+                    "only the operator who linked this call or a shift lead can undo the link",
                 ));
             }
             inc.status = InProgress;
@@ -881,7 +908,10 @@ pub fn apply(
                 return Err(illegal("reassign", inc.status));
             }
             if inc.holder.as_ref().is_some_and(|h| h.id == to.id) {
-                return Err(DomainError::Conflict(format!("{} already holds this call", to.name)));
+                return Err(DomainError::conflict(
+                    "already_holds",
+                    format!("{} already holds this call", to.name),
+                ));
             }
             inc.holder = Some(to);
             inc.held_since = Some(now);
@@ -895,7 +925,10 @@ pub fn apply(
                 return Err(illegal("reprioritise", inc.status));
             }
             if inc.effective_priority() == priority && inc.priority.is_some() {
-                return Err(DomainError::Conflict(format!("the call is already {priority}")));
+                return Err(DomainError::conflict(
+                    "already_priority",
+                    format!("the call is already {priority}"),
+                ));
             }
             inc.priority = Some(priority);
         }
@@ -916,7 +949,10 @@ fn must_lead(actor: &User, what: &str) -> Result<(), DomainError> {
     if actor.is_lead() {
         Ok(())
     } else {
-        Err(DomainError::Forbidden(format!("only a shift lead can {what}")))
+        Err(DomainError::forbidden(
+            "lead_only",
+            format!("only a shift lead can {what}"),
+        ))
     }
 }
 
@@ -1011,10 +1047,10 @@ pub fn apply_referral(
     now: DateTime<Utc>,
 ) -> Result<(), DomainError> {
     if actor.role != Role::Agency || actor.agency != Some(r.agency) {
-        return Err(DomainError::Forbidden(format!(
-            "only a {} account can work this referral",
-            r.agency
-        )));
+        return Err(DomainError::forbidden(
+            "not_your_referral",
+            format!("only a {} account can work this referral", r.agency),
+        ));
     }
     use ReferralStatus::*;
     match (step, r.status) {
@@ -1039,14 +1075,17 @@ pub fn apply_referral(
             r.closed_at = Some(now);
         }
         (step, status) => {
-            return Err(DomainError::Conflict(format!(
-                "cannot {} a referral that is {status}",
-                match step {
-                    ReferralStep::Accept => "accept",
-                    ReferralStep::Feedback(_) => "give feedback on",
-                    ReferralStep::Close => "close",
-                }
-            )));
+            return Err(DomainError::conflict(
+                "wrong_state",
+                format!(
+                    "cannot {} a referral that is {status}",
+                    match step {
+                        ReferralStep::Accept => "accept",
+                        ReferralStep::Feedback(_) => "give feedback on",
+                        ReferralStep::Close => "close",
+                    }
+                ),
+            ));
         }
     }
     r.overdue = false;

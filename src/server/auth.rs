@@ -273,7 +273,11 @@ pub async fn login(
         (Some(u), true) => u,
         _ => {
             state.throttle.failed(&req.name);
-            return Err(ApiError::unauthorized("wrong user name or password"));
+            return Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "wrong_password",
+                "wrong user name or password",
+            ));
         }
     };
     state.throttle.succeeded(&req.name);

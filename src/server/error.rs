@@ -69,8 +69,8 @@ impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         match e {
             DomainError::Invalid { field, message } => ApiError::invalid(&field, message),
-            DomainError::Conflict(m) => ApiError::conflict(m),
-            DomainError::Forbidden(m) => ApiError::forbidden(m),
+            DomainError::Conflict { code, message } => ApiError::new(StatusCode::CONFLICT, code, message),
+            DomainError::Forbidden { code, message } => ApiError::new(StatusCode::FORBIDDEN, code, message),
         }
     }
 }

@@ -921,9 +921,12 @@ impl SqlStore {
         if let Some(v) = expected_version
             && v != inc.version
         {
-            return Err(StoreError::Conflict(format!(
-                "incident #{id} was changed by someone else (now version {}, yours {v}): reload it and try again",
-                inc.version
+            return Err(StoreError::Domain(model::DomainError::conflict(
+                "stale_version",
+                format!(
+                    "incident #{id} was changed by someone else (now version {}, yours {v}): reload it and try again",
+                    inc.version
+                ),
             )));
         }
         let unit = match &op {

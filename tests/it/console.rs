@@ -684,9 +684,21 @@ fn the_sign_in_screen_opens_the_console() {
     h.step();
     h.get_by_label("密码").type_text("wrong-password");
     h.get_by_role_and_label(A11y::Button, "登录").click();
-    step_until(&mut h, "a readable refusal", |h| {
-        h.query_by_label_contains("wrong user name or password").is_some()
+    step_until(&mut h, "a readable refusal, in Chinese", |h| {
+        h.query_by_label("用户名或密码错误").is_some()
     });
+    assert!(
+        h.query_by_label_contains("jiejing user add").is_some(),
+        "a first start says where accounts come from"
+    );
+    // The sign-in screen has the language switch, and the refusal follows it.
+    h.get_by_role_and_label(A11y::Button, "English").click();
+    h.step();
+    h.step();
+    assert!(h.query_by_label("wrong user name or password").is_some());
+    h.get_by_role_and_label(A11y::Button, "中文").click();
+    h.step();
+    h.step();
     h.get_by_label("密码").focus();
     h.step();
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
@@ -695,6 +707,26 @@ fn the_sign_in_screen_opens_the_console() {
     step_until(&mut h, "the console", |h| {
         h.query_by_label_contains("警情队列").is_some()
     });
+
+    // Signing out hands back the call still held and ends the session.
+    let id = post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310061", "narrative": "楼下有人吵架"}),
+    );
+    step_until(&mut h, "the call in the queue", |h| {
+        h.query_by_label(&format!("接警 #{id}")).is_some()
+    });
+    h.get_by_label(&format!("接警 #{id}")).click();
+    step_until(&mut h, "taken", |_| incident(&env, id)["holder"]["name"] == "ct");
+    h.get_by_role_and_label(A11y::Button, "退出登录").click();
+    step_until(&mut h, "back at the sign-in screen", |h| {
+        h.query_by_label("已退出登录，本人持有的警情已退回队列").is_some()
+    });
+    let after = incident(&env, id);
+    assert_eq!(
+        (&after["status"], &after["holder"]),
+        (&json!("new"), &serde_json::Value::Null)
+    );
 }
 
 #[test]
@@ -869,6 +901,9 @@ fn the_queue_stands_still_under_the_pointer() {
     step_until(&mut h, "the call in the queue", |h| {
         h.query_by_label(&format!("接警 #{first}")).is_some()
     });
+    // The pointer comes from the form and comes to rest on the row.
+    h.get_by_label_contains("从左侧队列接警").hover();
+    h.step();
     h.get_by_label(&format!("接警 #{first}")).hover();
     h.step();
     let urgent = post(
@@ -889,6 +924,16 @@ fn the_queue_stands_still_under_the_pointer() {
     h.step();
     h.step();
     assert_eq!(app(&h).state.shown, [urgent, first]);
+    // A pointer parked over the queue does not hide new calls for long.
+    h.get_by_label(&format!("接警 #{first}")).hover();
+    h.step();
+    let third = post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310044", "narrative": "小区门口有人打架"}),
+    );
+    step_until(&mut h, "the resting pointer lets the new call in", |h| {
+        h.state().as_ref().is_some_and(|a| a.state.shown.contains(&third))
+    });
 }
 
 #[test]
