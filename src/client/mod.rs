@@ -311,6 +311,18 @@ impl ApiClient {
             .await
     }
 
+    pub async fn add_supplement(&self, id: IncidentId, text: &str) -> Result<crate::model::Supplement, ClientError> {
+        self.post(
+            &format!("/incidents/{id}/supplements"),
+            &serde_json::json!({ "text": text }),
+        )
+        .await
+    }
+
+    pub async fn supplements(&self, id: IncidentId) -> Result<Vec<crate::model::Supplement>, ClientError> {
+        self.get(&format!("/incidents/{id}/supplements")).await
+    }
+
     pub async fn unlink_duplicate(&self, id: IncidentId) -> Result<Incident, ClientError> {
         self.post(&format!("/incidents/{id}/unlink"), &serde_json::json!({}))
             .await

@@ -89,6 +89,14 @@ impl ConsoleApp {
                         d.jurisdiction = after.location.jurisdiction.clone();
                     }
                     self.state.upsert(&after);
+                } else if e.kind == "incident.supplemented"
+                    && let Some(s) = e
+                        .after
+                        .clone()
+                        .and_then(|v| serde_json::from_value::<crate::model::Supplement>(v).ok())
+                {
+                    // A colleague's line, or a duplicate merged into this call.
+                    self.add_supplements(s.incident_id, vec![s]);
                 } else if e.kind == "unit.status" {
                     cmds.push(Command::RefreshUnits);
                 } else if e.kind.starts_with("referral.")
@@ -171,6 +179,7 @@ impl ConsoleApp {
                 }
             }
             Msg::Units(u) => self.state.units = u,
+            Msg::Supplements(id, list) => self.add_supplements(id, list),
             Msg::Referrals(r) => {
                 self.state.conn = Conn::Live;
                 self.state.referrals = r;
@@ -188,6 +197,19 @@ impl ConsoleApp {
                 .state
                 .notice(format!("{} {}", lang.tr("exported"), path.display()), false),
         }
+    }
+
+    /// Supplements for the call on the form, each once, in order.
+    fn add_supplements(&mut self, id: crate::model::IncidentId, list: Vec<crate::model::Supplement>) {
+        if self.state.draft.as_ref().and_then(|d| d.incident_id) != Some(id) {
+            return;
+        }
+        for s in list {
+            if !self.state.supplements.iter().any(|x| x.id == s.id) {
+                self.state.supplements.push(s);
+            }
+        }
+        self.state.supplements.sort_by_key(|s| s.id);
     }
 
     /// One frame: answers in, panels drawn, commands out.

@@ -389,6 +389,9 @@ impl Backend {
                 {
                     self.send(Msg::History(p, Box::new(h)));
                 }
+                if let Ok(s) = c.supplements(id).await {
+                    self.send(Msg::Supplements(id, s));
+                }
                 let units = c.recommended_units(id).await;
                 let dups = c.duplicates(id).await;
                 if let (Ok(units), Ok(duplicates)) = (units, dups) {
@@ -399,6 +402,10 @@ impl Backend {
                     });
                 }
             }
+            Command::Supplement { id, text } => match c.add_supplement(id, &text).await {
+                Ok(s) => self.send(Msg::Supplements(id, vec![s])),
+                Err(e) => self.send(Msg::Failed(Failure::Service(e))),
+            },
             Command::History(phone) => {
                 if let Ok(h) = c.caller_history(&phone).await {
                     self.send(Msg::History(phone, Box::new(h)));

@@ -42,6 +42,11 @@ pub enum Command {
         phone: Option<String>,
     },
     History(String),
+    /// Adds a timestamped line to the call (the narrative stays as it was).
+    Supplement {
+        id: IncidentId,
+        text: String,
+    },
     SetUnitStatus(UnitId, UnitStatus),
     RefreshUnits,
     /// An agency account works a referral.
@@ -124,6 +129,8 @@ pub enum Msg {
         duplicates: Vec<DuplicateCandidate>,
     },
     Units(Vec<Unit>),
+    /// An incident's supplements (all of them, or one just added).
+    Supplements(IncidentId, Vec<crate::model::Supplement>),
     Referrals(Vec<Referral>),
     Outbox {
         pending: usize,

@@ -133,7 +133,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Table, ExportError> {
 
 /// The dossier as CSV: every call, then the totals after a blank line.
 pub fn dossier_csv(lang: Lang, d: &Dossier) -> Vec<u8> {
-    let mut t = incidents_table(lang, &d.incidents);
+    let mut t = dossier_table(lang, d);
     let width = t.header.len();
     let line = |cells: &[String]| {
         let mut v = cells.to_vec();
@@ -145,6 +145,23 @@ pub fn dossier_csv(lang: Lang, d: &Dossier) -> Vec<u8> {
         t.rows.push(line(&[k, v]));
     }
     csv_bytes(&t)
+}
+
+/// The dossier's calls, each narrative followed by the lines added to it
+/// later, in order ("+ 10:32 张三：…").
+fn dossier_table(lang: Lang, d: &Dossier) -> Table {
+    const NARRATIVE: usize = 7;
+    let mut t = incidents_table(lang, &d.incidents);
+    for (row, inc) in t.rows.iter_mut().zip(&d.incidents) {
+        for s in d.supplements.iter().filter(|s| s.incident_id == inc.id) {
+            let who = match s.from_incident {
+                Some(from) => format!("#{from} {}", lang.tr("merged_caller")),
+                None => s.author.name.clone(),
+            };
+            row[NARRATIVE].push_str(&format!("\n+ {} {who}：{}", time(Some(s.at)), s.text));
+        }
+    }
+    t
 }
 
 fn dossier_totals(lang: Lang, d: &Dossier) -> Vec<(String, String)> {
@@ -189,7 +206,7 @@ pub fn dossier_html(lang: Lang, d: &Dossier) -> String {
     h.push_str(&escape(&title));
     h.push_str(
         "</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;width:100%}\
-         th,td{border:1px solid #888;padding:4px 6px;text-align:left;vertical-align:top;font-size:10pt}\
+         th,td{border:1px solid #888;padding:4px 6px;text-align:left;vertical-align:top;font-size:10pt;white-space:pre-wrap}\
          th{background:#eee}dl{display:grid;grid-template-columns:max-content auto;gap:4px 16px}\
          @media print{body{margin:0}}</style></head><body>\n<h1>",
     );
@@ -199,7 +216,7 @@ pub fn dossier_html(lang: Lang, d: &Dossier) -> String {
         h.push_str(&format!("<dt>{}</dt><dd>{}</dd>\n", escape(&k), escape(&v)));
     }
     h.push_str("</dl>\n<table>\n<thead><tr>");
-    let t = incidents_table(lang, &d.incidents);
+    let t = dossier_table(lang, d);
     for c in &t.header {
         h.push_str(&format!("<th>{}</th>", escape(c)));
     }

@@ -418,6 +418,10 @@ pub fn intake_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
             .desired_width(f32::INFINITY),
     )
     .labelled_by(l.id);
+    if let Some(id) = draft.incident_id {
+        supplements_ui(ui, lang, id, &state.supplements, &mut state.supplement_text, cmds);
+    }
+    let Some(draft) = state.draft.as_mut() else { return };
     code_combo(
         ui,
         lang,
@@ -450,6 +454,46 @@ pub fn intake_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
     }
     ui.separator();
     actions_ui(ui, state, cmds);
+}
+
+/// The lines added to a call after its narrative, in order, and a field to
+/// add one; what a merged duplicate's caller said shows with its call number.
+fn supplements_ui(
+    ui: &mut Ui,
+    lang: Lang,
+    id: crate::model::IncidentId,
+    list: &[crate::model::Supplement],
+    text: &mut String,
+    cmds: &mut Vec<Command>,
+) {
+    for s in list {
+        let when = crate::model::stats::local_time(s.at, "%H:%M");
+        let who = match s.from_incident {
+            Some(from) => format!("#{from} {}", lang.tr("merged_caller")),
+            None => s.author.name.clone(),
+        };
+        ui.label(format!("{when} {who}：{}", s.text));
+    }
+    let send = ui
+        .horizontal(|ui| {
+            let l = ui.label(lang.tr("supplement"));
+            let r = ui
+                .add(
+                    egui::TextEdit::singleline(text)
+                        .id_salt("draft_supplement")
+                        .desired_width(320.0),
+                )
+                .labelled_by(l.id);
+            let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            ui.button(lang.tr("add_supplement")).clicked() || enter
+        })
+        .inner;
+    if send && !text.trim().is_empty() {
+        cmds.push(Command::Supplement {
+            id,
+            text: std::mem::take(text).trim().to_owned(),
+        });
+    }
 }
 
 /// Save, dispatch, refer, close, link, release — each also on a key (see [`shortcut`]).

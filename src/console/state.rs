@@ -228,6 +228,9 @@ pub struct ConsoleState {
     pub history: Option<CallerHistory>,
     pub recommendation: Option<Recommendation>,
     pub duplicates: Vec<DuplicateCandidate>,
+    /// Lines added to the call on the form, oldest first, and the one being typed.
+    pub supplements: Vec<crate::model::Supplement>,
+    pub supplement_text: String,
     pub units: Vec<Unit>,
     /// An agency account's referral inbox, and its feedback drafts.
     pub referrals: Vec<Referral>,
@@ -275,6 +278,8 @@ impl ConsoleState {
             history: None,
             recommendation: None,
             duplicates: Vec::new(),
+            supplements: Vec::new(),
+            supplement_text: String::new(),
             units: Vec::new(),
             referrals: Vec::new(),
             feedback: Default::default(),
@@ -348,6 +353,8 @@ impl ConsoleState {
         self.history = None;
         self.recommendation = None;
         self.duplicates.clear();
+        self.supplements.clear();
+        self.supplement_text.clear();
     }
 
     pub fn notice(&mut self, text: impl Into<String>, error: bool) {

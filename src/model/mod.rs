@@ -1106,6 +1106,36 @@ pub struct Callback {
     pub closed_by: Option<UserRef>,
 }
 
+/// A line added to an incident after its narrative, which it never
+/// overwrites: what the caller said next, what a later caller reported.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Supplement {
+    pub id: i64,
+    pub incident_id: IncidentId,
+    pub at: DateTime<Utc>,
+    pub author: UserRef,
+    pub text: String,
+    /// The merged duplicate whose narrative this is, if any.
+    pub from_incident: Option<IncidentId>,
+}
+
+/// Longest supplement accepted, in characters.
+pub const MAX_SUPPLEMENT_CHARS: usize = 2000;
+
+pub fn parse_supplement(raw: &str) -> Result<String, DomainError> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return Err(DomainError::invalid("text", "the supplement is empty"));
+    }
+    if text.chars().count() > MAX_SUPPLEMENT_CHARS {
+        return Err(DomainError::invalid(
+            "text",
+            format!("the supplement is too long (at most {MAX_SUPPLEMENT_CHARS} characters)"),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct CallerFlag {
     pub id: i64,

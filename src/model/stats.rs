@@ -362,6 +362,9 @@ pub struct Dossier {
     pub flags: Vec<CallerFlag>,
     /// Oldest first.
     pub incidents: Vec<Incident>,
+    /// Lines added to those incidents, oldest first.
+    #[serde(default)]
+    pub supplements: Vec<crate::model::Supplement>,
 }
 
 #[cfg(test)]

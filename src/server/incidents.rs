@@ -14,7 +14,7 @@ use crate::model::duplicates::{self, DuplicateReason};
 use crate::model::gazetteer::{self, Jurisdiction};
 use crate::model::{
     Agency, CallerPhone, Category, Channel, CloseReason, Event, Incident, IncidentId, IncidentOp, IncidentPatch,
-    IntakeRequest, QueueEntry, Referral, Status, Suggestion, Unit, UnitId, UnitStatus,
+    IntakeRequest, QueueEntry, Referral, Status, Suggestion, Supplement, Unit, UnitId, UnitStatus,
 };
 use crate::store::{AuditFilter, IncidentFilter, Mutation};
 use crate::triage::{self, HistoryStats, TriageInput};
@@ -385,6 +385,43 @@ pub async fn link_duplicate(
             .await?
             .incident,
     ))
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SupplementRequest {
+    /// What the caller (or a later caller) added, 1–2000 characters.
+    pub text: String,
+}
+
+/// Add a timestamped line to an incident; the narrative is never overwritten.
+#[utoipa::path(post, path = "/incidents/{id}/supplements", tag = "incidents", security(("bearer" = [])),
+    request_body = SupplementRequest,
+    responses((status = 201, body = Supplement), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn add_supplement(
+    State(state): State<AppState>,
+    auth: Auth<Staff>,
+    ApiPath(id): ApiPath<IncidentId>,
+    ApiJson(req): ApiJson<SupplementRequest>,
+) -> ApiResult<(StatusCode, Json<Supplement>)> {
+    let s = state
+        .store
+        .add_supplement(&auth.user, id, &req.text, Utc::now())
+        .await?;
+    state.hub.wake();
+    Ok((StatusCode::CREATED, Json(s)))
+}
+
+/// An incident's supplements, oldest first (merged duplicates' narratives included).
+#[utoipa::path(get, path = "/incidents/{id}/supplements", tag = "incidents", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Supplement>), (status = 404, body = ErrorBody)))]
+pub async fn supplements(
+    State(state): State<AppState>,
+    _auth: Auth<Staff>,
+    ApiPath(id): ApiPath<IncidentId>,
+) -> ApiResult<Json<Vec<Supplement>>> {
+    state.store.incident(id).await?;
+    Ok(Json(state.store.supplements(id).await?))
 }
 
 #[derive(Debug, Default, Deserialize, Serialize, ToSchema)]

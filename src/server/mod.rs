@@ -181,6 +181,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(incidents::close))
         .routes(routes!(incidents::link_duplicate))
         .routes(routes!(incidents::unlink_duplicate))
+        .routes(routes!(incidents::supplements, incidents::add_supplement))
         .routes(routes!(incidents::duplicates))
         .routes(routes!(incidents::recommended_units))
         .routes(routes!(incidents::incident_events))

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use crate::model::{
     Agency, Callback, CallerFlag, CallerFlagKind, CallerHistory, CallerPhone, DomainError, Event, EventId, Incident,
     IncidentId, IncidentOp, NewIncident, QueueEntry, Referral, ReferralId, ReferralStatus, ReferralStep, Role, Status,
-    Unit, UnitId, UnitStatus, User, UserId,
+    Supplement, Unit, UnitId, UnitStatus, User, UserId,
     gazetteer::UnitSeed,
     stats::{AlertQuery, Alerts, Dossier, NuisanceCaller, ShiftStats, StatsQuery},
 };
@@ -190,6 +190,11 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<CallerFlag>;
     async fn remove_flag(&self, actor: &User, id: i64, now: DateTime<Utc>) -> Result<()>;
+
+    /// Appends a line to an incident (audited as `incident.supplemented`).
+    async fn add_supplement(&self, actor: &User, id: IncidentId, text: &str, now: DateTime<Utc>) -> Result<Supplement>;
+    /// An incident's supplements, oldest first.
+    async fn supplements(&self, id: IncidentId) -> Result<Vec<Supplement>>;
 
     /// Statistics of calls received in the query's range, by SQL aggregation.
     async fn stats(&self, q: &StatsQuery, now: DateTime<Utc>) -> Result<ShiftStats>;

@@ -19,7 +19,8 @@ use super::{
 use crate::model::{
     self, Agency, Callback, CallbackStatus, Caller, CallerFlag, CallerFlagKind, CallerHistory, CallerPhone, Event,
     EventId, Incident, IncidentId, IncidentOp, IncidentSummary, Location, NewIncident, QUEUE_SUMMARY_CHARS, QueueEntry,
-    Referral, ReferralId, ReferralStatus, ReferralStep, Role, Unit, UnitId, UnitStatus, User, UserId, UserRef,
+    Referral, ReferralId, ReferralStatus, ReferralStep, Role, Supplement, Unit, UnitId, UnitStatus, User, UserId,
+    UserRef,
     gazetteer::UnitSeed,
     stats::{
         AlertQuery, Alerts, Classes, Dossier, HoldAlert, HourBucket, NuisanceCaller, OperatorStats, QueueNow,
@@ -508,6 +509,35 @@ impl CallbackRow {
 }
 
 #[derive(sqlx::FromRow)]
+struct SupplementRow {
+    id: i64,
+    incident_id: i64,
+    at: i64,
+    author_id: i64,
+    author_name: String,
+    text: String,
+    from_incident: Option<i64>,
+}
+
+const SUPPLEMENT_COLS: &str = "id, incident_id, at, author_id, author_name, text, from_incident";
+
+impl SupplementRow {
+    fn into_model(self) -> Supplement {
+        Supplement {
+            id: self.id,
+            incident_id: self.incident_id,
+            at: ts(self.at),
+            author: UserRef {
+                id: self.author_id,
+                name: self.author_name,
+            },
+            text: self.text,
+            from_incident: self.from_incident,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
 struct FlagRow {
     id: i64,
     phone: String,
@@ -933,9 +963,10 @@ impl SqlStore {
             IncidentOp::Dispatch { unit_id, .. } => Some(Self::load_unit(&mut tx, *unit_id).await?),
             _ => None,
         };
-        if let IncidentOp::LinkDuplicate { of } = &op {
-            Self::load_incident(&mut tx, *of).await?;
-        }
+        let merged_into = match &op {
+            IncidentOp::LinkDuplicate { of } => Some(Self::load_incident(&mut tx, *of).await?.id),
+            _ => None,
+        };
         let kind = op.event_kind();
         let reason = op.reason().map(|r| r.trim().to_owned());
         let before = inc.clone();
@@ -1015,6 +1046,12 @@ impl SqlStore {
             ..NewEvent::of(Some(actor), kind)
         };
         Self::append_event(&mut tx, ev, now).await?;
+        // What the later caller said is kept on the call it duplicates.
+        if let Some(of) = merged_into
+            && !inc.narrative.trim().is_empty()
+        {
+            Self::insert_supplement(&mut tx, actor, of, &inc.narrative, Some(id), now).await?;
+        }
         Self::commit(tx).await?;
         Ok(Some(Mutation {
             incident: inc,
@@ -1154,6 +1191,44 @@ static PG_INSERT_INCIDENTS: std::sync::LazyLock<String> = std::sync::LazyLock::n
 });
 
 impl SqlStore {
+    /// Appends a supplement and its audit event inside `tx`.
+    async fn insert_supplement(
+        tx: &mut Tx,
+        actor: &User,
+        incident_id: IncidentId,
+        text: &str,
+        from_incident: Option<IncidentId>,
+        now: DateTime<Utc>,
+    ) -> Result<Supplement> {
+        let sql = "INSERT INTO supplements (incident_id, at, author_id, author_name, text, from_incident) \
+                   VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+        let id: i64 = on_tx!(tx, |c| sqlx::query_scalar(sql)
+            .bind(incident_id)
+            .bind(ms(now))
+            .bind(actor.id)
+            .bind(&actor.name)
+            .bind(text)
+            .bind(from_incident)
+            .fetch_one(c)
+            .await
+            .db()?);
+        let s = Supplement {
+            id,
+            incident_id,
+            at: now,
+            author: actor.as_ref(),
+            text: text.to_owned(),
+            from_incident,
+        };
+        let ev = NewEvent {
+            incident_id: Some(incident_id),
+            after: to_json(&s),
+            ..NewEvent::of(Some(actor), "incident.supplemented")
+        };
+        Self::append_event(tx, ev, now).await?;
+        Ok(s)
+    }
+
     /// Stores a group commit's intakes inside `tx`, without committing.
     ///
     /// PostgreSQL: a fixed handful of statements for the whole batch (ids,
@@ -2331,6 +2406,26 @@ impl Store for SqlStore {
             .collect())
     }
 
+    async fn add_supplement(&self, actor: &User, id: IncidentId, text: &str, now: DateTime<Utc>) -> Result<Supplement> {
+        let text = model::parse_supplement(text)?;
+        let now = ts(ms(now));
+        let mut tx = self.begin().await?;
+        Self::load_incident(&mut tx, id).await?;
+        let s = Self::insert_supplement(&mut tx, actor, id, &text, None, now).await?;
+        Self::commit(tx).await?;
+        Ok(s)
+    }
+
+    async fn supplements(&self, id: IncidentId) -> Result<Vec<Supplement>> {
+        let sql = format!("SELECT {SUPPLEMENT_COLS} FROM supplements WHERE incident_id = $1 ORDER BY id");
+        let rows: Vec<SupplementRow> = on_read!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(id)
+            .fetch_all(c)
+            .await
+            .db()?);
+        Ok(rows.into_iter().map(SupplementRow::into_model).collect())
+    }
+
     async fn dossier(&self, phone: &CallerPhone, now: DateTime<Utc>) -> Result<Dossier> {
         let history = self.caller_history(phone, now).await?;
         let sql = format!(
@@ -2342,6 +2437,16 @@ impl Store for SqlStore {
             .fetch_all(c)
             .await
             .db()?);
+        let incidents: Vec<Incident> = rows.into_iter().map(IncidentRow::into_model).collect::<Result<_>>()?;
+        let sql = format!(
+            "SELECT {SUPPLEMENT_COLS} FROM supplements WHERE incident_id IN \
+             (SELECT id FROM incidents WHERE phone = $1) ORDER BY id LIMIT 10000"
+        );
+        let supplements: Vec<SupplementRow> = on_read!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(phone.as_str())
+            .fetch_all(c)
+            .await
+            .db()?);
         Ok(Dossier {
             phone: phone.clone(),
             generated_at: now,
@@ -2349,7 +2454,8 @@ impl Store for SqlStore {
             invalid_calls: history.invalid_calls,
             wasted_dispatches: history.wasted_dispatches,
             flags: history.flags,
-            incidents: rows.into_iter().map(IncidentRow::into_model).collect::<Result<_>>()?,
+            incidents,
+            supplements: supplements.into_iter().map(SupplementRow::into_model).collect(),
         })
     }
 

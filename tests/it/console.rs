@@ -1055,3 +1055,37 @@ fn a_fire_with_people_trapped_dispatches_and_notifies_in_one_step() {
         "the unit's call on its row"
     );
 }
+
+#[test]
+fn supplements_are_added_in_order_without_touching_the_narrative() {
+    let env = env();
+    let mut h = console(&env);
+    let id = post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310081", "location": "红旗街万达广场", "narrative": "万达门口有人打架"}),
+    );
+    take(&env, &mut h, id);
+    h.get_by_label("补充").focus();
+    h.step();
+    h.get_by_label("补充").type_text("对方跑了，往工农大路方向");
+    h.key_press(egui::Key::Enter);
+    step_until(&mut h, "the line on the form", |h| {
+        h.query_by_label_contains("ct：对方跑了，往工农大路方向").is_some()
+    });
+    // A colleague's line arrives live, after it.
+    let lead = &env.lead;
+    let (s, b) = env
+        .rt
+        .block_on(lead.post(&format!("/incidents/{id}/supplements"), json!({"text": "120 已到场"})));
+    assert_eq!(s, reqwest::StatusCode::CREATED, "{b}");
+    step_until(&mut h, "the colleague's line", |h| {
+        h.query_by_label_contains("lead：120 已到场").is_some()
+    });
+    let texts: Vec<String> = app(&h).state.supplements.iter().map(|s| s.text.clone()).collect();
+    assert_eq!(texts, ["对方跑了，往工农大路方向", "120 已到场"]);
+    assert_eq!(incident(&env, id)["narrative"], "万达门口有人打架");
+    assert_eq!(
+        app(&h).state.draft.as_ref().map(|d| d.narrative.as_str()),
+        Some("万达门口有人打架")
+    );
+}

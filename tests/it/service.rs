@@ -22,6 +22,7 @@ backend_tests!(
     optimistic_concurrency_and_illegal_transitions,
     referral_work_order_by_agency,
     close_link_and_duplicate_candidates,
+    supplements_add_to_a_call_and_follow_a_merge,
     hangup_opens_a_callback_task,
     caller_history_and_nuisance_flags,
     bad_input_is_refused_and_changes_nothing,
@@ -711,6 +712,72 @@ async fn close_link_and_duplicate_candidates(backend: Backend) {
         (&json!("invalid"), &json!("prank"))
     );
     assert_eq!(queue_ids(&ct).await, vec![first["id"].as_i64().expect("id")]);
+}
+
+async fn supplements_add_to_a_call_and_follow_a_merge(backend: Backend) {
+    let srv = spawn_server(backend).await;
+    let gw = srv.user("gateway", Role::Gateway, None).await;
+    let ct = srv.user("ct", Role::CallTaker, None).await;
+    let lead = srv.user("lead", Role::ShiftLead, None).await;
+    let first = gw
+        .intake(voice("13804310071", "长春站北口", "长春站北口有人打架"))
+        .await;
+    let id = first["id"].as_i64().expect("id");
+    let path = format!("/incidents/{id}/supplements");
+    let (s, added) = ct.post(&path, json!({"text": "  对方有三个人，穿黑衣服  "})).await;
+    assert_eq!(s, StatusCode::CREATED, "{added}");
+    assert_eq!(
+        (&added["text"], &added["author"]["name"], &added["from_incident"]),
+        (&json!("对方有三个人，穿黑衣服"), &json!("ct"), &Value::Null)
+    );
+    for bad in [
+        json!({"text": "   "}),
+        json!({"text": "长".repeat(2001)}),
+        json!({"txt": "x"}),
+    ] {
+        let (s, b) = ct.post(&path, bad).await;
+        let e = assert_error(s, &b, StatusCode::BAD_REQUEST);
+        assert!(e["field"] == "text" || e["code"] == "invalid_input", "{b}");
+    }
+    let (s, b) = ct.post("/incidents/999999/supplements", json!({"text": "x"})).await;
+    assert_error(s, &b, StatusCode::NOT_FOUND);
+    let (s, b) = gw.post(&path, json!({"text": "x"})).await;
+    assert_error(s, &b, StatusCode::FORBIDDEN);
+    // The narrative is never overwritten.
+    assert_eq!(
+        ct.get(&format!("/incidents/{id}")).await.1["narrative"],
+        "长春站北口有人打架"
+    );
+
+    // A later caller's words follow the call they duplicate.
+    let dup = gw
+        .intake(voice("13804310072", "长春站北口", "火车站北口打起来了，有人拿棍子"))
+        .await;
+    let dup_id = dup["id"].as_i64().expect("id");
+    ct.post_empty(&format!("/incidents/{dup_id}/claim")).await;
+    let (s, b) = ct.post(&format!("/incidents/{dup_id}/link"), json!({"of": id})).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, list) = ct.get(&path).await;
+    assert_eq!(s, StatusCode::OK);
+    let texts: Vec<(&Value, &Value)> = list
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|x| (&x["text"], &x["from_incident"]))
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            (&json!("对方有三个人，穿黑衣服"), &Value::Null),
+            (&json!("火车站北口打起来了，有人拿棍子"), &json!(dup_id)),
+        ]
+    );
+    let (_, audit) = lead
+        .get(&format!("/audit?incident_id={id}&kind=incident.supplemented"))
+        .await;
+    assert_eq!(audit.as_array().map(Vec::len), Some(2), "{audit}");
+    let (_, dossier) = lead.get("/callers/13804310071/dossier").await;
+    assert_eq!(dossier["supplements"].as_array().map(Vec::len), Some(2), "{dossier}");
 }
 
 async fn hangup_opens_a_callback_task(backend: Backend) {
