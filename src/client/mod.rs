@@ -252,6 +252,15 @@ impl ApiClient {
             .await
     }
 
+    /// A shift lead frees a call another operator holds; the reason is audited.
+    pub async fn free_call(&self, id: IncidentId, reason: &str) -> Result<Incident, ClientError> {
+        self.post(
+            &format!("/incidents/{id}/release"),
+            &serde_json::json!({ "reason": reason }),
+        )
+        .await
+    }
+
     pub async fn dispatch(
         &self,
         id: IncidentId,

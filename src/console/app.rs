@@ -55,6 +55,11 @@ impl ConsoleApp {
         self.backend.export_to(dir);
     }
 
+    /// As on a desktop without a file dialog: exports fall back to `dir`.
+    pub fn export_without_dialog(&mut self, dir: std::path::PathBuf) {
+        self.backend.export_without_dialog(dir);
+    }
+
     pub fn load_prefs(storage: Option<&dyn eframe::Storage>) -> Prefs {
         storage
             .and_then(|s| eframe::get_value(s, PREFS_KEY))
@@ -193,9 +198,16 @@ impl ConsoleApp {
             Msg::Audit(a) => self.state.lead.audit = a,
             Msg::LeadChanged => self.state.lead.invalidate(),
             Msg::SignedOut => self.state.signed_out = true,
-            Msg::Exported(path) => self
-                .state
-                .notice(format!("{} {}", lang.tr("exported"), path.display()), false),
+            Msg::Exported { path, fallback } => {
+                let what = if fallback { "exported_fallback" } else { "exported" };
+                self.state
+                    .notice(format!("{} {}", lang.tr(what), path.display()), false);
+            }
+            Msg::Dossier(d) => {
+                if self.state.lead.selected.as_deref() == Some(d.phone.as_str()) {
+                    self.state.lead.dossier = Some(*d);
+                }
+            }
         }
     }
 

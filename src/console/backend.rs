@@ -15,7 +15,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use tokio::runtime::Handle;
 
 use super::command::{Command, ExportJob, Failure, Msg, Then};
-use super::export::{self, SaveTarget};
+use super::export::{self, Picked, SaveTarget};
 use super::i18n::Lang;
 use crate::client::{ApiClient, ClientError};
 use crate::model::stats::AlertQuery;
@@ -119,13 +119,18 @@ impl Backend {
             tx,
             wake,
             outbox,
-            save: SaveTarget::Dialog,
+            save: SaveTarget::detect(),
         }
     }
 
     /// Exports go to `dir` without asking (tests; a kiosk set-up).
     pub fn export_to(&mut self, dir: std::path::PathBuf) {
         self.save = SaveTarget::Dir(dir);
+    }
+
+    /// As on a desktop that cannot show a dialog: exports fall back to `dir`.
+    pub fn export_without_dialog(&mut self, dir: std::path::PathBuf) {
+        self.save = SaveTarget::NoDialog { fallback: dir };
     }
 
     fn send(&self, msg: Msg) {
@@ -428,6 +433,10 @@ impl Backend {
                 self.send(done("reprioritised", c.reprioritise(id, priority, &reason).await));
                 self.send(Msg::LeadChanged);
             }
+            Command::FreeCall { id, reason } => {
+                self.send(done("released", c.free_call(id, &reason).await));
+                self.send(Msg::LeadChanged);
+            }
             Command::LoadStats { from, to } => match c.stats(from, to).await {
                 Ok(s) => self.send(Msg::Stats(Box::new(s))),
                 Err(e) => self.send(Msg::Failed(Failure::Service(e))),
@@ -466,8 +475,12 @@ impl Backend {
                 }
                 self.send(Msg::SignedOut);
             }
+            Command::LoadDossier(phone) => match c.dossier(&phone).await {
+                Ok(d) => self.send(Msg::Dossier(Box::new(d))),
+                Err(e) => self.send(Msg::Failed(Failure::Service(e))),
+            },
             Command::Export(job) => match self.export(job, lang).await {
-                Ok(Some(path)) => self.send(Msg::Exported(path)),
+                Ok(Some((path, fallback))) => self.send(Msg::Exported { path, fallback }),
                 Ok(None) => {}
                 Err(e) => self.send(Msg::Failed(e)),
             },
@@ -483,7 +496,7 @@ impl Backend {
 
     /// Asks where to save, fetches the data, writes the file. `None` when
     /// the lead cancelled the dialog.
-    async fn export(&self, job: ExportJob, lang: Lang) -> Result<Option<std::path::PathBuf>, Failure> {
+    async fn export(&self, job: ExportJob, lang: Lang) -> Result<Option<(std::path::PathBuf, bool)>, Failure> {
         let stamp = chrono::Utc::now()
             .with_timezone(&crate::model::stats::centre_tz())
             .format("%Y%m%d-%H%M");
@@ -492,8 +505,10 @@ impl Backend {
             ExportJob::DossierCsv(p) => (format!("jiejing-dossier-{p}-{stamp}.csv"), "csv"),
             ExportJob::DossierHtml(p) => (format!("jiejing-dossier-{p}-{stamp}.html"), "html"),
         };
-        let Some(path) = self.save.pick(&name, ext).await else {
-            return Ok(None);
+        let (path, fallback) = match self.save.pick(&name, ext).await {
+            Picked::Chosen(p) => (p, false),
+            Picked::Fallback(p) => (p, true),
+            Picked::Cancelled => return Ok(None),
         };
         let c = &self.client;
         let bytes = match job {
@@ -509,7 +524,7 @@ impl Backend {
         export::write(&path, &bytes)
             .await
             .map_err(|e| Failure::Disk(format!("{}: {e}", path.display())))?;
-        Ok(Some(path))
+        Ok(Some((path, fallback)))
     }
 
     /// Every incident received in `[from, to)`, oldest first, fetched in pages.

@@ -62,6 +62,11 @@ pub enum Command {
         priority: Priority,
         reason: String,
     },
+    /// A lead frees a call another operator holds.
+    FreeCall {
+        id: IncidentId,
+        reason: String,
+    },
     LoadStats {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
@@ -82,6 +87,8 @@ pub enum Command {
         phone: String,
     },
     Export(ExportJob),
+    /// A caller's dossier, to read inside the console.
+    LoadDossier(String),
     /// Releases the calls this operator still holds, then ends the session.
     SignOut {
         release: Vec<IncidentId>,
@@ -146,7 +153,12 @@ pub enum Msg {
     Audit(Vec<Event>),
     /// A lead's action changed something the lead view shows: reload it.
     LeadChanged,
-    Exported(PathBuf),
+    /// A file written; `fallback` when no dialog could ask where.
+    Exported {
+        path: PathBuf,
+        fallback: bool,
+    },
+    Dossier(Box<crate::model::stats::Dossier>),
     /// The session ended: back to the sign-in screen.
     SignedOut,
 }

@@ -233,27 +233,79 @@ pub fn dossier_html(lang: Lang, d: &Dossier) -> String {
 }
 
 /// Where exports go: a save dialog for people, a fixed folder for tests.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub enum SaveTarget {
-    #[default]
-    Dialog,
+    /// Ask with a save dialog; where none could be shown, save into
+    /// `fallback` and say so.
+    Dialog { fallback: PathBuf },
+    /// This desktop cannot show a dialog (no portal, no zenity): straight
+    /// into `fallback`, and say so.
+    NoDialog { fallback: PathBuf },
+    /// Always here, without asking (tests; a kiosk set-up).
     Dir(PathBuf),
 }
 
+/// Where a file went.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Picked {
+    /// Where the operator chose.
+    Chosen(PathBuf),
+    /// No dialog could be shown: the documents (or data) folder.
+    Fallback(PathBuf),
+    Cancelled,
+}
+
+/// A dialog that answers faster than a person can cancel one was never shown.
+const NO_DIALOG_WITHIN: std::time::Duration = std::time::Duration::from_millis(400);
+
 impl SaveTarget {
-    /// Asks where to save `file_name`; `None` when the operator cancelled.
-    /// The dialog is async (xdg portal), so the UI keeps running meanwhile.
-    pub async fn pick(&self, file_name: &str, extension: &str) -> Option<PathBuf> {
-        match self {
-            SaveTarget::Dir(dir) => Some(dir.join(file_name)),
-            SaveTarget::Dialog => rfd::AsyncFileDialog::new()
-                .set_file_name(file_name)
-                .add_filter(extension.to_uppercase(), &[extension])
-                .save_file()
-                .await
-                .map(|h| h.path().to_path_buf()),
+    /// A dialog where this desktop can show one: on Linux rfd needs the
+    /// desktop portal (over the session bus) or zenity; without either it
+    /// returns at once as if cancelled, and the export would vanish.
+    pub fn detect() -> SaveTarget {
+        let fallback = fallback_dir();
+        let possible = !cfg!(target_os = "linux")
+            || std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|v| !v.is_empty())
+            || std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("zenity").is_file()));
+        if possible {
+            SaveTarget::Dialog { fallback }
+        } else {
+            SaveTarget::NoDialog { fallback }
         }
     }
+
+    /// Asks where to save `file_name`. The dialog is async (xdg portal), so
+    /// the UI keeps running meanwhile.
+    pub async fn pick(&self, file_name: &str, extension: &str) -> Picked {
+        match self {
+            SaveTarget::Dir(dir) => Picked::Chosen(dir.join(file_name)),
+            SaveTarget::NoDialog { fallback } => Picked::Fallback(fallback.join(file_name)),
+            SaveTarget::Dialog { fallback } => {
+                let asked = std::time::Instant::now();
+                let chosen = rfd::AsyncFileDialog::new()
+                    .set_file_name(file_name)
+                    .add_filter(extension.to_uppercase(), &[extension])
+                    .save_file()
+                    .await;
+                match chosen {
+                    Some(h) => Picked::Chosen(h.path().to_path_buf()),
+                    None if asked.elapsed() < NO_DIALOG_WITHIN => Picked::Fallback(fallback.join(file_name)),
+                    None => Picked::Cancelled,
+                }
+            }
+        }
+    }
+}
+
+/// The documents folder, else the console's data folder: where an export
+/// goes when no dialog can ask.
+pub fn fallback_dir() -> PathBuf {
+    let dir = directories::UserDirs::new()
+        .and_then(|u| u.document_dir().map(Path::to_path_buf))
+        .or_else(|| super::data_dir().map(|d| d.join("exports")))
+        .unwrap_or_else(std::env::temp_dir);
+    std::fs::create_dir_all(&dir).ok();
+    dir
 }
 
 pub async fn write(path: &Path, bytes: &[u8]) -> Result<(), ExportError> {

@@ -92,6 +92,12 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("supplement", "补充", "Add a line"),
     ("add_supplement", "追加补充 (Enter)", "Add (Enter)"),
     ("merged_caller", "重复来电", "duplicate caller"),
+    (
+        "exported_fallback",
+        "无法打开保存对话框，已保存到",
+        "No save dialog could be shown; saved to",
+    ),
+    ("view_dossier", "查看档案", "View dossier"),
     ("minutes_ago", "分钟前", "min apart"),
     ("metres", "米", "m"),
     ("unlink", "撤销合并", "Undo link"),

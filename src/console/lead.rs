@@ -90,6 +90,8 @@ pub struct Override {
 pub enum OverrideKind {
     Reassign(Option<UserId>),
     Priority(Priority),
+    /// Free a call another operator holds.
+    Release,
 }
 
 /// Everything the lead view shows; plain data, filled by [`super::command::Msg`]s.
@@ -110,6 +112,8 @@ pub struct LeadState {
     /// The number whose history and flags are open on the nuisance tab.
     pub selected: Option<String>,
     pub history: Option<CallerHistory>,
+    /// The selected number's dossier, read inside the console.
+    pub dossier: Option<crate::model::stats::Dossier>,
     pub flag_kind: Option<CallerFlagKind>,
     pub flag_note: String,
     pub audit: Vec<Event>,
@@ -137,6 +141,7 @@ impl Default for LeadState {
             nuisance: Vec::new(),
             selected: None,
             history: None,
+            dossier: None,
             flag_kind: None,
             flag_note: String::new(),
             audit: Vec::new(),
@@ -339,7 +344,11 @@ pub fn oversight_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Comman
                         });
                     }
                     if inc.holder.is_some() && ui.button(format!("{} #{id}", lang.tr("free_call"))).clicked() {
-                        cmds.push(Command::Release(id));
+                        state.lead.editing = Some(Override {
+                            incident_id: id,
+                            kind: OverrideKind::Release,
+                            reason: String::new(),
+                        });
                     }
                 });
                 ui.end_row();
@@ -372,6 +381,9 @@ fn override_form_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Comman
                         }
                     });
                 }
+                OverrideKind::Release => {
+                    ui.label(format!("{} #{}", lang.tr("free_call"), edit.incident_id));
+                }
                 OverrideKind::Priority(p) => {
                     egui::ComboBox::new(
                         "set_priority",
@@ -401,6 +413,13 @@ fn override_form_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Comman
                         cmds.push(Command::Reassign {
                             id: edit.incident_id,
                             to,
+                            reason,
+                        });
+                        done = true;
+                    }
+                    OverrideKind::Release => {
+                        cmds.push(Command::FreeCall {
+                            id: edit.incident_id,
                             reason,
                         });
                         done = true;
@@ -615,10 +634,31 @@ fn still_plot(id: &str, height: f32) -> Plot<'static> {
     Plot::new(id)
         .height(height)
         // Room for three-digit counts from the first frame on.
-        .y_axis_min_width(28.0)
+        .y_axis_min_width(32.0)
+        .y_grid_spacer(egui_plot::uniform_grid_spacer(count_steps))
         .allow_drag(false)
         .allow_zoom(false)
         .allow_scroll(false)
+}
+
+/// Grid steps for a count axis: a round step (1, 2 or 5 × 10ⁿ) giving about
+/// four labelled lines over the visible range, so 91 calls reads against
+/// 0 · 25 · 50 · 75 · 100 rather than against a lone "100".
+fn count_steps(input: egui_plot::GridInput) -> [f64; 3] {
+    let span = (input.bounds.1 - input.bounds.0).abs().max(1.0);
+    let step = nice_step(span / 4.0);
+    [step, step * 5.0, step * 10.0]
+}
+
+/// The smallest 1, 2, 2.5 or 5 × 10ⁿ at least `raw` (and at least 1: counts are whole).
+fn nice_step(raw: f64) -> f64 {
+    let raw = raw.max(1.0);
+    let magnitude = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 2.5, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|s| *s >= raw - 1e-9)
+        .unwrap_or(10.0 * magnitude)
 }
 
 /// Axis labels for bars at 0, 1, 2…: the name of each bar at its index.
@@ -797,6 +837,7 @@ pub fn nuisance_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command
             if ui.selectable_label(selected, &phone).clicked() {
                 state.lead.selected = Some(phone.clone());
                 state.lead.history = None;
+                state.lead.dossier = None;
                 cmds.push(Command::History(phone.clone()));
             }
             ui.label(n.total_calls.to_string());
@@ -819,7 +860,13 @@ pub fn nuisance_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command
         if ui.button(format!("{} {phone}", lang.tr("dossier_html"))).clicked() {
             cmds.push(Command::Export(ExportJob::DossierHtml(phone.clone())));
         }
+        if ui.button(format!("{} {phone}", lang.tr("view_dossier"))).clicked() {
+            cmds.push(Command::LoadDossier(phone.clone()));
+        }
     });
+    if let Some(d) = &state.lead.dossier {
+        dossier_ui(ui, lang, d);
+    }
     if let Some(h) = &state.lead.history {
         for f in &h.flags {
             ui.horizontal(|ui| {
@@ -865,6 +912,48 @@ pub fn nuisance_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command
             }
         }
     });
+}
+
+/// A caller's dossier on screen: every call, oldest first, with the lines
+/// added to it later — what the printed dossier holds.
+fn dossier_ui(ui: &mut Ui, lang: Lang, d: &crate::model::stats::Dossier) {
+    ui.label(format!(
+        "{} {} · {} {} · {} {}",
+        lang.tr("total_calls"),
+        d.total_calls,
+        lang.tr("invalid_share"),
+        d.invalid_calls,
+        lang.tr("wasted"),
+        d.wasted_dispatches
+    ));
+    egui::ScrollArea::vertical()
+        .id_salt("dossier")
+        .max_height(320.0)
+        .show(ui, |ui| {
+            for i in &d.incidents {
+                ui.horizontal_wrapped(|ui| {
+                    ui.label(RichText::new(local_time(i.received_at, "%Y-%m-%d %H:%M")).monospace());
+                    ui.label(format!("#{}", i.id));
+                    ui.label(code_name(lang, i.channel.as_str()));
+                    if let Some(c) = i.effective_category() {
+                        ui.label(code_name(lang, c.as_str()));
+                    }
+                    ui.label(code_name(lang, i.status.as_str()));
+                    ui.label(&i.narrative);
+                });
+                for s in d.supplements.iter().filter(|s| s.incident_id == i.id) {
+                    ui.label(
+                        RichText::new(format!(
+                            "    + {} {}：{}",
+                            local_time(s.at, "%H:%M"),
+                            s.author.name,
+                            s.text
+                        ))
+                        .weak(),
+                    );
+                }
+            }
+        });
 }
 
 /// The audit trail, filtered by operator, incident, action and time range.
@@ -950,5 +1039,20 @@ pub fn audit_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
         });
     if let Some(id) = unlink {
         cmds.push(Command::Act { id, then: Then::Unlink });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::nice_step;
+
+    #[test]
+    fn count_axis_steps_are_round() {
+        // 0–91 calls over four lines: 25 apiece; small counts never go below 1.
+        assert_eq!(nice_step(91.0 / 4.0), 25.0);
+        assert_eq!(nice_step(150.0 / 4.0), 50.0);
+        assert_eq!(nice_step(3.0 / 4.0), 1.0);
+        assert_eq!(nice_step(7.0 / 4.0), 2.0);
+        assert_eq!(nice_step(4400.0 / 4.0), 2000.0);
     }
 }

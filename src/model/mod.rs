@@ -518,7 +518,10 @@ pub struct IncidentPatch {
 #[derive(Debug, Clone)]
 pub enum IncidentOp {
     Claim,
-    Release,
+    /// Back to the queue; a lead freeing another's call gives a reason.
+    Release {
+        reason: Option<String>,
+    },
     /// A validated patch (see [`IncidentPatch::parse`]) with the recomputed
     /// suggestion when the narrative changed.
     Update {
@@ -560,7 +563,7 @@ impl IncidentOp {
     pub fn event_kind(&self) -> &'static str {
         match self {
             IncidentOp::Claim => "incident.claimed",
-            IncidentOp::Release => "incident.released",
+            IncidentOp::Release { .. } => "incident.released",
             IncidentOp::Update { .. } => "incident.updated",
             IncidentOp::Dispatch { .. } => "incident.dispatched",
             IncidentOp::OnScene => "incident.on_scene",
@@ -578,6 +581,7 @@ impl IncidentOp {
     pub fn reason(&self) -> Option<&str> {
         match self {
             IncidentOp::Reassign { reason, .. } | IncidentOp::Reprioritise { reason, .. } => Some(reason),
+            IncidentOp::Release { reason: Some(reason) } => Some(reason),
             _ => None,
         }
     }
@@ -725,14 +729,16 @@ pub fn apply(
                 inc.status = InProgress;
             }
         }
-        IncidentOp::Release => {
-            if let Some(name) = held_by_other(inc)
-                && !actor.is_lead()
-            {
-                return Err(DomainError::conflict(
-                    "held_by_other",
-                    format!("only {name} or a shift lead can release this call"),
-                ));
+        IncidentOp::Release { reason } => {
+            if let Some(name) = held_by_other(inc) {
+                if !actor.is_lead() {
+                    return Err(DomainError::conflict(
+                        "held_by_other",
+                        format!("only {name} or a shift lead can release this call"),
+                    ));
+                }
+                // Taking a call from a colleague is an override, reviewed later.
+                require_reason(reason.as_deref().unwrap_or_default())?;
             }
             if inc.holder.is_none() {
                 return Err(DomainError::conflict("not_held", "this call is not held by anyone"));

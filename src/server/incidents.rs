@@ -239,16 +239,30 @@ pub async fn claim(
     Ok(Json(run(&state, &auth, id, None, IncidentOp::Claim).await?.incident))
 }
 
-/// Put a held call back in the queue (the holder, or a shift lead for a call
-/// held by an operator who went away).
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseRequest {
+    /// Required when a shift lead frees a call another operator holds; it
+    /// goes into the audit log.
+    pub reason: Option<String>,
+    pub version: Option<i64>,
+}
+
+/// Put a held call back in the queue (the holder, or a shift lead — with a
+/// reason — for a call held by an operator who went away). The body may be
+/// left out.
 #[utoipa::path(post, path = "/incidents/{id}/release", tag = "incidents", security(("bearer" = [])),
-    responses((status = 200, body = Incident), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    request_body = ReleaseRequest,
+    responses((status = 200, body = Incident), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn release(
     State(state): State<AppState>,
     auth: Auth<Staff>,
     ApiPath(id): ApiPath<IncidentId>,
+    body: Option<ApiJson<ReleaseRequest>>,
 ) -> ApiResult<Json<Incident>> {
-    Ok(Json(run(&state, &auth, id, None, IncidentOp::Release).await?.incident))
+    let req = body.map(|b| b.0).unwrap_or_default();
+    let op = IncidentOp::Release { reason: req.reason };
+    Ok(Json(run(&state, &auth, id, req.version, op).await?.incident))
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]

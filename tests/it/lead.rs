@@ -410,7 +410,12 @@ async fn reassign_reprioritise_and_release_are_audited(backend: Backend) {
     assert_error(status, &body, StatusCode::BAD_REQUEST);
 
     // The lead frees a call from an operator who went away.
-    let (status, freed) = lead.post_empty(&format!("/incidents/{id}/release")).await;
+    let (status, freed) = lead
+        .post(
+            &format!("/incidents/{id}/release"),
+            json!({ "reason": "ct2 left the desk" }),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{freed}");
     assert_eq!(
         (freed["holder"].clone(), freed["status"].as_str()),
@@ -444,7 +449,7 @@ async fn reassign_reprioritise_and_release_are_audited(backend: Backend) {
                 s("lead"),
                 s("caller heard a child crying")
             ),
-            ("incident.released".into(), s("lead"), None),
+            ("incident.released".into(), s("lead"), s("ct2 left the desk")),
         ]
     );
 

@@ -337,3 +337,90 @@ fn an_exported_csv_reads_back_as_the_same_rows() {
     assert_eq!(parsed.rows[0][narrative], awkward);
     assert_eq!(parsed.rows[2][narrative], "'; DROP TABLE incidents; --");
 }
+
+#[test]
+fn without_a_file_dialog_the_dossier_is_saved_and_said_where_and_readable_on_screen() {
+    let env = env();
+    let ct = call_taker(&env, "ct");
+    let pest = "13900000008";
+    let id = post(
+        &env,
+        json!({"channel": "voice", "phone": pest, "narrative": "打着玩的"}),
+    );
+    ok(&env, &ct, &format!("/incidents/{id}/claim"), json!({}));
+    ok(
+        &env,
+        &ct,
+        &format!("/incidents/{id}/supplements"),
+        json!({"text": "又打来一次，仍是玩笑"}),
+    );
+    ok(
+        &env,
+        &ct,
+        &format!("/incidents/{id}/close"),
+        json!({"reason": "invalid"}),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut h = lead_console(&env, "骚扰号码");
+    h.state_mut()
+        .as_mut()
+        .expect("console")
+        .export_without_dialog(dir.path().to_path_buf());
+    step_until(&mut h, "the number ranked", |h| h.query_by_label(pest).is_some());
+    h.get_by_label(pest).click();
+    step_until(&mut h, "its history loaded", |h| lead(h).history.is_some());
+    h.get_by_label(&format!("打印档案 {pest}")).click();
+    step_until(&mut h, "the dossier written to the fallback folder", |_| {
+        written(dir.path(), "html").is_some()
+    });
+    let path = written(dir.path(), "html").expect("html");
+    step_until(&mut h, "the lead is told where", |h| {
+        h.query_by_label_contains("无法打开保存对话框，已保存到").is_some()
+            && h.query_by_label_contains(&path.display().to_string()).is_some()
+    });
+    assert!(
+        std::fs::read_to_string(&path)
+            .expect("read")
+            .contains("又打来一次，仍是玩笑")
+    );
+    // The same dossier, read inside the console.
+    h.get_by_label(&format!("查看档案 {pest}")).click();
+    step_until(&mut h, "the dossier on screen with its supplement", |h| {
+        h.query_by_label_contains("打着玩的").is_some()
+            && h.query_by_label_contains("ct：又打来一次，仍是玩笑").is_some()
+    });
+}
+
+#[test]
+fn freeing_a_colleagues_call_asks_for_a_reason() {
+    let env = env();
+    let ct = call_taker(&env, "ct");
+    let id = post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310002", "narrative": "邻居家一直有人哭喊"}),
+    );
+    ok(&env, &ct, &format!("/incidents/{id}/claim"), json!({}));
+    let mut h = lead_console(&env, "队列监控");
+    step_until(&mut h, "the held call in oversight", |h| {
+        h.query_by_label(&format!("强制退回 #{id}")).is_some()
+    });
+    h.get_by_label(&format!("强制退回 #{id}")).click();
+    step_until(&mut h, "the reason form", |h| h.query_by_label("确定").is_some());
+    h.get_by_label("确定").click();
+    h.step();
+    assert!(lead(&h).editing.is_some(), "no reason, no release");
+    assert_eq!(
+        env.rt.block_on(env.lead.get(&format!("/incidents/{id}"))).1["holder"]["name"],
+        "ct"
+    );
+    type_into(&mut h, "原因", "ct 离开工位十分钟");
+    h.get_by_label("确定").click();
+    step_until(&mut h, "released on the service", |_| {
+        env.rt.block_on(env.lead.get(&format!("/incidents/{id}"))).1["status"] == "new"
+    });
+    let events = env
+        .rt
+        .block_on(env.lead.get(&format!("/audit?incident_id={id}&kind=incident.released")))
+        .1;
+    assert_eq!(events[0]["note"], "ct 离开工位十分钟");
+}

@@ -525,6 +525,14 @@ async fn optimistic_concurrency_and_illegal_transitions(backend: Backend) {
     let (s, b) = ct2.post_empty(&format!("/incidents/{id}/release")).await;
     assert_error(s, &b, StatusCode::CONFLICT);
     let (s, b) = lead.post_empty(&format!("/incidents/{id}/release")).await;
+    assert_eq!(
+        assert_error(s, &b, StatusCode::BAD_REQUEST)["field"],
+        "reason",
+        "a lead says why"
+    );
+    let (s, b) = lead
+        .post(&format!("/incidents/{id}/release"), json!({"reason": "ct went home"}))
+        .await;
     assert_eq!((s, &b["status"]), (StatusCode::OK, &json!("new")));
     assert!(b["holder"].is_null());
     // Illegal transitions are 409 with a message.
