@@ -148,7 +148,11 @@ impl ConsoleApp {
                 }
                 if what == "dispatched" {
                     self.state.dispatched_by_me.insert(inc.id);
-                    let notified: Vec<&str> = inc.co_notify.iter().map(|a| a.as_str()).collect();
+                    let notified: Vec<&str> = inc
+                        .co_notify
+                        .iter()
+                        .map(|a| super::i18n::code_name(lang, a.as_str()))
+                        .collect();
                     if !notified.is_empty() {
                         self.state.notice(
                             format!("{} · {} {}", lang.tr(what), lang.tr("co_notify"), notified.join(" ")),
@@ -266,7 +270,7 @@ pub fn draw(ui: &mut egui::Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>
     }
     egui::Panel::left("queue")
         .resizable(true)
-        .default_size(560.0)
+        .default_size(520.0)
         .show(ui, |ui| {
             panels::queue_ui(ui, state, cmds);
         });

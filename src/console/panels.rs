@@ -337,7 +337,10 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
 fn field(ui: &mut Ui, id: &str, label: &str, value: &mut String) -> egui::Response {
     ui.horizontal(|ui| {
         let l = ui.label(label);
-        ui.add(egui::TextEdit::singleline(value).id_salt(id).desired_width(260.0))
+        // As wide as the form allows, up to 320 px: a fixed width would push
+        // the form under the triage panel when the window is narrow.
+        let width = ui.available_width().clamp(80.0, 320.0);
+        ui.add(egui::TextEdit::singleline(value).id_salt(id).desired_width(width))
             .labelled_by(l.id)
     })
     .inner
@@ -481,7 +484,7 @@ fn supplements_ui(
                 .add(
                     egui::TextEdit::singleline(text)
                         .id_salt("draft_supplement")
-                        .desired_width(320.0),
+                        .desired_width((ui.available_width() - 110.0).clamp(80.0, 320.0)),
                 )
                 .labelled_by(l.id);
             let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
@@ -1147,13 +1150,16 @@ pub fn units_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
                 let may_move = state.me.is_lead() || u.incident_id.is_some_and(|i| state.dispatched_by_me.contains(&i));
                 if may_move {
                     let mut status = u.status;
-                    egui::ComboBox::new(("unit", u.id), u.name.as_str())
+                    let l = ui.label(&u.name);
+                    egui::ComboBox::from_id_salt(("unit", u.id))
                         .selected_text(RichText::new(code_name(lang, status.as_str())).color(color))
                         .show_ui(ui, |ui| {
                             for s in UnitStatus::ALL {
                                 ui.selectable_value(&mut status, *s, code_name(lang, s.as_str()));
                             }
-                        });
+                        })
+                        .response
+                        .labelled_by(l.id);
                     if status != u.status {
                         cmds.push(Command::SetUnitStatus(u.id, status));
                     }

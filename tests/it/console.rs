@@ -1035,7 +1035,11 @@ fn a_fire_with_people_trapped_dispatches_and_notifies_in_one_step() {
         .1;
     assert_eq!(events[0]["after"]["co_notify"], json!(["119", "120"]), "{events}");
     step_until(&mut h, "the notice names who else was told", |h| {
-        h.query_by_label_contains("已派警 · 同时通知 119 120").is_some()
+        h.query_by_label_contains(&format!(
+            "已派警 · 同时通知 {} {ambulance}",
+            jiejing::console::i18n::code_name(jiejing::console::i18n::Lang::Zh, "119")
+        ))
+        .is_some()
     });
     // The unit the operator sent is theirs to move on; the others they only see.
     let unit = inc["unit_id"].as_i64().expect("unit");
