@@ -159,14 +159,18 @@ pub fn top_bar_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>
 }
 
 fn filter_combo<T: Coded>(ui: &mut Ui, lang: Lang, id: &str, label: &str, value: &mut Option<T>, all: &[T]) {
-    egui::ComboBox::new(id, label)
+    // Label first: "渠道 [全部]", not "[全部] 渠道" reading as the next box's.
+    let l = ui.label(label);
+    egui::ComboBox::from_id_salt(id)
         .selected_text(value.map_or(lang.tr("all"), |v| code_name(lang, v.code())))
         .show_ui(ui, |ui| {
             ui.selectable_value(value, None, lang.tr("all"));
             for v in all {
                 ui.selectable_value(value, Some(*v), code_name(lang, v.code()));
             }
-        });
+        })
+        .response
+        .labelled_by(l.id);
 }
 
 /// How long the queue stays still after the pointer last moved over it.
@@ -475,7 +479,18 @@ fn supplements_ui(
             Some(from) => format!("#{from} {}", lang.tr("merged_caller")),
             None => s.author.name.clone(),
         };
-        ui.label(format!("{when} {who}：{}", s.text));
+        ui.horizontal_wrapped(|ui| {
+            ui.label(format!("{when} {who}：{}", s.text));
+            // A merge found wrong is undone where its words show.
+            if let Some(from) = s.from_incident
+                && ui.small_button(format!("{} #{from}", lang.tr("unlink"))).clicked()
+            {
+                cmds.push(Command::Act {
+                    id: from,
+                    then: Then::Unlink,
+                });
+            }
+        });
     }
     let send = ui
         .horizontal(|ui| {
@@ -887,7 +902,9 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
             egui::Frame::new().fill(RED).inner_margin(6.0).show(ui, |ui| {
                 ui.label(RichText::new(lang.tr("nuisance_banner")).strong().color(Color32::WHITE));
                 if let Some(f) = h.flags.first() {
-                    ui.label(RichText::new(format!("{}: {}", f.flag, f.note)).color(Color32::WHITE));
+                    ui.label(
+                        RichText::new(format!("{}: {}", code_name(lang, f.flag.code()), f.note)).color(Color32::WHITE),
+                    );
                 }
             });
         }

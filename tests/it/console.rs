@@ -1093,3 +1093,37 @@ fn supplements_are_added_in_order_without_touching_the_narrative() {
         Some("万达门口有人打架")
     );
 }
+
+#[test]
+fn the_operator_undoes_a_merge_from_the_call_it_went_into() {
+    let env = env();
+    let mut h = console(&env);
+    let first = post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310091", "location": "长春站北口", "narrative": "长春站北口有人打架"}),
+    );
+    let second = post(
+        &env,
+        json!({"channel": "sms", "phone": "13804310092", "location": "长春站北口", "narrative": "北口有人打起来了"}),
+    );
+    take(&env, &mut h, second);
+    step_until(&mut h, "the candidate", |h| {
+        h.state().as_ref().is_some_and(|a| !a.state.duplicates.is_empty())
+    });
+    short_undo(&mut h);
+    h.key_press(egui::Key::F5);
+    h.step();
+    h.key_press(egui::Key::Enter);
+    step_until(&mut h, "linked", |_| incident(&env, second)["status"] == "closed");
+    // The call it went into carries the later caller's words, with the way back.
+    take(&env, &mut h, first);
+    step_until(&mut h, "the merged words on the form", |h| {
+        h.query_by_label_contains(&format!("#{second} 重复来电：北口有人打起来了"))
+            .is_some()
+    });
+    h.get_by_label(&format!("撤销合并 #{second}")).click();
+    step_until(&mut h, "open again", |_| {
+        incident(&env, second)["status"] == "in_progress"
+    });
+    assert_eq!(incident(&env, second)["holder"]["name"], "ct");
+}
