@@ -13,8 +13,23 @@ pub trait Coded: Copy + PartialEq + 'static {
 macro_rules! string_enum {
     ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $code:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         pub enum $name { $($(#[$vmeta])* #[serde(rename = $code)] $variant),+ }
+
+        // Written by hand, not derived: the derive cannot see a `rename`
+        // that arrives through this macro and would publish the Rust
+        // variant names ("Ambulance") while the wire carries "120".
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::new(Type::String))
+                    .enum_values(Some([$($code),+]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -235,4 +250,24 @@ string_enum! {
 
 string_enum! {
     pub enum CallbackStatus { Open = "open", Closed = "closed" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_openapi_schema_of_a_code_is_its_wire_values() {
+        use utoipa::PartialSchema;
+        let schema = serde_json::to_value(Agency::schema()).expect("schema");
+        let values: Vec<&str> = schema["enum"]
+            .as_array()
+            .expect("enum")
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        let wire: Vec<&str> = Agency::ALL.iter().map(|a| a.as_str()).collect();
+        assert_eq!(values, wire);
+        assert_eq!(serde_json::to_value(Agency::Ambulance).expect("json"), "120");
+    }
 }

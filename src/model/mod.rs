@@ -69,6 +69,11 @@ impl DomainError {
 pub struct CallerPhone(String);
 
 impl CallerPhone {
+    /// The canonical forms [`CallerPhone::parse`] accepts, as a regular
+    /// expression for the API's description (parse also tolerates spaces,
+    /// dashes and a +86 prefix around them).
+    pub const PATTERN: &str = r"^(1[3-9][0-9]{9}|0[0-9]{9,11}|[2-9][0-9]{6,7}|[1-9][0-9]{4})$";
+
     /// Accepts mainland mobiles (11 digits from 13x–19x), landlines with area
     /// code (0 + 9–11 digits), local landlines (7–8 digits) and 5-digit
     /// service numbers; spaces, dashes and a +86/0086 prefix are tolerated.
@@ -324,16 +329,28 @@ impl From<&Incident> for QueueEntry {
 #[serde(deny_unknown_fields)]
 pub struct IntakeRequest {
     pub channel: Channel,
+    /// Required for SMS; for WeChat and web, this or the account.
+    #[schema(pattern = "^\\s*$|^(1[3-9][0-9]{9}|0[0-9]{9,11}|[2-9][0-9]{6,7}|[1-9][0-9]{4})$")]
     pub phone: Option<String>,
+    #[schema(max_length = 200, pattern = "^[^\\u0000]*$")]
     pub caller_name: Option<String>,
+    #[schema(max_length = 200, pattern = "^[^\\u0000]*$")]
     pub wechat_id: Option<String>,
+    #[schema(max_length = 200, pattern = "^[^\\u0000]*$")]
     pub web_account: Option<String>,
+    #[schema(pattern = "^\\s*$|^(1[3-9][0-9]{9}|0[0-9]{9,11}|[2-9][0-9]{6,7}|[1-9][0-9]{4})$")]
     pub callback_number: Option<String>,
     #[serde(default)]
+    #[schema(max_length = 200, pattern = "^[^\\u0000]*$")]
     pub location: Option<String>,
+    /// With `lon`, or neither.
+    #[schema(minimum = -90.0, maximum = 90.0)]
     pub lat: Option<f64>,
+    #[schema(minimum = -180.0, maximum = 180.0)]
     pub lon: Option<f64>,
+    /// What the caller reported; may be empty only with `disconnect`.
     #[serde(default)]
+    #[schema(max_length = 10000, pattern = "^[^\\u0000]*$")]
     pub narrative: String,
     /// When the gateway received it; defaults to now. Must not be in the future.
     pub received_at: Option<DateTime<Utc>>,
@@ -501,12 +518,20 @@ impl IntakeRequest {
 pub struct IncidentPatch {
     /// The version the operator edited; a stale one is refused with 409.
     pub version: i64,
+    /// An empty string clears it.
+    #[schema(pattern = "^\\s*$|^(1[3-9][0-9]{9}|0[0-9]{9,11}|[2-9][0-9]{6,7}|[1-9][0-9]{4})$")]
     pub phone: Option<String>,
+    #[schema(max_length = 200, pattern = "^[^\\u0000]*$")]
     pub caller_name: Option<String>,
+    #[schema(pattern = "^\\s*$|^(1[3-9][0-9]{9}|0[0-9]{9,11}|[2-9][0-9]{6,7}|[1-9][0-9]{4})$")]
     pub callback_number: Option<String>,
+    #[schema(max_length = 200, pattern = "^[^\\u0000]*$")]
     pub location: Option<String>,
+    #[schema(minimum = -90.0, maximum = 90.0)]
     pub lat: Option<f64>,
+    #[schema(minimum = -180.0, maximum = 180.0)]
     pub lon: Option<f64>,
+    #[schema(min_length = 1, max_length = 10000, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
     pub narrative: Option<String>,
     pub category: Option<Category>,
     pub agency: Option<Agency>,
@@ -1213,9 +1238,11 @@ pub struct Event {
     pub incident_id: Option<IncidentId>,
     pub referral_id: Option<ReferralId>,
     pub unit_id: Option<UnitId>,
-    #[schema(value_type = Object)]
+    /// The record before the change; `null` for a creation.
+    #[schema(value_type = Option<Object>)]
     pub before: Option<serde_json::Value>,
-    #[schema(value_type = Object)]
+    /// The record after the change; `null` when nothing is left.
+    #[schema(value_type = Option<Object>)]
     pub after: Option<serde_json::Value>,
     /// The reason a shift lead gave for an override (reassignment, priority).
     #[serde(default, skip_serializing_if = "Option::is_none")]

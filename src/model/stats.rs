@@ -246,14 +246,18 @@ impl TriageAgreement {
 pub struct AlertQuery {
     /// A number calling `wave_calls` times within `wave_mins` minutes is a harassment wave.
     #[serde(default = "AlertQuery::default_wave_calls")]
+    #[param(minimum = 2, maximum = 1000, required = false)]
     pub wave_calls: i64,
     #[serde(default = "AlertQuery::default_wave_mins")]
+    #[param(minimum = 1, maximum = 1440, required = false)]
     pub wave_mins: i64,
     /// An unclaimed call waiting longer than this.
     #[serde(default = "AlertQuery::default_wait_secs")]
+    #[param(minimum = 1, maximum = 86400, required = false)]
     pub wait_secs: i64,
     /// A call held longer than this by the same operator.
     #[serde(default = "AlertQuery::default_hold_mins")]
+    #[param(minimum = 1, maximum = 1440, required = false)]
     pub hold_mins: i64,
 }
 

@@ -69,6 +69,12 @@ fn verify_password(password: &str, hash: &str) -> bool {
 pub const MIN_PASSWORD_CHARS: usize = 8;
 
 pub fn check_new_password(password: &str) -> Result<(), ApiError> {
+    if password.chars().count() > 1000 {
+        return Err(ApiError::invalid(
+            "password",
+            "password is too long (at most 1000 characters)",
+        ));
+    }
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(ApiError::invalid(
             "password",
@@ -233,7 +239,9 @@ impl<R: Roles> FromRequestParts<AppState> for Auth<R> {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    #[schema(max_length = 200, pattern = "^[^\\u0000]*$")]
     pub name: String,
+    #[schema(max_length = 1000, pattern = "^[^\\u0000]*$")]
     pub password: String,
 }
 
@@ -314,9 +322,17 @@ pub async fn me(auth: Auth) -> Json<User> {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserRequest {
+    /// 1–64 characters, no leading or trailing spaces.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[^\\s\\u0000]([^\\u0000]*[^\\s\\u0000])?$"
+    )]
     pub name: String,
     pub role: Role,
+    /// Required for (and only for) an `agency` account.
     pub agency: Option<Agency>,
+    #[schema(min_length = 8, max_length = 1000, pattern = "^[^\\u0000]*$")]
     pub password: String,
 }
 

@@ -151,20 +151,23 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_input", NUL_MESSAGE)
             });
         }
-        let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        match serde_path_to_error::deserialize(de) {
+        let mut value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_input",
+                format!("body is not valid JSON: {e}"),
+            )
+        })?;
+        integral_floats_to_integers(&mut value);
+        match serde_path_to_error::deserialize(value) {
             Ok(v) => Ok(ApiJson(v)),
             Err(e) => {
                 let path = e.path().to_string();
                 let inner = e.into_inner();
                 let field = (path != ".").then_some(path);
-                let message = if inner.is_syntax() || inner.is_eof() {
-                    format!("body is not valid JSON: {inner}")
-                } else {
-                    match &field {
-                        Some(f) => format!("{f}: {inner}"),
-                        None => inner.to_string(),
-                    }
+                let message = match &field {
+                    Some(f) => format!("{f}: {inner}"),
+                    None => inner.to_string(),
                 };
                 Err(ApiError {
                     field,
@@ -190,6 +193,28 @@ impl<S: Send + Sync, T: DeserializeOwned> axum::extract::OptionalFromRequest<S> 
             return Ok(None);
         }
         <ApiJson<T> as FromRequest<S>>::from_request(req, state).await.map(Some)
+    }
+}
+
+/// JSON (and the OpenAPI document's JSON Schema) counts `5.0` as the
+/// integer 5, and generated clients send it so; serde's integers would
+/// refuse it. Whole numbers within i64 become integers; a field that wants
+/// a float still reads them.
+fn integral_floats_to_integers(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f >= i64::MIN as f64
+                && f < i64::MAX as f64
+            {
+                *v = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_to_integers),
+        Value::Object(map) => map.values_mut().for_each(integral_floats_to_integers),
+        _ => {}
     }
 }
 

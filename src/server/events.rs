@@ -137,6 +137,7 @@ pub fn spawn_pg_listener(pool: sqlx::PgPool, hub: Arc<EventHub>, shutdown: Cance
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Replay events after this id (same as the Last-Event-ID header, which wins).
     after: Option<EventId>,
@@ -161,7 +162,8 @@ fn resync_event(head: EventId) -> SseEvent {
 /// its kind (`incident.created`, …) as the SSE event name; reconnect with
 /// `Last-Event-ID` to get everything missed. An event named `resync` means
 /// the gap was too large to replay: reload state, then continue.
-#[utoipa::path(get, path = "/events", tag = "events", security(("bearer" = [])), params(EventsQuery),
+#[utoipa::path(get, path = "/events", tag = "events", security(("bearer" = [])),
+    params(EventsQuery, ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this event id (wins over `after`)")),
     responses((status = 200, description = "text/event-stream of Event", content_type = "text/event-stream"), (status = 401, body = ErrorBody)))]
 pub async fn events(
     State(state): State<AppState>,
@@ -175,8 +177,10 @@ pub async fn events(
         .and_then(|v| v.trim().parse().ok());
     // Subscribe before reading the log so nothing falls between the two.
     let mut rx = state.hub.subscribe();
+    // Ids start at 1: anything below replays from the start (and cannot
+    // overflow the distance to the head below).
     let start = match last_id.or(q.after) {
-        Some(id) => id,
+        Some(id) => id.max(0),
         None => state.store.last_event_id().await?,
     };
     let store = state.store.clone();
@@ -188,7 +192,7 @@ pub async fn events(
         'outer: loop {
             // Catch up from the log.
             match store.last_event_id().await {
-                Ok(head) if head - cursor > max_replay => {
+                Ok(head) if head.saturating_sub(cursor) > max_replay => {
                     cursor = head;
                     yield Ok(resync_event(head));
                 }

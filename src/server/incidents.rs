@@ -103,6 +103,7 @@ pub async fn intake(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct QueueQuery {
     channel: Option<Channel>,
     status: Option<Status>,
@@ -133,11 +134,13 @@ pub async fn queue(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     status: Option<Status>,
     since: Option<DateTime<Utc>>,
     until: Option<DateTime<Utc>>,
     /// At most this many, newest first (default 1000).
+    #[param(minimum = 1, maximum = 10000)]
     limit: Option<i64>,
 }
 
@@ -244,6 +247,7 @@ pub async fn claim(
 pub struct ReleaseRequest {
     /// Required when a shift lead frees a call another operator holds; it
     /// goes into the audit log.
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
     pub reason: Option<String>,
     pub version: Option<i64>,
 }
@@ -353,7 +357,9 @@ pub async fn refer(
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CloseRequest {
+    /// `invalid` or `advice`; a duplicate is linked (`/link`), not closed.
     pub reason: CloseReason,
+    #[schema(max_length = 2000, pattern = "^[^\\u0000]*$")]
     pub note: Option<String>,
     pub version: Option<i64>,
 }
@@ -405,6 +411,7 @@ pub async fn link_duplicate(
 #[serde(deny_unknown_fields)]
 pub struct SupplementRequest {
     /// What the caller (or a later caller) added, 1–2000 characters.
+    #[schema(min_length = 1, max_length = 2000, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
     pub text: String,
 }
 

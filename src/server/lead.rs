@@ -12,7 +12,7 @@ use super::auth::{Auth, Leads};
 use super::error::{ApiError, ApiJson, ApiResult, ErrorBody};
 use super::{ApiPath, ApiQuery, AppState};
 use crate::model::stats::{self, AlertQuery, Alerts, Dossier, NuisanceCaller, ShiftStats, StatsQuery};
-use crate::model::{CallerPhone, Incident, IncidentId, IncidentOp, Priority, Role, UserId};
+use crate::model::{Incident, IncidentId, IncidentOp, Priority, Role, UserId};
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -20,6 +20,7 @@ pub struct ReassignRequest {
     /// The operator who takes the call over.
     pub to: UserId,
     /// Why; it is kept with the event in the audit log.
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
     pub reason: String,
 }
 
@@ -36,10 +37,10 @@ pub async fn reassign(
 ) -> ApiResult<Json<Incident>> {
     let actor = &auth.user;
     let users = state.store.users().await?;
-    let to = users
-        .iter()
-        .find(|u| u.id == req.to)
-        .ok_or_else(|| ApiError::invalid("to", format!("there is no user {}", req.to)))?;
+    let to = users.iter().find(|u| u.id == req.to).ok_or_else(|| ApiError {
+        field: Some("to".to_owned()),
+        ..ApiError::not_found(format!("there is no user {}", req.to))
+    })?;
     if !Role::STAFF.contains(&to.role) {
         return Err(ApiError::invalid(
             "to",
@@ -67,6 +68,7 @@ pub async fn reassign(
 #[serde(deny_unknown_fields)]
 pub struct PriorityRequest {
     pub priority: Priority,
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
     pub reason: String,
 }
 
@@ -92,14 +94,18 @@ pub async fn reprioritise(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StatsParams {
     /// Start of the range; default: the start of the current shift.
     from: Option<DateTime<Utc>>,
-    /// End of the range (exclusive); default: the end of the current shift.
+    /// End of the range (exclusive, after `from`, at most a year later);
+    /// default: the end of the current shift.
     to: Option<DateTime<Utc>>,
     /// Answer threshold in seconds (default 15, the NENA standard).
+    #[param(minimum = 1, maximum = 86400)]
     answer_secs: Option<i64>,
     /// Dispatch threshold in seconds (default 60, NFPA 1225).
+    #[param(minimum = 1, maximum = 86400)]
     dispatch_secs: Option<i64>,
 }
 
@@ -135,12 +141,14 @@ pub async fn alerts(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct NuisanceParams {
     /// Default: 30 days before `to`.
     from: Option<DateTime<Utc>>,
     /// Default: now.
     to: Option<DateTime<Utc>>,
     /// At most this many numbers (default 50, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
@@ -176,6 +184,6 @@ pub async fn dossier(
     _auth: Auth<Leads>,
     ApiPath(phone): ApiPath<String>,
 ) -> ApiResult<Json<Dossier>> {
-    let phone = CallerPhone::parse(&phone).map_err(|e| ApiError::invalid("phone", e.to_string()))?;
+    let phone = super::path_phone(&phone)?;
     Ok(Json(state.store.dossier(&phone, Utc::now()).await?))
 }

@@ -11,6 +11,7 @@ mod events;
 mod incidents;
 mod lead;
 mod metrics;
+mod openapi;
 mod queue;
 mod resources;
 
@@ -214,6 +215,7 @@ pub fn app(state: AppState) -> Router {
         .nest("/api/v1", api())
         .split_for_parts();
     doc.merge(ApiDoc::openapi());
+    openapi::complete(&mut doc);
     let doc = Arc::new(doc);
     let max_body = state.config.max_body_bytes;
     api.route(
@@ -418,8 +420,20 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> 
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| ApiPath(p.0))
-            .map_err(|e| ApiError::invalid("path", e.body_text()))
+            // "/incidents/abc" names no record, as "/incidents/999999" does
+            // not: both are 404, so a client that follows a null id from a
+            // response gets the same answer as for a deleted one.
+            .map_err(|e| ApiError::not_found(format!("no such record: {}", e.body_text())))
     }
+}
+
+/// A caller number from the path. One that cannot be a number names no
+/// caller: 404, as an id that cannot be one is, with the reason and field.
+pub fn path_phone(raw: &str) -> Result<crate::model::CallerPhone, ApiError> {
+    crate::model::CallerPhone::parse(raw).map_err(|e| ApiError {
+        field: Some("phone".to_owned()),
+        ..ApiError::not_found(format!("no such caller: {e}"))
+    })
 }
 
 /// `Query` whose rejection is a JSON [`ApiError`].

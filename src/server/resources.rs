@@ -11,7 +11,7 @@ use super::auth::{Admins, Agencies, Auth, Leads, ReferralReaders, Staff};
 use super::error::{ApiError, ApiJson, ApiResult, ErrorBody};
 use super::{ApiPath, ApiQuery, AppState};
 use crate::model::{
-    Agency, Callback, CallerFlag, CallerFlagKind, CallerHistory, CallerPhone, Event, IncidentId, Referral, ReferralId,
+    Agency, Callback, CallerFlag, CallerFlagKind, CallerHistory, Event, IncidentId, Referral, ReferralId,
     ReferralStatus, ReferralStep, Role, Unit, UnitId, UnitStatus, UserId,
 };
 use crate::store::{AuditFilter, ReferralFilter};
@@ -69,6 +69,7 @@ pub async fn agencies(_auth: Auth) -> Json<Vec<AgencyInfo>> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReferralQuery {
     status: Option<ReferralStatus>,
     agency: Option<Agency>,
@@ -123,6 +124,7 @@ pub async fn accept_referral(
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FeedbackRequest {
+    #[schema(min_length = 1, max_length = 10000, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
     pub text: String,
 }
 
@@ -150,6 +152,7 @@ pub async fn close_referral(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CallbackQuery {
     /// Only open tasks (default true).
     open: Option<bool>,
@@ -170,6 +173,7 @@ pub async fn callbacks(
 #[serde(deny_unknown_fields)]
 pub struct CloseCallbackRequest {
     /// What the call back found, e.g. "misdialled, no help needed".
+    #[schema(min_length = 1, max_length = 2000, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
     pub outcome: String,
 }
 
@@ -203,7 +207,7 @@ pub async fn caller_history(
     _auth: Auth<Staff>,
     ApiPath(phone): ApiPath<String>,
 ) -> ApiResult<Json<CallerHistory>> {
-    let phone = CallerPhone::parse(&phone)?;
+    let phone = super::path_phone(&phone)?;
     Ok(Json(state.store.caller_history(&phone, Utc::now()).await?))
 }
 
@@ -212,6 +216,7 @@ pub async fn caller_history(
 pub struct FlagRequest {
     pub flag: CallerFlagKind,
     /// Why: the evidence a colleague can check.
+    #[schema(min_length = 1, max_length = 2000, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
     pub note: String,
 }
 
@@ -225,7 +230,7 @@ pub async fn add_flag(
     ApiJson(req): ApiJson<FlagRequest>,
 ) -> ApiResult<(StatusCode, Json<CallerFlag>)> {
     let actor = &auth.user;
-    let phone = CallerPhone::parse(&phone)?;
+    let phone = super::path_phone(&phone)?;
     let note = req.note.trim();
     if note.is_empty() || note.chars().count() > 2000 {
         return Err(ApiError::invalid(
@@ -253,13 +258,17 @@ pub async fn remove_flag(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     actor_id: Option<UserId>,
     incident_id: Option<IncidentId>,
     /// Event kind or its prefix, e.g. `incident.` or `referral.accepted`.
+    #[param(max_length = 200, pattern = "^[^\\u0000]*$")]
     kind: Option<String>,
     since: Option<DateTime<Utc>>,
     until: Option<DateTime<Utc>>,
+    /// Newest first, at most this many (default 500).
+    #[param(minimum = 1, maximum = 5000)]
     limit: Option<i64>,
 }
 
@@ -271,13 +280,20 @@ pub async fn audit(
     _auth: Auth<Leads>,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Vec<Event>>> {
+    if q.kind.as_ref().is_some_and(|k| k.chars().count() > 200) {
+        return Err(ApiError::invalid("kind", "kind is too long (at most 200 characters)"));
+    }
     let filter = AuditFilter {
         actor_id: q.actor_id,
         incident_id: q.incident_id,
         kind_prefix: q.kind,
         since: q.since,
         until: q.until,
-        limit: q.limit.unwrap_or(500),
+        limit: match q.limit {
+            None => 500,
+            Some(n @ 1..=5000) => n,
+            Some(_) => return Err(ApiError::invalid("limit", "limit must be between 1 and 5000")),
+        },
     };
     Ok(Json(state.store.audit(&filter).await?))
 }

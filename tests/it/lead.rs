@@ -349,13 +349,25 @@ async fn reassign_reprioritise_and_release_are_audited(backend: Backend) {
     assert!(held["held_since"].is_string());
 
     // Refusals say what is wrong and change nothing.
-    for (body, field) in [
-        (json!({ "to": ct2_id, "reason": "  " }), "reason"),
-        (json!({ "to": gw_id, "reason": "ct1 left" }), "to"),
-        (json!({ "to": 99999, "reason": "ct1 left" }), "to"),
+    for (body, field, expected) in [
+        (
+            json!({ "to": ct2_id, "reason": "  " }),
+            "reason",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({ "to": gw_id, "reason": "ct1 left" }),
+            "to",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({ "to": 99999, "reason": "ct1 left" }),
+            "to",
+            StatusCode::NOT_FOUND,
+        ),
     ] {
         let (status, err) = lead.post(&format!("/incidents/{id}/reassign"), body).await;
-        let err = assert_error(status, &err, StatusCode::BAD_REQUEST);
+        let err = assert_error(status, &err, expected);
         assert_eq!(err["field"], field, "{err}");
     }
     // Only to someone on shift: an operator who signed out is refused.
@@ -600,5 +612,5 @@ async fn alerts_nuisance_ranking_and_dossier(backend: Backend) {
             .all(|i| i.handled_by.as_ref().is_some_and(|u| u.name == "ct"))
     );
     let (status, body) = lead.get("/callers/not-a-number/dossier").await;
-    assert_eq!(assert_error(status, &body, StatusCode::BAD_REQUEST)["field"], "phone");
+    assert_eq!(assert_error(status, &body, StatusCode::NOT_FOUND)["field"], "phone");
 }

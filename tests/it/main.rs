@@ -6,6 +6,7 @@
 mod abuse;
 mod client;
 mod console;
+mod contract;
 mod faults;
 mod helpers;
 mod instances;

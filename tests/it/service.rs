@@ -854,7 +854,7 @@ async fn caller_history_and_nuisance_flags(backend: Backend) {
     // The same number written another way is the same caller.
     assert_eq!(ct.get("/callers/+86%20139-0000-0001").await.1["total_calls"], 3);
     let (s, b) = ct.get("/callers/12ab").await;
-    assert_error(s, &b, StatusCode::BAD_REQUEST);
+    assert_eq!(assert_error(s, &b, StatusCode::NOT_FOUND)["field"], "phone");
 
     let (s, f) = lead
         .post(
@@ -960,7 +960,7 @@ async fn bad_input_is_refused_and_changes_nothing(backend: Backend) {
     let (s, b) = ct.get("/incidents/999999").await;
     assert_error(s, &b, StatusCode::NOT_FOUND);
     let (s, b) = ct.get("/incidents/abc").await;
-    assert_error(s, &b, StatusCode::BAD_REQUEST);
+    assert_error(s, &b, StatusCode::NOT_FOUND);
     let (s, b) = ct.get("/no/such/thing").await;
     assert_error(s, &b, StatusCode::NOT_FOUND);
     let (s, b) = ct.delete("/queue").await;
