@@ -17,12 +17,16 @@ use tokio_util::sync::CancellationToken;
 
 use chrono::{DateTime, Utc};
 
+use crate::api::{
+    AuditQuery, CloseRequest, DispatchRequest, DuplicateCandidate, ErrorBody, FeedbackRequest, FlagRequest,
+    LinkRequest, ListQuery, LoginRequest, NuisanceParams, PriorityRequest, ReassignRequest, Recommendation,
+    ReferRequest, ReferResponse, ReleaseRequest, StatsParams, SupplementRequest, UnitStatusRequest, UnlinkRequest,
+};
 use crate::model::stats::{AlertQuery, Alerts, Dossier, NuisanceCaller, ShiftStats};
 use crate::model::{
     Agency, AuditFilter, Callback, CallerFlag, CallerFlagKind, CallerHistory, CloseReason, Event, EventId, Incident,
     IncidentId, IncidentPatch, IntakeRequest, Priority, QueueEntry, Referral, Unit, UnitId, UnitStatus, User, UserId,
 };
-use crate::server::ErrorBody;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -87,11 +91,8 @@ pub struct ApiClient {
 /// reconnects instead of showing "live" over a stream that says nothing.
 pub const FEED_SILENCE: Duration = Duration::from_secs(45);
 
-#[derive(Debug, Clone, serde::Deserialize)]
-pub struct Session {
-    pub token: String,
-    pub user: User,
-}
+/// A signed-in session: the bearer token, when it expires, and who it is.
+pub type Session = crate::api::LoginResponse;
 
 /// An intake's answer: the incident, and whether it replayed an earlier request.
 #[derive(Debug, Clone)]
@@ -137,7 +138,10 @@ impl ApiClient {
             .call(
                 Method::POST,
                 "/auth/login",
-                Some(&serde_json::json!({ "name": name, "password": password })),
+                Some(&LoginRequest {
+                    name: name.to_owned(),
+                    password: password.to_owned(),
+                }),
                 &[],
             )
             .await?;
@@ -162,7 +166,21 @@ impl ApiClient {
         body: Option<&B>,
         headers: &[(&str, &str)],
     ) -> Result<reqwest::Response, ClientError> {
+        self.send_query::<B, ()>(method, path, body, None, headers).await
+    }
+
+    async fn send_query<B: Serialize, Q: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        query: Option<&Q>,
+        headers: &[(&str, &str)],
+    ) -> Result<reqwest::Response, ClientError> {
         let mut rb = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(q) = query {
+            rb = rb.query(q);
+        }
         if let Some(t) = &self.token {
             rb = rb.bearer_auth(t);
         }
@@ -209,6 +227,23 @@ impl ApiClient {
         self.call::<(), T>(Method::GET, path, None, &[]).await
     }
 
+    /// A GET whose query string is serialised from one of the API's query types.
+    async fn get_query<Q: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &Q,
+    ) -> Result<T, ClientError> {
+        let res = self
+            .send_query::<(), Q>(Method::GET, path, None, Some(query), &[])
+            .await?;
+        res.json().await.map_err(|e| ClientError::Decode(e.to_string()))
+    }
+
+    /// A POST that takes no body (claim, on scene, accept…).
+    async fn post_empty<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.call::<(), T>(Method::POST, path, None, &[]).await
+    }
+
     async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ClientError> {
         self.call(Method::POST, path, Some(body), &[]).await
     }
@@ -243,12 +278,11 @@ impl ApiClient {
     }
 
     pub async fn claim(&self, id: IncidentId) -> Result<Incident, ClientError> {
-        self.post(&format!("/incidents/{id}/claim"), &serde_json::json!({}))
-            .await
+        self.post_empty(&format!("/incidents/{id}/claim")).await
     }
 
     pub async fn release(&self, id: IncidentId) -> Result<Incident, ClientError> {
-        self.post(&format!("/incidents/{id}/release"), &serde_json::json!({}))
+        self.post(&format!("/incidents/{id}/release"), &ReleaseRequest::default())
             .await
     }
 
@@ -256,7 +290,10 @@ impl ApiClient {
     pub async fn free_call(&self, id: IncidentId, reason: &str) -> Result<Incident, ClientError> {
         self.post(
             &format!("/incidents/{id}/release"),
-            &serde_json::json!({ "reason": reason }),
+            &ReleaseRequest {
+                reason: Some(reason.to_owned()),
+                version: None,
+            },
         )
         .await
     }
@@ -269,34 +306,31 @@ impl ApiClient {
     ) -> Result<Incident, ClientError> {
         self.post(
             &format!("/incidents/{id}/dispatch"),
-            &serde_json::json!({ "unit_id": unit_id, "co_notify": co_notify }),
+            &DispatchRequest {
+                unit_id,
+                co_notify: co_notify.to_vec(),
+                version: None,
+            },
         )
         .await
     }
 
     /// The dispatched unit reached the scene.
     pub async fn on_scene(&self, id: IncidentId) -> Result<Incident, ClientError> {
-        self.post(&format!("/incidents/{id}/on-scene"), &serde_json::json!({}))
-            .await
+        self.post_empty(&format!("/incidents/{id}/on-scene")).await
     }
 
     /// The unit cleared the scene; the incident is resolved.
     pub async fn resolve(&self, id: IncidentId) -> Result<Incident, ClientError> {
-        self.post(&format!("/incidents/{id}/resolve"), &serde_json::json!({}))
-            .await
+        self.post_empty(&format!("/incidents/{id}/resolve")).await
     }
 
     /// Refers to an agency; returns the incident and the work order.
     pub async fn refer(&self, id: IncidentId, agency: Agency) -> Result<(Incident, Referral), ClientError> {
-        #[derive(serde::Deserialize)]
-        struct R {
-            incident: Incident,
-            referral: Referral,
-        }
-        let r: R = self
+        let r: ReferResponse = self
             .post(
                 &format!("/incidents/{id}/refer"),
-                &serde_json::json!({ "agency": agency }),
+                &ReferRequest { agency, version: None },
             )
             .await?;
         Ok((r.incident, r.referral))
@@ -310,20 +344,24 @@ impl ApiClient {
     ) -> Result<Incident, ClientError> {
         self.post(
             &format!("/incidents/{id}/close"),
-            &serde_json::json!({ "reason": reason, "note": note }),
+            &CloseRequest {
+                reason,
+                note: note.map(str::to_owned),
+                version: None,
+            },
         )
         .await
     }
 
     pub async fn link_duplicate(&self, id: IncidentId, of: IncidentId) -> Result<Incident, ClientError> {
-        self.post(&format!("/incidents/{id}/link"), &serde_json::json!({ "of": of }))
+        self.post(&format!("/incidents/{id}/link"), &LinkRequest { of, version: None })
             .await
     }
 
     pub async fn add_supplement(&self, id: IncidentId, text: &str) -> Result<crate::model::Supplement, ClientError> {
         self.post(
             &format!("/incidents/{id}/supplements"),
-            &serde_json::json!({ "text": text }),
+            &SupplementRequest { text: text.to_owned() },
         )
         .await
     }
@@ -333,15 +371,15 @@ impl ApiClient {
     }
 
     pub async fn unlink_duplicate(&self, id: IncidentId) -> Result<Incident, ClientError> {
-        self.post(&format!("/incidents/{id}/unlink"), &serde_json::json!({}))
+        self.post(&format!("/incidents/{id}/unlink"), &UnlinkRequest::default())
             .await
     }
 
-    pub async fn recommended_units(&self, id: IncidentId) -> Result<crate::server::Recommendation, ClientError> {
+    pub async fn recommended_units(&self, id: IncidentId) -> Result<Recommendation, ClientError> {
         self.get(&format!("/incidents/{id}/units")).await
     }
 
-    pub async fn duplicates(&self, id: IncidentId) -> Result<Vec<crate::server::DuplicateCandidate>, ClientError> {
+    pub async fn duplicates(&self, id: IncidentId) -> Result<Vec<DuplicateCandidate>, ClientError> {
         self.get(&format!("/incidents/{id}/duplicates")).await
     }
 
@@ -350,7 +388,7 @@ impl ApiClient {
     }
 
     pub async fn set_unit_status(&self, id: UnitId, status: UnitStatus) -> Result<Unit, ClientError> {
-        self.post(&format!("/units/{id}/status"), &serde_json::json!({ "status": status }))
+        self.post(&format!("/units/{id}/status"), &UnitStatusRequest { status })
             .await
     }
 
@@ -379,7 +417,10 @@ impl ApiClient {
     pub async fn reassign(&self, id: IncidentId, to: UserId, reason: &str) -> Result<Incident, ClientError> {
         self.post(
             &format!("/incidents/{id}/reassign"),
-            &serde_json::json!({ "to": to, "reason": reason }),
+            &ReassignRequest {
+                to,
+                reason: reason.to_owned(),
+            },
         )
         .await
     }
@@ -392,26 +433,34 @@ impl ApiClient {
     ) -> Result<Incident, ClientError> {
         self.post(
             &format!("/incidents/{id}/priority"),
-            &serde_json::json!({ "priority": priority, "reason": reason }),
+            &PriorityRequest {
+                priority,
+                reason: reason.to_owned(),
+            },
         )
         .await
     }
 
     pub async fn stats(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<ShiftStats, ClientError> {
-        self.get(&format!("/stats?from={}&to={}", iso(from), iso(to))).await
+        let q = StatsParams {
+            from: Some(from),
+            to: Some(to),
+            ..Default::default()
+        };
+        self.get_query("/stats", &q).await
     }
 
     pub async fn alerts(&self, q: &AlertQuery) -> Result<Alerts, ClientError> {
-        self.get(&format!(
-            "/alerts?wave_calls={}&wave_mins={}&wait_secs={}&hold_mins={}",
-            q.wave_calls, q.wave_mins, q.wait_secs, q.hold_mins
-        ))
-        .await
+        self.get_query("/alerts", q).await
     }
 
     pub async fn nuisance(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<NuisanceCaller>, ClientError> {
-        self.get(&format!("/callers/nuisance?from={}&to={}", iso(from), iso(to)))
-            .await
+        let q = NuisanceParams {
+            from: Some(from),
+            to: Some(to),
+            limit: None,
+        };
+        self.get_query("/callers/nuisance", &q).await
     }
 
     pub async fn dossier(&self, phone: &str) -> Result<Dossier, ClientError> {
@@ -421,7 +470,10 @@ impl ApiClient {
     pub async fn add_flag(&self, phone: &str, flag: CallerFlagKind, note: &str) -> Result<CallerFlag, ClientError> {
         self.post(
             &format!("/callers/{phone}/flags"),
-            &serde_json::json!({ "flag": flag, "note": note }),
+            &FlagRequest {
+                flag,
+                note: note.to_owned(),
+            },
         )
         .await
     }
@@ -439,33 +491,26 @@ impl ApiClient {
         until: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<Incident>, ClientError> {
-        self.get(&format!(
-            "/incidents?since={}&until={}&limit={limit}",
-            iso(since),
-            iso(until)
-        ))
-        .await
+        let q = ListQuery {
+            since: Some(since),
+            until: Some(until),
+            limit: Some(limit),
+            ..Default::default()
+        };
+        self.get_query("/incidents", &q).await
     }
 
     /// The audit trail, newest first. `kind` matches a prefix.
     pub async fn audit(&self, q: &AuditFilter) -> Result<Vec<Event>, ClientError> {
-        let mut path = format!("/audit?limit={}", q.limit);
-        if let Some(a) = q.actor_id {
-            path.push_str(&format!("&actor_id={a}"));
-        }
-        if let Some(i) = q.incident_id {
-            path.push_str(&format!("&incident_id={i}"));
-        }
-        if let Some(k) = q.kind_prefix.as_deref().filter(|k| !k.is_empty()) {
-            path.push_str(&format!("&kind={}", urlencode(k)));
-        }
-        if let Some(s) = q.since {
-            path.push_str(&format!("&since={}", iso(s)));
-        }
-        if let Some(u) = q.until {
-            path.push_str(&format!("&until={}", iso(u)));
-        }
-        self.get(&path).await
+        let query = AuditQuery {
+            actor_id: q.actor_id,
+            incident_id: q.incident_id,
+            kind: q.kind_prefix.clone().filter(|k| !k.is_empty()),
+            since: q.since,
+            until: q.until,
+            limit: Some(q.limit),
+        };
+        self.get_query("/audit", &query).await
     }
 
     /// An agency account moves its referral on: accept, feedback, close.
@@ -476,21 +521,15 @@ impl ApiClient {
     ) -> Result<Referral, ClientError> {
         use crate::model::ReferralStep as S;
         match step {
-            S::Accept => {
-                self.post(&format!("/referrals/{id}/accept"), &serde_json::json!({}))
-                    .await
-            }
+            S::Accept => self.post_empty(&format!("/referrals/{id}/accept")).await,
             S::Feedback(text) => {
                 self.post(
                     &format!("/referrals/{id}/feedback"),
-                    &serde_json::json!({ "text": text }),
+                    &FeedbackRequest { text: text.clone() },
                 )
                 .await
             }
-            S::Close => {
-                self.post(&format!("/referrals/{id}/close"), &serde_json::json!({}))
-                    .await
-            }
+            S::Close => self.post_empty(&format!("/referrals/{id}/close")).await,
         }
     }
 
@@ -610,18 +649,4 @@ pub enum FeedItem {
     Resync,
     /// The stream dropped; the feed is reconnecting.
     Disconnected(String),
-}
-
-/// A time as the API's query strings take it (UTC, no `+` to escape).
-fn iso(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

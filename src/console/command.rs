@@ -6,13 +6,13 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
+use crate::api::{DuplicateCandidate, Recommendation};
 use crate::client::FeedItem;
 use crate::model::stats::{Alerts, NuisanceCaller, ShiftStats};
 use crate::model::{
     Agency, AuditFilter, CallerFlagKind, CallerHistory, CloseReason, Event, Incident, IncidentId, IncidentPatch,
     IntakeRequest, Priority, QueueEntry, Referral, Unit, UnitId, UnitStatus, User, UserId,
 };
-use crate::server::{DuplicateCandidate, Recommendation};
 
 /// An operator's action, emitted by a panel and carried out off the UI thread.
 #[must_use]

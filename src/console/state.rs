@@ -7,11 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use super::command::Command;
 use super::i18n::Lang;
+use crate::api::{DuplicateCandidate, Recommendation};
 use crate::model::{
     Agency, CallerHistory, Category, Channel, Incident, IncidentId, IncidentPatch, IntakeRequest, Priority, QueueEntry,
     Referral, Suggestion, Unit, User,
 };
-use crate::server::{DuplicateCandidate, Recommendation};
 
 /// Saved between runs (eframe storage).
 #[derive(Debug, Clone, Serialize, Deserialize)]

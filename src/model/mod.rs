@@ -327,6 +327,7 @@ impl From<&Incident> for QueueEntry {
 /// An intake as posted by a gateway or an operator, before validation.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"channel": "voice", "phone": "13804310001", "location": "红旗街万达广场", "narrative": "商场三楼着火了，有人被困"}))]
 pub struct IntakeRequest {
     pub channel: Channel,
     /// Required for SMS; for WeChat and web, this or the account.
@@ -515,6 +516,7 @@ impl IntakeRequest {
 /// An operator's edit of an incident; absent fields stay as they are.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"version": 2, "location": "红旗街万达广场北门", "priority": "P1"}))]
 pub struct IncidentPatch {
     /// The version the operator edited; a stale one is refused with 409.
     pub version: i64,

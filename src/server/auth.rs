@@ -11,13 +11,12 @@ use axum::Json;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::Utc;
 use sha2::{Digest as _, Sha256};
-use utoipa::ToSchema;
 
 use super::AppState;
 use super::error::{ApiError, ApiJson, ApiResult, ErrorBody};
+use crate::api::{LoginRequest, LoginResponse, NewUserRequest};
 use crate::model::{Agency, Role, User};
 
 /// Argon2 cost settings: the defaults in production, cheap ones in tests.
@@ -236,22 +235,6 @@ impl<R: Roles> FromRequestParts<AppState> for Auth<R> {
     }
 }
 
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LoginRequest {
-    #[schema(max_length = 200, pattern = "^[^\\u0000]*$")]
-    pub name: String,
-    #[schema(max_length = 1000, pattern = "^[^\\u0000]*$")]
-    pub password: String,
-}
-
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-pub struct LoginResponse {
-    pub token: String,
-    pub expires_at: DateTime<Utc>,
-    pub user: User,
-}
-
 /// Sign in with name and password; returns a bearer token.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
@@ -317,23 +300,6 @@ pub async fn logout(State(state): State<AppState>, auth: Auth) -> ApiResult<Stat
     responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
 pub async fn me(auth: Auth) -> Json<User> {
     Json(auth.user)
-}
-
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewUserRequest {
-    /// 1–64 characters, no leading or trailing spaces.
-    #[schema(
-        min_length = 1,
-        max_length = 64,
-        pattern = "^[^\\s\\u0000]([^\\u0000]*[^\\s\\u0000])?$"
-    )]
-    pub name: String,
-    pub role: Role,
-    /// Required for (and only for) an `agency` account.
-    pub agency: Option<Agency>,
-    #[schema(min_length = 8, max_length = 1000, pattern = "^[^\\u0000]*$")]
-    pub password: String,
 }
 
 /// Create an account (admin only).

@@ -15,14 +15,13 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use futures_util::{Stream, StreamExt as _};
-use serde::Deserialize;
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
-use utoipa::IntoParams;
 
 use super::auth::{Auth, Staff};
 use super::error::{ApiResult, ErrorBody};
 use super::{ApiQuery, AppState};
+use crate::api::EventsQuery;
 use crate::model::{Event, EventId};
 use crate::store::{Result as StoreResult, Store};
 
@@ -134,13 +133,6 @@ pub fn spawn_pg_listener(pool: sqlx::PgPool, hub: Arc<EventHub>, shutdown: Cance
             }
         }
     });
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct EventsQuery {
-    /// Replay events after this id (same as the Last-Event-ID header, which wins).
-    after: Option<EventId>,
 }
 
 fn sse_event(e: &Event) -> SseEvent {

@@ -3,18 +3,20 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use chrono::Utc;
 
 use super::auth::{Auth, Intakers, Staff};
 use super::error::{ApiError, ApiJson, ApiResult, ErrorBody};
 use super::{ApiPath, ApiQuery, AppState};
-use crate::model::duplicates::{self, DuplicateReason};
+use crate::api::{
+    CloseRequest, DispatchRequest, DuplicateCandidate, LinkRequest, ListQuery, QueueQuery, Recommendation,
+    ReferRequest, ReferResponse, ReleaseRequest, SupplementRequest, UnlinkRequest,
+};
+use crate::model::duplicates::{self};
 use crate::model::gazetteer::{self, Jurisdiction};
 use crate::model::{
-    Agency, CallerPhone, Category, Channel, CloseReason, Event, Incident, IncidentId, IncidentOp, IncidentPatch,
-    IntakeRequest, QueueEntry, Referral, Status, Suggestion, Supplement, Unit, UnitId, UnitStatus,
+    CallerPhone, Channel, Event, Incident, IncidentId, IncidentOp, IncidentPatch, IntakeRequest, QueueEntry, Status,
+    Suggestion, Supplement, Unit, UnitStatus,
 };
 use crate::store::{AuditFilter, IncidentFilter, Mutation};
 use crate::triage::{self, HistoryStats, TriageInput};
@@ -102,14 +104,6 @@ pub async fn intake(
     Ok((status, h, Json(out.incident)))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct QueueQuery {
-    channel: Option<Channel>,
-    status: Option<Status>,
-    category: Option<Category>,
-}
-
 /// Open incidents (new and in progress) from every channel, by priority then
 /// waiting time, as queue rows; `GET /incidents/{id}` has the whole record.
 #[utoipa::path(get, path = "/queue", tag = "incidents", security(("bearer" = [])), params(QueueQuery),
@@ -131,17 +125,6 @@ pub async fn queue(
         [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
         json,
     ))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    status: Option<Status>,
-    since: Option<DateTime<Utc>>,
-    until: Option<DateTime<Utc>>,
-    /// At most this many, newest first (default 1000).
-    #[param(minimum = 1, maximum = 10000)]
-    limit: Option<i64>,
 }
 
 /// Incidents received in a time range, newest first.
@@ -242,16 +225,6 @@ pub async fn claim(
     Ok(Json(run(&state, &auth, id, None, IncidentOp::Claim).await?.incident))
 }
 
-#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReleaseRequest {
-    /// Required when a shift lead frees a call another operator holds; it
-    /// goes into the audit log.
-    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
-    pub reason: Option<String>,
-    pub version: Option<i64>,
-}
-
 /// Put a held call back in the queue (the holder, or a shift lead — with a
 /// reason — for a call held by an operator who went away). The body may be
 /// left out.
@@ -267,16 +240,6 @@ pub async fn release(
     let req = body.map(|b| b.0).unwrap_or_default();
     let op = IncidentOp::Release { reason: req.reason };
     Ok(Json(run(&state, &auth, id, req.version, op).await?.incident))
-}
-
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DispatchRequest {
-    pub unit_id: UnitId,
-    /// Agencies to notify as well ("police first": fire → 119, injuries → 120).
-    #[serde(default)]
-    pub co_notify: Vec<Agency>,
-    pub version: Option<i64>,
 }
 
 /// Dispatch a police unit; the unit goes `en_route`.
@@ -317,20 +280,6 @@ pub async fn resolve_incident(
     Ok(Json(run(&state, &auth, id, None, IncidentOp::Resolve).await?.incident))
 }
 
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReferRequest {
-    pub agency: Agency,
-    pub version: Option<i64>,
-}
-
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-pub struct ReferResponse {
-    pub incident: Incident,
-    /// The work order; read its number to the caller.
-    pub referral: Referral,
-}
-
 /// Refer a non-police matter to a linked agency as a tracked work order.
 #[utoipa::path(post, path = "/incidents/{id}/refer", tag = "incidents", security(("bearer" = [])), request_body = ReferRequest,
     responses((status = 200, body = ReferResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -354,16 +303,6 @@ pub async fn refer(
     }))
 }
 
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CloseRequest {
-    /// `invalid` or `advice`; a duplicate is linked (`/link`), not closed.
-    pub reason: CloseReason,
-    #[schema(max_length = 2000, pattern = "^[^\\u0000]*$")]
-    pub note: Option<String>,
-    pub version: Option<i64>,
-}
-
 /// Close without dispatch: invalid call, duplicate (link it instead), or advice given.
 #[utoipa::path(post, path = "/incidents/{id}/close", tag = "incidents", security(("bearer" = [])), request_body = CloseRequest,
     responses((status = 200, body = Incident), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -383,14 +322,6 @@ pub async fn close(
     Ok(Json(run(&state, &auth, id, req.version, op).await?.incident))
 }
 
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LinkRequest {
-    /// The incident this one duplicates.
-    pub of: IncidentId,
-    pub version: Option<i64>,
-}
-
 /// Link as a duplicate of another incident, which closes this one.
 #[utoipa::path(post, path = "/incidents/{id}/link", tag = "incidents", security(("bearer" = [])), request_body = LinkRequest,
     responses((status = 200, body = Incident), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -405,14 +336,6 @@ pub async fn link_duplicate(
             .await?
             .incident,
     ))
-}
-
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SupplementRequest {
-    /// What the caller (or a later caller) added, 1–2000 characters.
-    #[schema(min_length = 1, max_length = 2000, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
-    pub text: String,
 }
 
 /// Add a timestamped line to an incident; the narrative is never overwritten.
@@ -445,12 +368,6 @@ pub async fn supplements(
     Ok(Json(state.store.supplements(id).await?))
 }
 
-#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UnlinkRequest {
-    pub version: Option<i64>,
-}
-
 /// Undo a merge: the call is open again, held by whoever undid it (the
 /// operator who linked it, or a shift lead).
 #[utoipa::path(post, path = "/incidents/{id}/unlink", tag = "incidents", security(("bearer" = [])), request_body = UnlinkRequest,
@@ -464,19 +381,6 @@ pub async fn unlink_duplicate(
     Ok(Json(
         run(&state, &auth, id, req.version, IncidentOp::Unlink).await?.incident,
     ))
-}
-
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-pub struct DuplicateCandidate {
-    pub incident: Incident,
-    /// Higher is more likely the same event.
-    pub score: f64,
-    /// Strongest first: the place, then the kind of incident.
-    pub reasons: Vec<DuplicateReason>,
-    /// How far apart the two calls came in.
-    pub minutes_apart: i64,
-    /// Distance between the two, when both have coordinates.
-    pub metres: Option<f64>,
 }
 
 /// Open calls at the same place and time that tell of the same kind of
@@ -515,14 +419,6 @@ pub async fn duplicates(
     out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.incident.id.cmp(&b.incident.id)));
     out.truncate(20);
     Ok(Json(out))
-}
-
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-pub struct Recommendation {
-    /// Where the location resolved to; `None` when the gazetteer knows no place in it.
-    pub jurisdiction: Option<Jurisdiction>,
-    /// Available units covering it, best fit first.
-    pub units: Vec<Unit>,
 }
 
 /// Whether the narrative speaks of a road accident (traffic police fit best).

@@ -4,25 +4,14 @@
 
 use axum::Json;
 use axum::extract::State;
-use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use chrono::{Duration, Utc};
 
 use super::auth::{Auth, Leads};
 use super::error::{ApiError, ApiJson, ApiResult, ErrorBody};
 use super::{ApiPath, ApiQuery, AppState};
+use crate::api::{NuisanceParams, PriorityRequest, ReassignRequest, StatsParams};
 use crate::model::stats::{self, AlertQuery, Alerts, Dossier, NuisanceCaller, ShiftStats, StatsQuery};
-use crate::model::{Incident, IncidentId, IncidentOp, Priority, Role, UserId};
-
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ReassignRequest {
-    /// The operator who takes the call over.
-    pub to: UserId,
-    /// Why; it is kept with the event in the audit log.
-    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
-    pub reason: String,
-}
+use crate::model::{Incident, IncidentId, IncidentOp, Role};
 
 /// Hand a queued call to another operator (shift leads).
 #[utoipa::path(post, path = "/incidents/{id}/reassign", tag = "oversight", security(("bearer" = [])),
@@ -64,14 +53,6 @@ pub async fn reassign(
     Ok(Json(m.incident))
 }
 
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PriorityRequest {
-    pub priority: Priority,
-    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
-    pub reason: String,
-}
-
 /// Raise or lower a call's priority, with a reason (shift leads).
 #[utoipa::path(post, path = "/incidents/{id}/priority", tag = "oversight", security(("bearer" = [])),
     request_body = PriorityRequest,
@@ -91,22 +72,6 @@ pub async fn reprioritise(
     let m = state.store.mutate(actor, id, None, op, Utc::now()).await?;
     state.hub.wake();
     Ok(Json(m.incident))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct StatsParams {
-    /// Start of the range; default: the start of the current shift.
-    from: Option<DateTime<Utc>>,
-    /// End of the range (exclusive, after `from`, at most a year later);
-    /// default: the end of the current shift.
-    to: Option<DateTime<Utc>>,
-    /// Answer threshold in seconds (default 15, the NENA standard).
-    #[param(minimum = 1, maximum = 86400)]
-    answer_secs: Option<i64>,
-    /// Dispatch threshold in seconds (default 60, NFPA 1225).
-    #[param(minimum = 1, maximum = 86400)]
-    dispatch_secs: Option<i64>,
 }
 
 /// Statistics of calls received in a time range (shift leads).
@@ -138,18 +103,6 @@ pub async fn alerts(
 ) -> ApiResult<Json<Alerts>> {
     q.check()?;
     Ok(Json(state.store.alerts(&q, Utc::now()).await?))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct NuisanceParams {
-    /// Default: 30 days before `to`.
-    from: Option<DateTime<Utc>>,
-    /// Default: now.
-    to: Option<DateTime<Utc>>,
-    /// At most this many numbers (default 50, at most 1000).
-    #[param(minimum = 1, maximum = 1000)]
-    limit: Option<i64>,
 }
 
 /// Numbers ranked by invalid calls in a window (shift leads).

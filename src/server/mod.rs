@@ -33,9 +33,9 @@ use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use crate::api::{DuplicateCandidate, Recommendation};
 pub use error::{ApiError, ErrorBody, ErrorDetail};
 pub use events::EventHub;
-pub use incidents::{DuplicateCandidate, Recommendation};
 
 use crate::model::Role;
 use crate::model::gazetteer::Gazetteer;

@@ -3,16 +3,19 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use super::auth::{Admins, Agencies, Auth, Leads, ReferralReaders, Staff};
 use super::error::{ApiError, ApiJson, ApiResult, ErrorBody};
 use super::{ApiPath, ApiQuery, AppState};
+use crate::api::{
+    AuditQuery, CallbackQuery, CloseCallbackRequest, FeedbackRequest, FlagRequest, ReferralQuery, ReloadResponse,
+    UnitStatusRequest,
+};
 use crate::model::{
-    Agency, Callback, CallerFlag, CallerFlagKind, CallerHistory, Event, IncidentId, Referral, ReferralId,
-    ReferralStatus, ReferralStep, Role, Unit, UnitId, UnitStatus, UserId,
+    Agency, Callback, CallerFlag, CallerHistory, Event, Referral, ReferralId, ReferralStep, Role, Unit, UnitId,
 };
 use crate::store::{AuditFilter, ReferralFilter};
 
@@ -21,12 +24,6 @@ use crate::store::{AuditFilter, ReferralFilter};
     responses((status = 200, body = Vec<Unit>), (status = 403, body = ErrorBody)))]
 pub async fn units(State(state): State<AppState>, _auth: Auth<Staff>) -> ApiResult<Json<Vec<Unit>>> {
     Ok(Json(state.store.units().await?))
-}
-
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UnitStatusRequest {
-    pub status: UnitStatus,
 }
 
 /// Change a unit's status (e.g. back `available`, or `off_duty`).
@@ -66,14 +63,6 @@ pub async fn agencies(_auth: Auth) -> Json<Vec<AgencyInfo>> {
             })
             .collect(),
     )
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ReferralQuery {
-    status: Option<ReferralStatus>,
-    agency: Option<Agency>,
-    incident_id: Option<IncidentId>,
 }
 
 /// Referral work orders, overdue first. An agency account sees only its own.
@@ -121,13 +110,6 @@ pub async fn accept_referral(
     step(&state, &auth, id, ReferralStep::Accept).await
 }
 
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FeedbackRequest {
-    #[schema(min_length = 1, max_length = 10000, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
-    pub text: String,
-}
-
 /// The agency reports what it did.
 #[utoipa::path(post, path = "/referrals/{id}/feedback", tag = "referrals", security(("bearer" = [])), request_body = FeedbackRequest,
     responses((status = 200, body = Referral), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -151,13 +133,6 @@ pub async fn close_referral(
     step(&state, &auth, id, ReferralStep::Close).await
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct CallbackQuery {
-    /// Only open tasks (default true).
-    open: Option<bool>,
-}
-
 /// Call-back tasks for calls that hung up or stayed silent.
 #[utoipa::path(get, path = "/callbacks", tag = "incidents", security(("bearer" = [])), params(CallbackQuery),
     responses((status = 200, body = Vec<Callback>)))]
@@ -167,14 +142,6 @@ pub async fn callbacks(
     ApiQuery(q): ApiQuery<CallbackQuery>,
 ) -> ApiResult<Json<Vec<Callback>>> {
     Ok(Json(state.store.callbacks(q.open.unwrap_or(true)).await?))
-}
-
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CloseCallbackRequest {
-    /// What the call back found, e.g. "misdialled, no help needed".
-    #[schema(min_length = 1, max_length = 2000, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
-    pub outcome: String,
 }
 
 /// Close a call-back task with its outcome.
@@ -209,15 +176,6 @@ pub async fn caller_history(
 ) -> ApiResult<Json<CallerHistory>> {
     let phone = super::path_phone(&phone)?;
     Ok(Json(state.store.caller_history(&phone, Utc::now()).await?))
-}
-
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FlagRequest {
-    pub flag: CallerFlagKind,
-    /// Why: the evidence a colleague can check.
-    #[schema(min_length = 1, max_length = 2000, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
-    pub note: String,
 }
 
 /// Flag a number as nuisance, abusive or false-report (shift leads).
@@ -257,21 +215,6 @@ pub async fn remove_flag(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AuditQuery {
-    actor_id: Option<UserId>,
-    incident_id: Option<IncidentId>,
-    /// Event kind or its prefix, e.g. `incident.` or `referral.accepted`.
-    #[param(max_length = 200, pattern = "^[^\\u0000]*$")]
-    kind: Option<String>,
-    since: Option<DateTime<Utc>>,
-    until: Option<DateTime<Utc>>,
-    /// Newest first, at most this many (default 500).
-    #[param(minimum = 1, maximum = 5000)]
-    limit: Option<i64>,
-}
-
 /// The audit trail, newest first (shift leads and admins).
 #[utoipa::path(get, path = "/audit", tag = "ops", security(("bearer" = [])), params(AuditQuery),
     responses((status = 200, body = Vec<Event>), (status = 403, body = ErrorBody)))]
@@ -296,12 +239,6 @@ pub async fn audit(
         },
     };
     Ok(Json(state.store.audit(&filter).await?))
-}
-
-#[derive(Debug, Deserialize, Serialize, ToSchema)]
-pub struct ReloadResponse {
-    /// Phrases in the rule set now in use.
-    pub phrases: usize,
 }
 
 /// Re-read the triage rule file (admins). A file with a mistake is refused

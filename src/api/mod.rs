@@ -1,0 +1,318 @@
+//! The wire: every request and response body and every query of `/api/v1`
+//! that is not a domain type of [`crate::model`], shared by the service's
+//! handlers, the client, the console and the simulator. Renaming a field
+//! here is a compile error on both sides.
+//!
+//! Owns: shapes and their OpenAPI descriptions. Must not touch: behaviour —
+//! handlers live in [`crate::server`], rules in [`crate::model`].
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::model::gazetteer::Jurisdiction;
+use crate::model::{
+    Agency, CallerFlagKind, Category, Channel, CloseReason, DuplicateReason, EventId, Incident, IncidentId, Priority,
+    Referral, ReferralStatus, Role, Status, Unit, UnitId, UnitStatus, User, UserId,
+};
+
+// ---------------------------------------------------------------- errors
+
+/// The body of every error response.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `invalid_input`, `conflict`.
+    pub code: String,
+    /// What went wrong and what to do, for a person.
+    pub message: String,
+    /// The offending input field, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+// ---------------------------------------------------------------- sign-in and accounts
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "ct01", "password": "a-long-password"}))]
+pub struct LoginRequest {
+    #[schema(max_length = 200, pattern = "^[^\\u0000]*$")]
+    pub name: String,
+    #[schema(max_length = 1000, pattern = "^[^\\u0000]*$")]
+    pub password: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct LoginResponse {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: User,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "ct02", "role": "call_taker", "password": "a-long-password"}))]
+pub struct NewUserRequest {
+    /// 1–64 characters, no leading or trailing spaces.
+    #[schema(
+        min_length = 1,
+        max_length = 64,
+        pattern = "^[^\\s\\u0000]([^\\u0000]*[^\\s\\u0000])?$"
+    )]
+    pub name: String,
+    pub role: Role,
+    /// Required for (and only for) an `agency` account.
+    pub agency: Option<Agency>,
+    #[schema(min_length = 8, max_length = 1000, pattern = "^[^\\u0000]*$")]
+    pub password: String,
+}
+
+// ---------------------------------------------------------------- incidents: queries, lifecycle bodies, and what the desk is offered
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QueueQuery {
+    pub channel: Option<Channel>,
+    pub status: Option<Status>,
+    pub category: Option<Category>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    pub status: Option<Status>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// At most this many, newest first (default 1000).
+    #[param(minimum = 1, maximum = 10000)]
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "ct01 left the desk"}))]
+pub struct ReleaseRequest {
+    /// Required when a shift lead frees a call another operator holds; it
+    /// goes into the audit log.
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
+    pub reason: Option<String>,
+    pub version: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"unit_id": 1, "co_notify": ["119"]}))]
+pub struct DispatchRequest {
+    pub unit_id: UnitId,
+    /// Agencies to notify as well ("police first": fire → 119, injuries → 120).
+    #[serde(default)]
+    pub co_notify: Vec<Agency>,
+    pub version: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"agency": "12345"}))]
+pub struct ReferRequest {
+    pub agency: Agency,
+    pub version: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct ReferResponse {
+    pub incident: Incident,
+    /// The work order; read its number to the caller.
+    pub referral: Referral,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "invalid", "note": "caller laughing, no matter stated"}))]
+pub struct CloseRequest {
+    /// `invalid` or `advice`; a duplicate is linked (`/link`), not closed.
+    pub reason: CloseReason,
+    #[schema(max_length = 2000, pattern = "^[^\\u0000]*$")]
+    pub note: Option<String>,
+    pub version: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"of": 1}))]
+pub struct LinkRequest {
+    /// The incident this one duplicates.
+    pub of: IncidentId,
+    pub version: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"text": "对方有三个人，往工农大路方向跑了"}))]
+pub struct SupplementRequest {
+    /// What the caller (or a later caller) added, 1–2000 characters.
+    #[schema(min_length = 1, max_length = 2000, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
+    pub text: String,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnlinkRequest {
+    pub version: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct DuplicateCandidate {
+    pub incident: Incident,
+    /// Higher is more likely the same event.
+    pub score: f64,
+    /// Strongest first: the place, then the kind of incident.
+    pub reasons: Vec<DuplicateReason>,
+    /// How far apart the two calls came in.
+    pub minutes_apart: i64,
+    /// Distance between the two, when both have coordinates.
+    pub metres: Option<f64>,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct Recommendation {
+    /// Where the location resolved to; `None` when the gazetteer knows no place in it.
+    pub jurisdiction: Option<Jurisdiction>,
+    /// Available units covering it, best fit first.
+    pub units: Vec<Unit>,
+}
+
+// ---------------------------------------------------------------- the shift lead's overrides and reports
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"to": 2, "reason": "ct01 went on a break"}))]
+pub struct ReassignRequest {
+    /// The operator who takes the call over.
+    pub to: UserId,
+    /// Why; it is kept with the event in the audit log.
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StatsParams {
+    /// Start of the range; default: the start of the current shift.
+    pub from: Option<DateTime<Utc>>,
+    /// End of the range (exclusive, after `from`, at most a year later);
+    /// default: the end of the current shift.
+    pub to: Option<DateTime<Utc>>,
+    /// Answer threshold in seconds (default 15, the NENA standard).
+    #[param(minimum = 1, maximum = 86400)]
+    pub answer_secs: Option<i64>,
+    /// Dispatch threshold in seconds (default 60, NFPA 1225).
+    #[param(minimum = 1, maximum = 86400)]
+    pub dispatch_secs: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"priority": "P1", "reason": "a child is inside"}))]
+pub struct PriorityRequest {
+    pub priority: Priority,
+    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NuisanceParams {
+    /// Default: 30 days before `to`.
+    pub from: Option<DateTime<Utc>>,
+    /// Default: now.
+    pub to: Option<DateTime<Utc>>,
+    /// At most this many numbers (default 50, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
+    pub limit: Option<i64>,
+}
+
+// ---------------------------------------------------------------- units, referrals, callbacks, callers, audit, operations
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "on_scene"}))]
+pub struct UnitStatusRequest {
+    pub status: UnitStatus,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReferralQuery {
+    pub status: Option<ReferralStatus>,
+    pub agency: Option<Agency>,
+    pub incident_id: Option<IncidentId>,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"text": "维修队已到场"}))]
+pub struct FeedbackRequest {
+    #[schema(min_length = 1, max_length = 10000, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CallbackQuery {
+    /// Only open tasks (default true).
+    pub open: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"outcome": "reached the caller, pocket dial"}))]
+pub struct CloseCallbackRequest {
+    /// What the call back found, e.g. "misdialled, no help needed".
+    #[schema(min_length = 1, max_length = 2000, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
+    pub outcome: String,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"flag": "abusive", "note": "12 abusive calls this week"}))]
+pub struct FlagRequest {
+    pub flag: CallerFlagKind,
+    /// Why: the evidence a colleague can check.
+    #[schema(min_length = 1, max_length = 2000, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    pub actor_id: Option<UserId>,
+    pub incident_id: Option<IncidentId>,
+    /// Event kind or its prefix, e.g. `incident.` or `referral.accepted`.
+    #[param(max_length = 200, pattern = "^[^\\u0000]*$")]
+    pub kind: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+    /// Newest first, at most this many (default 500).
+    #[param(minimum = 1, maximum = 5000)]
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+pub struct ReloadResponse {
+    /// Phrases in the rule set now in use.
+    pub phrases: usize,
+}
+
+// ---------------------------------------------------------------- the live event stream
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// Replay events after this id (same as the Last-Event-ID header, which wins).
+    pub after: Option<EventId>,
+}
