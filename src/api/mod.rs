@@ -161,6 +161,7 @@ pub struct SupplementRequest {
 
 #[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"version": 4}))]
 pub struct UnlinkRequest {
     pub version: Option<i64>,
 }
