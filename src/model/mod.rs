@@ -7,6 +7,8 @@
 mod codes;
 pub mod duplicates;
 pub mod gazetteer;
+#[cfg(test)]
+mod lifecycle_tests;
 pub mod stats;
 
 pub use codes::*;
