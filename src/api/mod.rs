@@ -62,7 +62,7 @@ pub struct NewUserRequest {
     #[schema(
         min_length = 1,
         max_length = 64,
-        pattern = "^[^\\s\\u0000]([^\\u0000]*[^\\s\\u0000])?$"
+        pattern = "^[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]([^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000])?$"
     )]
     pub name: String,
     pub role: Role,
@@ -99,7 +99,11 @@ pub struct ListQuery {
 pub struct ReleaseRequest {
     /// Required when a shift lead frees a call another operator holds; it
     /// goes into the audit log.
-    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub reason: Option<String>,
     pub version: Option<i64>,
 }
@@ -155,7 +159,11 @@ pub struct LinkRequest {
 #[schema(example = json!({"text": "对方有三个人，往工农大路方向跑了"}))]
 pub struct SupplementRequest {
     /// What the caller (or a later caller) added, 1–2000 characters.
-    #[schema(min_length = 1, max_length = 2000, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub text: String,
 }
 
@@ -196,7 +204,11 @@ pub struct ReassignRequest {
     /// The operator who takes the call over.
     pub to: UserId,
     /// Why; it is kept with the event in the audit log.
-    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub reason: String,
 }
 
@@ -221,7 +233,11 @@ pub struct StatsParams {
 #[schema(example = json!({"priority": "P1", "reason": "a child is inside"}))]
 pub struct PriorityRequest {
     pub priority: Priority,
-    #[schema(min_length = 1, max_length = 200, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub reason: String,
 }
 
@@ -258,7 +274,11 @@ pub struct ReferralQuery {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"text": "维修队已到场"}))]
 pub struct FeedbackRequest {
-    #[schema(min_length = 1, max_length = 10000, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 10000,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub text: String,
 }
 
@@ -274,7 +294,11 @@ pub struct CallbackQuery {
 #[schema(example = json!({"outcome": "reached the caller, pocket dial"}))]
 pub struct CloseCallbackRequest {
     /// What the call back found, e.g. "misdialled, no help needed".
-    #[schema(min_length = 1, max_length = 2000, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub outcome: String,
 }
 
@@ -284,7 +308,11 @@ pub struct CloseCallbackRequest {
 pub struct FlagRequest {
     pub flag: CallerFlagKind,
     /// Why: the evidence a colleague can check.
-    #[schema(min_length = 1, max_length = 2000, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 2000,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub note: String,
 }
 

@@ -535,7 +535,11 @@ pub struct IncidentPatch {
     pub lat: Option<f64>,
     #[schema(minimum = -180.0, maximum = 180.0)]
     pub lon: Option<f64>,
-    #[schema(min_length = 1, max_length = 10000, pattern = "^[^\\u0000]*\\S[^\\u0000]*$")]
+    #[schema(
+        min_length = 1,
+        max_length = 10000,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
     pub narrative: Option<String>,
     pub category: Option<Category>,
     pub agency: Option<Agency>,

@@ -145,11 +145,11 @@ fn add_links(doc: &mut OpenApi) {
     // (the path prefix of the operations that take the id, the schema the
     // id comes from, where in the response body it is)
     let families = [
-        ("/api/v1/incidents/{id}", "Incident", "$response.body#/id"),
-        ("/api/v1/callbacks/{id}", "Callback", "$response.body#/0/id"),
-        ("/api/v1/units/{id}", "Unit", "$response.body#/0/id"),
+        ("/api/v1/incidents/{id}", "Incident"),
+        ("/api/v1/callbacks/{id}", "Callback"),
+        ("/api/v1/units/{id}", "Unit"),
     ];
-    for (prefix, schema, pointer) in families {
+    for (prefix, schema) in families {
         let targets: Vec<String> = doc
             .paths
             .paths
@@ -184,17 +184,17 @@ fn add_links(doc: &mut OpenApi) {
                         Some(RefOr::T(c)) => c.schema.as_ref(),
                         _ => None,
                     };
-                    let matches = match returns {
-                        Some(RefOr::Ref(r)) => r.ref_location == wanted,
-                        Some(RefOr::T(utoipa::openapi::schema::Schema::Array(a))) => {
-                            matches!(&a.items, utoipa::openapi::schema::ArrayItems::RefOrSchema(s)
-                                if matches!(s.as_ref(), RefOr::Ref(r) if r.ref_location == wanted))
+                    // One record: its id; a list: the first one's.
+                    let pointer = match returns {
+                        Some(RefOr::Ref(r)) if r.ref_location == wanted => "$response.body#/id",
+                        Some(RefOr::T(utoipa::openapi::schema::Schema::Array(a)))
+                            if matches!(&a.items, utoipa::openapi::schema::ArrayItems::RefOrSchema(s)
+                                if matches!(s.as_ref(), RefOr::Ref(r) if r.ref_location == wanted)) =>
+                        {
+                            "$response.body#/0/id"
                         }
-                        _ => false,
+                        _ => continue,
                     };
-                    if !matches {
-                        continue;
-                    }
                     for target in &targets {
                         response.links.entry(target.clone()).or_insert_with(|| {
                             RefOr::T(LinkBuilder::new().operation_id(target).parameter("id", pointer).build())
