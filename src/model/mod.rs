@@ -1158,6 +1158,10 @@ pub struct Supplement {
     pub from_incident: Option<IncidentId>,
 }
 
+/// Invalid calls in 30 days from which a caller gets a nuisance warning —
+/// the same rule on the caller-history banner and in triage's reasons.
+pub const NUISANCE_INVALID_30D: i64 = 3;
+
 /// Longest supplement accepted, in characters.
 pub const MAX_SUPPLEMENT_CHARS: usize = 2000;
 
@@ -1217,7 +1221,8 @@ impl CallerHistory {
         if let Some(f) = self.flags.first() {
             return Some(format!("caller flagged {}: {}", f.flag, f.note));
         }
-        (self.invalid_last_30d >= 3).then(|| format!("caller has {} invalid calls in 30 days", self.invalid_last_30d))
+        (self.invalid_last_30d >= NUISANCE_INVALID_30D)
+            .then(|| format!("caller has {} invalid calls in 30 days", self.invalid_last_30d))
     }
 }
 

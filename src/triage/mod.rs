@@ -37,7 +37,7 @@ pub mod rules;
 
 use std::sync::{Arc, LazyLock, PoisonError, RwLock};
 
-use crate::model::{Agency, Category, Channel, Priority, Reason, Suggestion};
+use crate::model::{Agency, Category, Channel, NUISANCE_INVALID_30D, Priority, Reason, Suggestion};
 pub use danger::Lexicon;
 use learn::{Evidence, Learned};
 pub use rules::{RuleSet, RulesError, Target};
@@ -56,9 +56,6 @@ pub struct HistoryStats {
     pub invalid_last_30d: i64,
     pub flagged: bool,
 }
-
-/// Invalid calls in 30 days from which a caller gets a nuisance warning.
-pub const NUISANCE_INVALID_30D: i64 = 3;
 
 /// A life-threat phrase turns a non-police reading into a police one unless
 /// the non-police score is more than this many times the best police score.
