@@ -345,3 +345,65 @@ pub struct EventsQuery {
     /// Replay events after this id (same as the Last-Event-ID header, which wins).
     pub after: Option<EventId>,
 }
+
+#[cfg(test)]
+mod tests {
+    use utoipa::PartialSchema;
+
+    /// The "non-blank" pattern, rebuilt from what `str::trim` removes: no
+    /// NUL, and at least one character that is not Unicode white space.
+    fn non_blank_pattern() -> String {
+        let mut ranges: Vec<(u32, u32)> = Vec::new();
+        for c in (0..=0x10FFFF).filter_map(char::from_u32).filter(|c| c.is_whitespace()) {
+            match ranges.last_mut() {
+                Some((_, hi)) if *hi + 1 == c as u32 => *hi = c as u32,
+                _ => ranges.push((c as u32, c as u32)),
+            }
+        }
+        let one = |c: u32| match c {
+            0x09 => "\\t".to_owned(),
+            0x0d => "\\r".to_owned(),
+            0x20 => " ".to_owned(),
+            c => format!("\\u{c:04x}"),
+        };
+        let class: String = ranges
+            .iter()
+            .map(|&(lo, hi)| match hi - lo {
+                0 => one(lo),
+                1 => format!("{}{}", one(lo), one(hi)),
+                _ => format!("{}-{}", one(lo), one(hi)),
+            })
+            .collect();
+        format!("^[^\\u0000]*[^\\u0000{class}][^\\u0000]*$")
+    }
+
+    /// utoipa takes only a literal for `pattern`, so the non-blank pattern is
+    /// written out on each field; this keeps every copy equal to what the
+    /// service's trim-based checks accept.
+    #[test]
+    fn every_non_blank_field_carries_the_pattern_trim_implies() {
+        let expected = non_blank_pattern();
+        let schemas = [
+            ("ReleaseRequest", super::ReleaseRequest::schema()),
+            ("SupplementRequest", super::SupplementRequest::schema()),
+            ("ReassignRequest", super::ReassignRequest::schema()),
+            ("PriorityRequest", super::PriorityRequest::schema()),
+            ("FeedbackRequest", super::FeedbackRequest::schema()),
+            ("CloseCallbackRequest", super::CloseCallbackRequest::schema()),
+            ("FlagRequest", super::FlagRequest::schema()),
+            ("IncidentPatch", crate::model::IncidentPatch::schema()),
+        ];
+        let mut seen = 0;
+        for (name, schema) in schemas {
+            let json = serde_json::to_value(schema).expect("schema");
+            for (field, prop) in json["properties"].as_object().expect("properties") {
+                let Some(p) = prop["pattern"].as_str() else { continue };
+                if p.contains("\\t-\\r") {
+                    assert_eq!(p, expected, "{name}.{field}");
+                    seen += 1;
+                }
+            }
+        }
+        assert_eq!(seen, 8, "the eight non-blank text fields");
+    }
+}
