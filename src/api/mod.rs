@@ -12,8 +12,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::model::gazetteer::Jurisdiction;
 use crate::model::{
-    Agency, CallerFlagKind, Category, Channel, CloseReason, DuplicateReason, EventId, Incident, IncidentId, Priority,
-    Referral, ReferralStatus, Role, Status, Unit, UnitId, UnitStatus, User, UserId,
+    Agency, CallerFlagKind, Category, Channel, CloseReason, EventId, Incident, IncidentId, Priority, Referral,
+    ReferralStatus, Role, Status, Unit, UnitId, UnitStatus, User, UserId,
 };
 
 // ---------------------------------------------------------------- errors
@@ -177,14 +177,9 @@ pub struct UnlinkRequest {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 pub struct DuplicateCandidate {
     pub incident: Incident,
-    /// Higher is more likely the same event.
-    pub score: f64,
-    /// Strongest first: the place, then the kind of incident.
-    pub reasons: Vec<DuplicateReason>,
-    /// How far apart the two calls came in.
-    pub minutes_apart: i64,
-    /// Distance between the two, when both have coordinates.
-    pub metres: Option<f64>,
+    /// Score, reasons, minutes apart and metres, as `model::duplicates` found them.
+    #[serde(flatten)]
+    pub evidence: crate::model::duplicates::DuplicateEvidence,
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]

@@ -991,12 +991,17 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
         let mut link = None;
         for (n, d) in state.duplicates.iter().take(5).enumerate() {
             // "同一地点 · 12 分钟前 · 同类": why the operator should look.
-            let mut why: Vec<String> = d.reasons.iter().map(|r| code_name(lang, r.code()).to_owned()).collect();
+            let mut why: Vec<String> = d
+                .evidence
+                .reasons
+                .iter()
+                .map(|r| code_name(lang, r.code()).to_owned())
+                .collect();
             why.insert(
                 1.min(why.len()),
-                format!("{} {}", d.minutes_apart, lang.tr("minutes_ago")),
+                format!("{} {}", d.evidence.minutes_apart, lang.tr("minutes_ago")),
             );
-            if let Some(m) = d.metres {
+            if let Some(m) = d.evidence.metres {
                 why.push(format!("{m:.0} {}", lang.tr("metres")));
             }
             ui.horizontal(|ui| {

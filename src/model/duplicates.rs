@@ -16,8 +16,9 @@ pub const SAME_PLACE_METRES: f64 = 500.0;
 /// Character-bigram overlap (Dice) from which two narratives tell the same thing.
 const SIMILAR_TEXT: f64 = 0.2;
 
-/// The evidence that `other` reports the same event as `inc`.
-#[derive(Debug, Clone, PartialEq)]
+/// The evidence that `other` reports the same event as `inc` (on the wire,
+/// beside the candidate incident).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct DuplicateEvidence {
     /// Higher is more likely the same event.
     pub score: f64,

@@ -406,17 +406,16 @@ pub async fn duplicates(
         .await?
         .into_iter()
         .filter_map(|o| {
-            let e = duplicates::duplicate_evidence(&inc, &o)?;
-            Some(DuplicateCandidate {
-                incident: o,
-                score: e.score,
-                reasons: e.reasons,
-                minutes_apart: e.minutes_apart,
-                metres: e.metres,
-            })
+            let evidence = duplicates::duplicate_evidence(&inc, &o)?;
+            Some(DuplicateCandidate { incident: o, evidence })
         })
         .collect();
-    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.incident.id.cmp(&b.incident.id)));
+    out.sort_by(|a, b| {
+        b.evidence
+            .score
+            .total_cmp(&a.evidence.score)
+            .then(a.incident.id.cmp(&b.incident.id))
+    });
     out.truncate(20);
     Ok(Json(out))
 }
