@@ -63,7 +63,8 @@ enum Command {
         /// Score a labelled JSON Lines file (the format of dev.jsonl) and print the figures.
         #[arg(long)]
         eval: Option<std::path::PathBuf>,
-        /// With --eval: also cross-validate the learned model in K folds.
+        /// With --eval: also cross-validate the learned model in K folds
+        /// (1: train without the whole file, to score a corpus batch).
         #[arg(long, value_name = "K")]
         folds: Option<usize>,
         /// With --eval: list the rows the engine got wrong.
@@ -378,7 +379,7 @@ async fn triage_export(db: &str, since: Option<chrono::NaiveDate>) -> anyhow::Re
 
     let store = store::open(db, store::Policy::default())
         .await
-        .with_context(|| format!("cannot open the database {db}"))?;
+        .with_context(|| format!("cannot open the database {}", store::redact_url(db)))?;
     let since = match since {
         Some(day) => Some(
             day.and_hms_opt(0, 0, 0)

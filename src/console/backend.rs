@@ -35,15 +35,26 @@ pub struct Outbox {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("cannot open the outbox {path}: {source}")]
-pub struct OutboxError {
-    path: String,
-    source: sqlx::Error,
+pub enum OutboxError {
+    #[error("cannot open the outbox {path}: {source}")]
+    Open { path: String, source: sqlx::Error },
+    #[error("the outbox file cannot be read or written: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("the call cannot be written to the outbox: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+/// What waits in the outbox, and what was set aside since the last look.
+pub struct Pending {
+    pub calls: Vec<(String, IntakeRequest)>,
+    /// Rows this console version cannot read (written by another version,
+    /// or damaged): moved to `outbox_kept`, never sent, never deleted.
+    pub unreadable: usize,
 }
 
 impl Outbox {
     pub async fn open(path: &Path) -> Result<Self, OutboxError> {
-        let err = |source| OutboxError {
+        let err = |source| OutboxError::Open {
             path: path.display().to_string(),
             source,
         };
@@ -57,22 +68,29 @@ impl Outbox {
             .connect_with(opts)
             .await
             .map_err(err)?;
-        sqlx::query("CREATE TABLE IF NOT EXISTS outbox (key TEXT PRIMARY KEY, request TEXT NOT NULL, created_at INTEGER NOT NULL)")
-            .execute(&pool)
-            .await
-            .map_err(err)?;
+        // `outbox_kept` holds what cannot be sent: rows this version cannot
+        // read and calls the service refused for good. A person can still
+        // read them there (`sqlite3 outbox.db 'SELECT * FROM outbox_kept'`):
+        // an acknowledged call is never deleted unsent.
+        for ddl in [
+            "CREATE TABLE IF NOT EXISTS outbox (key TEXT PRIMARY KEY, request TEXT NOT NULL, created_at INTEGER NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS outbox_kept (key TEXT PRIMARY KEY, request TEXT NOT NULL, \
+             created_at INTEGER NOT NULL, kept_at INTEGER NOT NULL, reason TEXT NOT NULL)",
+        ] {
+            sqlx::query(ddl).execute(&pool).await.map_err(err)?;
+        }
         Ok(Outbox { pool })
     }
 
-    async fn put(&self, key: &str, req: &IntakeRequest) -> Result<(), sqlx::Error> {
-        let json = serde_json::to_string(req).unwrap_or_default();
+    async fn put(&self, key: &str, req: &IntakeRequest) -> Result<(), OutboxError> {
+        let json = serde_json::to_string(req)?;
         sqlx::query("INSERT OR IGNORE INTO outbox (key, request, created_at) VALUES ($1, $2, $3)")
             .bind(key)
             .bind(json)
             .bind(chrono::Utc::now().timestamp_millis())
             .execute(&self.pool)
-            .await
-            .map(drop)
+            .await?;
+        Ok(())
     }
 
     async fn remove(&self, key: &str) -> Result<(), sqlx::Error> {
@@ -83,14 +101,54 @@ impl Outbox {
             .map(drop)
     }
 
-    pub async fn pending(&self) -> Result<Vec<(String, IntakeRequest)>, sqlx::Error> {
+    /// Moves a call out of the sending queue into `outbox_kept`, with why.
+    async fn keep_aside(&self, key: &str, reason: &str) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT OR REPLACE INTO outbox_kept (key, request, created_at, kept_at, reason) \
+             SELECT key, request, created_at, $2, $3 FROM outbox WHERE key = $1",
+        )
+        .bind(key)
+        .bind(chrono::Utc::now().timestamp_millis())
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM outbox WHERE key = $1")
+            .bind(key)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
+    }
+
+    /// The calls waiting to be sent, oldest first. A row that does not
+    /// decode is set aside (and counted), not skipped in silence: skipped, it
+    /// would sit unseen for ever; deleted, a call would be lost.
+    pub async fn pending(&self) -> Result<Pending, OutboxError> {
         let rows: Vec<(String, String)> = sqlx::query_as("SELECT key, request FROM outbox ORDER BY created_at")
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(k, r)| serde_json::from_str(&r).ok().map(|r| (k, r)))
-            .collect())
+        let mut out = Pending {
+            calls: Vec::with_capacity(rows.len()),
+            unreadable: 0,
+        };
+        for (key, raw) in rows {
+            match serde_json::from_str(&raw) {
+                Ok(req) => out.calls.push((key, req)),
+                Err(e) => {
+                    tracing::error!(key, "an outbox row cannot be read and is kept aside: {e}");
+                    self.keep_aside(&key, &format!("unreadable: {e}")).await?;
+                    out.unreadable += 1;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// How many calls were set aside (unreadable or refused) in all.
+    pub async fn kept(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox_kept")
+            .fetch_one(&self.pool)
+            .await
     }
 }
 
@@ -261,8 +319,11 @@ impl Backend {
                 return;
             }
         };
-        let mut left = pending.len();
-        for (key, req) in pending {
+        if pending.unreadable > 0 {
+            self.send(Msg::Failed(Failure::OutboxUnreadable(pending.unreadable)));
+        }
+        let mut left = pending.calls.len();
+        for (key, req) in pending.calls {
             match self.client.intake(&req, &key).await {
                 Ok(intake) => {
                     self.outbox.remove(&key).await.ok();
@@ -279,8 +340,12 @@ impl Backend {
                 Err(e) if e.is_retryable() => break,
                 Err(e) => {
                     // The service refused it for good: tell the operator what
-                    // was wrong rather than retrying forever.
-                    self.outbox.remove(&key).await.ok();
+                    // was wrong rather than retrying forever, and keep the
+                    // call on disk where a person can still read it.
+                    if let Err(disk) = self.outbox.keep_aside(&key, &format!("refused: {e}")).await {
+                        self.send(Msg::Failed(Failure::Disk(format!("outbox: {disk}"))));
+                        break;
+                    }
                     left -= 1;
                     self.send(Msg::Failed(Failure::Refused {
                         first_words: req.narrative.chars().take(20).collect(),
@@ -379,7 +444,7 @@ impl Backend {
                     }
                     Err(e) if e.is_retryable() => {
                         self.send(Msg::Queued);
-                        let pending = self.outbox.pending().await.map(|p| p.len()).unwrap_or(1);
+                        let pending = self.outbox.pending().await.map(|p| p.calls.len()).unwrap_or(1);
                         self.send(Msg::Outbox { pending });
                     }
                     Err(e) => {

@@ -178,4 +178,6 @@ pub enum Failure {
     TakenBy { id: IncidentId, name: String },
     /// This machine's disk: the outbox or an export file.
     Disk(String),
+    /// Outbox rows this console version cannot read, set aside unsent.
+    OutboxUnreadable(usize),
 }

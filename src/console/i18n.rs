@@ -64,6 +64,11 @@ const TABLE: &[(&str, &str, &str)] = &[
         "The service refused a call from the outbox",
     ),
     (
+        "outbox_unreadable",
+        "待发送箱中有警情本版本无法读取，已另存于 outbox_kept 表，未发送、未删除；请联系技术支持",
+        "Calls in the outbox cannot be read by this console version: kept unsent in its outbox_kept table, not deleted; call technical support",
+    ),
+    (
         "disk_failed",
         "本机文件读写失败",
         "Cannot read or write on this machine",
@@ -493,6 +498,7 @@ pub fn failure_text(lang: Lang, f: &crate::console::command::Failure) -> String 
         ),
         Failure::TakenBy { id, name } => format!("#{id} {}{name}", lang.tr("taken_by")),
         Failure::Disk(e) => format!("{}: {e}", lang.tr("disk_failed")),
+        Failure::OutboxUnreadable(n) => format!("{} ({n})", lang.tr("outbox_unreadable")),
     }
 }
 

@@ -259,7 +259,7 @@ pub async fn login(
     };
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
-        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "sign-in failed"))?;
+        .map_err(|e| ApiError::internal("password check task failed", e))?;
     let user = match (user, ok) {
         (Some(u), true) => u,
         _ => {
@@ -317,8 +317,8 @@ pub async fn create_user(
     let password = req.password;
     let hash = tokio::task::spawn_blocking(move || hash_password(&password, cost))
         .await
-        .map_err(|_| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "hashing failed"))?
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))?;
+        .map_err(|e| ApiError::internal("password hashing task failed", e))?
+        .map_err(|e| ApiError::internal("cannot hash a new password", e))?;
     let user = state
         .store
         .create_user(Some(actor), &req.name, req.role, req.agency, &hash, Utc::now())

@@ -45,6 +45,17 @@ impl ApiError {
     pub fn conflict(message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, "conflict", message)
     }
+    /// A failure on our side. The detail is logged once, here; the client
+    /// gets a fixed message, since the detail can name files, hosts or
+    /// internals that are nobody's business outside the centre.
+    pub fn internal(context: &str, detail: impl std::fmt::Display) -> Self {
+        tracing::error!("{context}: {detail}");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; nothing was changed",
+        )
+    }
 }
 
 impl From<DomainError> for ApiError {
@@ -71,14 +82,7 @@ impl From<StoreError> for ApiError {
                     "the incident database is unreachable; nothing was changed, retry shortly",
                 )
             }
-            StoreError::Internal(m) => {
-                tracing::error!("internal store error: {m}");
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "internal error; nothing was changed",
-                )
-            }
+            StoreError::Internal(m) => ApiError::internal("internal store error", m),
         }
     }
 }

@@ -290,13 +290,9 @@ pub async fn refer(
     ApiJson(req): ApiJson<ReferRequest>,
 ) -> ApiResult<Json<ReferResponse>> {
     let m = run(&state, &auth, id, req.version, IncidentOp::Refer { agency: req.agency }).await?;
-    let referral = m.referral.ok_or_else(|| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "referral was not created",
-        )
-    })?;
+    let referral = m
+        .referral
+        .ok_or_else(|| ApiError::internal("refer", "the store made no referral for a referred incident"))?;
     Ok(Json(ReferResponse {
         incident: m.incident,
         referral,

@@ -113,13 +113,8 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 /// Prometheus text exposition (admins and shift leads).
 pub async fn metrics(State(state): State<AppState>, _auth: Auth<Leads>) -> ApiResult<Response> {
     let mut body = String::new();
-    prometheus_client::encoding::text::encode(&mut body, &state.metrics.registry).map_err(|_| {
-        super::ApiError::new(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "cannot encode metrics",
-        )
-    })?;
+    prometheus_client::encoding::text::encode(&mut body, &state.metrics.registry)
+        .map_err(|e| super::ApiError::internal("cannot encode metrics", e))?;
     Ok((
         [(
             CONTENT_TYPE,

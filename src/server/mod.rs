@@ -43,7 +43,8 @@ use crate::store::{self, Policy, SqlStore, Store, StoreError};
 use auth::HashCost;
 
 /// Service settings; `serve` fills them from flags and `JIEJING_*` variables.
-#[derive(Debug, Clone)]
+/// Its `Debug` hides the secrets (the database password, the admin password).
+#[derive(Clone)]
 pub struct Config {
     pub db_url: String,
     /// How long a sign-in lasts: a twelve-hour shift plus handover.
@@ -79,6 +80,26 @@ pub struct Config {
     /// can tell a quiet centre from a dead connection
     /// (`client::FEED_SILENCE` is three of these).
     pub keep_alive: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("db_url", &store::redact_url(&self.db_url))
+            .field("token_ttl", &self.token_ttl)
+            .field("policy", &self.policy)
+            .field("hash_cost", &self.hash_cost)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("admin_password", &self.admin_password.as_ref().map(|_| "<redacted>"))
+            .field("triage_rules", &self.triage_rules)
+            .field("triage_learn", &self.triage_learn)
+            .field("creates_own_accounts", &self.creates_own_accounts)
+            .field("max_replay", &self.max_replay)
+            .field("event_buffer", &self.event_buffer)
+            .field("stall_timeout", &self.stall_timeout)
+            .field("keep_alive", &self.keep_alive)
+            .finish()
+    }
 }
 
 impl Config {
@@ -135,6 +156,13 @@ pub enum ServerError {
     Store(#[from] StoreError),
     #[error("cannot listen: {0}")]
     Io(#[from] std::io::Error),
+    /// A task run off the async threads (password hashing, triage training)
+    /// panicked or was cancelled.
+    #[error("a background task failed ({what}): {source}")]
+    Task {
+        what: &'static str,
+        source: tokio::task::JoinError,
+    },
     #[error(transparent)]
     Hash(#[from] auth::HashError),
     #[error("cannot load the triage rules: {0}")]
@@ -237,14 +265,16 @@ pub fn app(state: AppState) -> Router {
     })
     .layer(axum::extract::DefaultBodyLimit::max(max_body))
     .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
-    .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "internal error; nothing was changed",
-        )
-        .into_response()
-    }))
+    .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+        |panic: Box<dyn std::any::Any + Send>| {
+            let detail = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            ApiError::internal("a request handler panicked", detail).into_response()
+        },
+    ))
     .with_state(state)
 }
 
@@ -252,10 +282,15 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let checked = tokio::time::timeout(Duration::from_secs(3), state.store.health()).await;
     match checked {
         Ok(Ok(())) => (StatusCode::OK, Json(serde_json::json!({ "status": "ok" }))),
-        Ok(Err(e)) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(serde_json::json!({ "status": "unavailable", "reason": e.to_string() })),
-        ),
+        Ok(Err(e)) => {
+            // The detail (which may name hosts) goes to the log, not to
+            // whoever polls an unauthenticated probe.
+            tracing::warn!("health check failed: {e}");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "unavailable", "reason": "the database is unreachable" })),
+            )
+        }
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(serde_json::json!({ "status": "unavailable", "reason": "database did not answer in 3 s" })),
@@ -311,7 +346,7 @@ impl Server {
                 .with_graceful_shutdown(shutdown.cancelled_owned())
                 .await
         });
-        tracing::info!(%addr, "incident service listening");
+        tracing::info!(%addr, db = %store::redact_url(&state.config.db_url), "incident service listening");
         Ok(Server { addr, state, task })
     }
 
@@ -369,7 +404,10 @@ pub async fn load_triage(config: &Config, store: &dyn Store) -> Result<usize, Se
         Ok(phrases)
     })
     .await
-    .map_err(|e| ServerError::Io(std::io::Error::other(e)))??;
+    .map_err(|source| ServerError::Task {
+        what: "training triage",
+        source,
+    })??;
     Ok(phrases)
 }
 
@@ -380,7 +418,10 @@ fn rand_password() -> String {
 async fn hash_in_background(password: String, cost: HashCost) -> Result<String, ServerError> {
     tokio::task::spawn_blocking(move || auth::hash_password(&password, cost))
         .await
-        .map_err(|e| ServerError::Io(std::io::Error::other(e)))?
+        .map_err(|source| ServerError::Task {
+            what: "hashing a password",
+            source,
+        })?
         .map_err(ServerError::from)
 }
 

@@ -252,10 +252,6 @@ pub async fn reload_triage(State(state): State<AppState>, _auth: Auth<Admins>) -
             Ok(Json(ReloadResponse { phrases }))
         }
         Err(super::ServerError::Rules(e)) => Err(ApiError::invalid("rules", e.to_string())),
-        Err(e) => Err(ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            e.to_string(),
-        )),
+        Err(e) => Err(ApiError::internal("cannot reload triage", e)),
     }
 }

@@ -212,8 +212,66 @@ pub trait Store: Send + Sync + 'static {
     async fn audit(&self, filter: &AuditFilter) -> Result<Vec<Event>>;
 }
 
+/// `url` fit for a log line or an error message: a password, in the
+/// user-info part or as a `password=` parameter, becomes `***`. What is not
+/// a URL at all is not shown, since we cannot tell where a secret would be
+/// in it.
+pub fn redact_url(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return "<unreadable URL>".to_owned();
+    };
+    if parsed.password().is_some() {
+        // Fails only for URLs that cannot have a password at all.
+        parsed.set_password(Some("***")).ok();
+    }
+    if parsed.query_pairs().any(|(k, _)| k.eq_ignore_ascii_case("password")) {
+        let pairs: Vec<(String, String)> = parsed
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if k.eq_ignore_ascii_case("password") {
+                    "***".into()
+                } else {
+                    v.into_owned()
+                };
+                (k.into_owned(), v)
+            })
+            .collect();
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
+}
+
 /// Opens the store named by `url` (`sqlite://PATH` or `postgres://…`) and runs
 /// its migrations.
 pub async fn open(url: &str, policy: Policy) -> Result<SqlStore> {
     SqlStore::open(url, policy).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_never_reach_a_log_line() {
+        let cases = [
+            (
+                "postgres://jj:s3cret@db.centre:5432/jiejing",
+                "postgres://jj:***@db.centre:5432/jiejing",
+            ),
+            (
+                "postgres:///jiejing?host=/run/postgresql&user=jj&password=s3cret",
+                "postgres:///jiejing?host=%2Frun%2Fpostgresql&user=jj&password=***",
+            ),
+            ("postgres://jj@db/jiejing", "postgres://jj@db/jiejing"),
+            (
+                "sqlite:///var/lib/jiejing/jiejing.db",
+                "sqlite:///var/lib/jiejing/jiejing.db",
+            ),
+        ];
+        for (url, shown) in cases {
+            assert_eq!(redact_url(url), shown, "{url}");
+            assert!(!redact_url(url).contains("s3cret"));
+        }
+        assert_eq!(redact_url("postgres//jj:s3cret@db"), "<unreadable URL>");
+    }
 }

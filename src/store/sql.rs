@@ -151,8 +151,15 @@ fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
 }
 
-fn ts(ms: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+/// A stored time. Every time is written by [`ms`], so one out of range
+/// means the row was damaged: an error, never a silent 1970.
+fn read_ts(ms: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| corrupt("time", ms))
+}
+
+/// `t` cut to the millisecond, as it will read back from the database.
+fn at_ms(t: DateTime<Utc>) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms(t)).unwrap_or(t)
 }
 
 fn parse<T: FromStr>(what: &str, s: &str) -> Result<T>
@@ -169,8 +176,11 @@ where
     s.map(|s| parse(what, s)).transpose()
 }
 
-fn phone(s: Option<String>) -> Option<CallerPhone> {
-    s.and_then(|p| CallerPhone::parse(&p).ok())
+/// A stored phone number; one that no longer parses is an error, not a
+/// caller who silently lost their number.
+fn phone(s: Option<String>) -> Result<Option<CallerPhone>> {
+    s.map(|p| CallerPhone::parse(&p).map_err(|e| corrupt("phone number", e)))
+        .transpose()
 }
 
 // ---------------------------------------------------------------- rows
@@ -281,9 +291,9 @@ struct IncidentRow {
 }
 
 impl IncidentRow {
-    fn from_model(i: &Incident) -> Self {
+    fn from_model(i: &Incident) -> Result<Self> {
         let code = |c: Option<&'static str>| c.map(str::to_owned);
-        IncidentRow {
+        Ok(IncidentRow {
             id: i.id,
             channel: i.channel.as_str().to_owned(),
             phone: i.caller.phone.as_ref().map(|p| p.as_str().to_owned()),
@@ -300,7 +310,7 @@ impl IncidentRow {
             category: code(i.category.map(|c| c.as_str())),
             agency: code(i.agency.map(|c| c.as_str())),
             priority: code(i.priority.map(|c| c.as_str())),
-            suggestion: i.suggestion.as_ref().and_then(|s| serde_json::to_string(s).ok()),
+            suggestion: i.suggestion.as_ref().map(to_json).transpose()?.flatten(),
             sugg_category: code(i.suggestion.as_ref().map(|s| s.category.as_str())),
             sugg_priority: code(i.suggestion.as_ref().map(|s| s.priority.as_str())),
             status: i.status.as_str().to_owned(),
@@ -321,7 +331,7 @@ impl IncidentRow {
             held_since: i.held_since.map(ms),
             handled_by_id: i.handled_by.as_ref().map(|h| h.id),
             handled_by_name: i.handled_by.as_ref().map(|h| h.name.clone()),
-        }
+        })
     }
 
     fn into_model(self) -> Result<Incident> {
@@ -329,11 +339,11 @@ impl IncidentRow {
             id: self.id,
             channel: parse("channel", &self.channel)?,
             caller: Caller {
-                phone: phone(self.phone),
+                phone: phone(self.phone)?,
                 name: self.caller_name,
                 wechat_id: self.wechat_id,
                 web_account: self.web_account,
-                callback_number: phone(self.callback_number),
+                callback_number: phone(self.callback_number)?,
             },
             location: Location {
                 text: self.location_text,
@@ -342,7 +352,7 @@ impl IncidentRow {
                 jurisdiction: self.jurisdiction,
             },
             narrative: self.narrative,
-            received_at: ts(self.received_at),
+            received_at: read_ts(self.received_at)?,
             category: parse_opt("category", self.category.as_deref())?,
             agency: parse_opt("agency", self.agency.as_deref())?,
             priority: parse_opt("priority", self.priority.as_deref())?,
@@ -357,15 +367,15 @@ impl IncidentRow {
                 id,
                 name: self.holder_name.unwrap_or_default(),
             }),
-            held_since: self.held_since.map(ts),
+            held_since: self.held_since.map(read_ts).transpose()?,
             handled_by: self.handled_by_id.map(|id| UserRef {
                 id,
                 name: self.handled_by_name.unwrap_or_default(),
             }),
-            claimed_at: self.claimed_at.map(ts),
-            dispatched_at: self.dispatched_at.map(ts),
-            on_scene_at: self.on_scene_at.map(ts),
-            closed_at: self.closed_at.map(ts),
+            claimed_at: self.claimed_at.map(read_ts).transpose()?,
+            dispatched_at: self.dispatched_at.map(read_ts).transpose()?,
+            on_scene_at: self.on_scene_at.map(read_ts).transpose()?,
+            closed_at: self.closed_at.map(read_ts).transpose()?,
             close_reason: parse_opt("close_reason", self.close_reason.as_deref())?,
             close_note: self.close_note,
             duplicate_of: self.duplicate_of,
@@ -378,7 +388,7 @@ impl IncidentRow {
                 .collect::<Result<_>>()?,
             disconnect: parse_opt("disconnect", self.disconnect.as_deref())?,
             version: self.version,
-            updated_at: ts(self.updated_at),
+            updated_at: read_ts(self.updated_at)?,
         })
     }
 }
@@ -429,7 +439,7 @@ impl UnitRow {
             jurisdiction: self.jurisdiction,
             status: parse("unit status", &self.status)?,
             incident_id: self.incident_id,
-            status_since: Some(ts(self.updated_at)),
+            status_since: Some(read_ts(self.updated_at)?),
         })
     }
 }
@@ -462,11 +472,11 @@ impl ReferralRow {
             agency: parse("agency", &self.agency)?,
             status,
             feedback: self.feedback,
-            created_at: ts(self.created_at),
-            due_at: ts(self.due_at),
-            accepted_at: self.accepted_at.map(ts),
-            feedback_at: self.feedback_at.map(ts),
-            closed_at: self.closed_at.map(ts),
+            created_at: read_ts(self.created_at)?,
+            due_at: read_ts(self.due_at)?,
+            accepted_at: self.accepted_at.map(read_ts).transpose()?,
+            feedback_at: self.feedback_at.map(read_ts).transpose()?,
+            closed_at: self.closed_at.map(read_ts).transpose()?,
             overdue: status == ReferralStatus::Sent && ms(now) > self.due_at,
         })
     }
@@ -494,12 +504,12 @@ impl CallbackRow {
         Ok(Callback {
             id: self.id,
             incident_id: self.incident_id,
-            phone: phone(self.phone),
+            phone: phone(self.phone)?,
             reason: parse("callback reason", &self.reason)?,
             status: parse("callback status", &self.status)?,
             outcome: self.outcome,
-            created_at: ts(self.created_at),
-            closed_at: self.closed_at.map(ts),
+            created_at: read_ts(self.created_at)?,
+            closed_at: self.closed_at.map(read_ts).transpose()?,
             closed_by: self.closed_by_id.map(|id| UserRef {
                 id,
                 name: self.closed_by_name.unwrap_or_default(),
@@ -522,18 +532,18 @@ struct SupplementRow {
 const SUPPLEMENT_COLS: &str = "id, incident_id, at, author_id, author_name, text, from_incident";
 
 impl SupplementRow {
-    fn into_model(self) -> Supplement {
-        Supplement {
+    fn into_model(self) -> Result<Supplement> {
+        Ok(Supplement {
             id: self.id,
             incident_id: self.incident_id,
-            at: ts(self.at),
+            at: read_ts(self.at)?,
             author: UserRef {
                 id: self.author_id,
                 name: self.author_name,
             },
             text: self.text,
             from_incident: self.from_incident,
-        }
+        })
     }
 }
 
@@ -559,7 +569,7 @@ impl FlagRow {
                 id: self.created_by_id,
                 name: self.created_by_name,
             },
-            created_at: ts(self.created_at),
+            created_at: read_ts(self.created_at)?,
         })
     }
 }
@@ -587,7 +597,7 @@ impl QueueRow {
             id: self.id,
             channel: parse("channel", &self.channel)?,
             caller: self.shown_caller,
-            received_at: ts(self.received_at),
+            received_at: read_ts(self.received_at)?,
             priority: parse("priority", &self.shown_priority)?,
             category: parse_opt("category", self.shown_category.as_deref())?,
             status: parse("status", &self.status)?,
@@ -595,7 +605,7 @@ impl QueueRow {
                 id,
                 name: self.holder_name.unwrap_or_default(),
             }),
-            held_since: self.held_since.map(ts),
+            held_since: self.held_since.map(read_ts).transpose()?,
             disconnect: parse_opt("disconnect", self.disconnect.as_deref())?,
             summary: self.summary,
             version: self.version,
@@ -629,7 +639,7 @@ impl EventRow {
         };
         Ok(Event {
             id: self.id,
-            at: ts(self.at),
+            at: read_ts(self.at)?,
             actor: self.actor_id.map(|id| UserRef {
                 id,
                 name: self.actor_name.unwrap_or_default(),
@@ -672,8 +682,12 @@ impl<'a> NewEvent<'a> {
     }
 }
 
-fn to_json<T: serde::Serialize>(v: &T) -> Option<String> {
-    serde_json::to_string(v).ok()
+/// A record as JSON for the audit trail. Our types always serialise; if
+/// one ever did not, the change is refused rather than audited without it.
+fn to_json<T: serde::Serialize>(v: &T) -> Result<Option<String>> {
+    serde_json::to_string(v)
+        .map(Some)
+        .map_err(|e| StoreError::Internal(format!("cannot record the change for the audit trail: {e}")))
 }
 
 // ---------------------------------------------------------------- store
@@ -682,7 +696,7 @@ impl SqlStore {
     pub async fn open(url: &str, policy: Policy) -> Result<Self> {
         let db = if url.starts_with("sqlite:") {
             let opts = SqliteConnectOptions::from_str(url)
-                .map_err(|e| StoreError::Internal(format!("bad SQLite URL {url:?}: {e}")))?
+                .map_err(|e| StoreError::Internal(format!("bad SQLite URL {}: {e}", super::redact_url(url))))?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
                 // FULL: a commit is on disk before we acknowledge it.
@@ -724,7 +738,8 @@ impl SqlStore {
             Db::Pg(pool)
         } else {
             return Err(StoreError::Internal(format!(
-                "unsupported database URL {url:?}: use sqlite://PATH or postgres://…"
+                "unsupported database URL {}: use sqlite://PATH or postgres://…",
+                super::redact_url(url)
             )));
         };
         let (intakes, jobs) = tokio::sync::mpsc::channel(4 * MAX_BATCH);
@@ -835,8 +850,8 @@ impl SqlStore {
         let ev = NewEvent {
             incident_id: incident.or(unit.incident_id),
             unit_id: Some(unit.id),
-            before: to_json(unit),
-            after: to_json(&after),
+            before: to_json(unit)?,
+            after: to_json(&after)?,
             ..NewEvent::of(Some(actor), "unit.status")
         };
         Self::append_event(tx, ev, now).await?;
@@ -945,7 +960,7 @@ impl SqlStore {
         now: DateTime<Utc>,
     ) -> Result<Option<Mutation>> {
         // Times are kept to the millisecond: what a write returns must equal what a later read returns.
-        let now = ts(ms(now));
+        let now = at_ms(now);
         let mut tx = self.begin().await?;
         let mut inc = Self::load_incident(&mut tx, id).await?;
         if let Some(v) = expected_version
@@ -971,7 +986,7 @@ impl SqlStore {
         let reason = op.reason().map(|r| r.trim().to_owned());
         let before = inc.clone();
         let effects = model::apply(&mut inc, op, actor, now, unit.as_ref())?;
-        let row = IncidentRow::from_model(&inc);
+        let row = IncidentRow::from_model(&inc)?;
         let updated = on_tx!(&mut tx, |c| bind_incident!(sqlx::query(UPDATE_INCIDENT), row)
             .bind(id)
             .bind(before.version)
@@ -1021,7 +1036,7 @@ impl SqlStore {
                 status: ReferralStatus::Sent,
                 feedback: None,
                 created_at: now,
-                due_at: ts(due),
+                due_at: read_ts(due)?,
                 accepted_at: None,
                 feedback_at: None,
                 closed_at: None,
@@ -1030,7 +1045,7 @@ impl SqlStore {
             let ev = NewEvent {
                 incident_id: Some(id),
                 referral_id: Some(rid),
-                after: to_json(&r),
+                after: to_json(&r)?,
                 ..NewEvent::of(Some(actor), "referral.sent")
             };
             Self::append_event(&mut tx, ev, now).await?;
@@ -1040,8 +1055,8 @@ impl SqlStore {
             incident_id: Some(id),
             referral_id: referral.as_ref().map(|r| r.id),
             unit_id: inc.unit_id,
-            before: to_json(&before),
-            after: to_json(&inc),
+            before: to_json(&before)?,
+            after: to_json(&inc)?,
             note: reason.as_deref(),
             ..NewEvent::of(Some(actor), kind)
         };
@@ -1094,7 +1109,7 @@ impl SqlStore {
         now: DateTime<Utc>,
     ) -> Result<IntakeOutcome> {
         let (key, mut inc) = intake_incident(actor, key, new, now);
-        let row = IncidentRow::from_model(&inc);
+        let row = IncidentRow::from_model(&inc)?;
         // The insert is the replay check: a key already used inserts nothing
         // (one round trip fewer per intake than looking first).
         let inserted: Option<i64> = on_tx!(tx, |c| bind_incident!(sqlx::query_scalar(INSERT_INCIDENT), row)
@@ -1125,7 +1140,7 @@ impl SqlStore {
         }
         let ev = NewEvent {
             incident_id: Some(inc.id),
-            after: to_json(&inc),
+            after: to_json(&inc)?,
             ..NewEvent::of(Some(actor), "incident.created")
         };
         Self::append_event(tx, ev, now).await?;
@@ -1222,7 +1237,7 @@ impl SqlStore {
         };
         let ev = NewEvent {
             incident_id: Some(incident_id),
-            after: to_json(&s),
+            after: to_json(&s)?,
             ..NewEvent::of(Some(actor), "incident.supplemented")
         };
         Self::append_event(tx, ev, now).await?;
@@ -1262,7 +1277,7 @@ impl SqlStore {
             keys.push(key);
             incs.push(inc);
         }
-        let rows: Vec<IncidentRow> = incs.iter().map(IncidentRow::from_model).collect();
+        let rows: Vec<IncidentRow> = incs.iter().map(IncidentRow::from_model).collect::<Result<_>>()?;
         let q = bind_arrays!(
             sqlx::query_scalar(sqlx::AssertSqlSafe(PG_INSERT_INCIDENTS.as_str())),
             rows,
@@ -1341,6 +1356,7 @@ impl SqlStore {
 
         if !fresh.is_empty() {
             hold_event_log(t, locked).await?;
+            let jsons: Vec<Option<String>> = incs.iter().map(to_json).collect::<Result<_>>()?;
             let col = |f: &dyn Fn(usize) -> Option<String>| fresh.iter().map(|&i| f(i)).collect::<Vec<_>>();
             sqlx::query(
                 "INSERT INTO events (at, actor_id, actor_name, kind, incident_id, after_json) \
@@ -1352,7 +1368,7 @@ impl SqlStore {
             .bind(col(&|i| Some(batch[i].actor.name.clone())))
             .bind("incident.created")
             .bind(fresh.iter().map(|&i| incs[i].id).collect::<Vec<_>>())
-            .bind(col(&|i| to_json(&incs[i])))
+            .bind(col(&|i| jsons[i].clone()))
             .execute(&mut **t)
             .await
             .db()?;
@@ -1488,7 +1504,7 @@ impl Store for SqlStore {
         password_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<User> {
-        let now = ts(ms(now));
+        let now = at_ms(now);
         let mut tx = self.begin().await?;
         let sql = "INSERT INTO users (name, role, agency, password_hash, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id";
         let id: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(sql)
@@ -1510,7 +1526,7 @@ impl Store for SqlStore {
             agency,
         };
         let ev = NewEvent {
-            after: to_json(&user),
+            after: to_json(&user)?,
             ..NewEvent::of(actor, "user.created")
         };
         Self::append_event(&mut tx, ev, now).await?;
@@ -1592,7 +1608,7 @@ impl Store for SqlStore {
     }
 
     async fn seed_units(&self, seeds: &[UnitSeed], now: DateTime<Utc>) -> Result<usize> {
-        let now = ts(ms(now));
+        let now = at_ms(now);
         let mut tx = self.begin().await?;
         let count: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT COUNT(*) FROM units")
             .fetch_one(c)
@@ -1627,7 +1643,7 @@ impl Store for SqlStore {
     }
 
     async fn set_unit_status(&self, actor: &User, id: UnitId, status: UnitStatus, now: DateTime<Utc>) -> Result<Unit> {
-        let now = ts(ms(now));
+        let now = at_ms(now);
         for _ in 0..RACE_RETRIES {
             let mut tx = self.begin().await?;
             let unit = Self::load_unit(&mut tx, id).await?;
@@ -1656,9 +1672,9 @@ impl Store for SqlStore {
         new: NewIncident,
         now: DateTime<Utc>,
     ) -> Result<IntakeOutcome> {
-        let now = ts(ms(now));
+        let now = at_ms(now);
         let mut new = new;
-        new.received_at = ts(ms(new.received_at));
+        new.received_at = at_ms(new.received_at);
         let (reply, outcome) = tokio::sync::oneshot::channel();
         let job = IntakeJob {
             actor: actor.clone(),
@@ -1796,7 +1812,7 @@ impl Store for SqlStore {
         step: ReferralStep,
         now: DateTime<Utc>,
     ) -> Result<Referral> {
-        let now = ts(ms(now));
+        let now = at_ms(now);
         for _ in 0..RACE_RETRIES {
             let mut tx = self.begin().await?;
             let sql = format!("SELECT {REFERRAL_COLS} FROM referrals WHERE id = $1");
@@ -1831,8 +1847,8 @@ impl Store for SqlStore {
             let ev = NewEvent {
                 incident_id: Some(r.incident_id),
                 referral_id: Some(id),
-                before: to_json(&before),
-                after: to_json(&r),
+                before: to_json(&before)?,
+                after: to_json(&r)?,
                 ..NewEvent::of(Some(actor), kind)
             };
             Self::append_event(&mut tx, ev, now).await?;
@@ -1858,7 +1874,7 @@ impl Store for SqlStore {
     }
 
     async fn close_callback(&self, actor: &User, id: i64, outcome: &str, now: DateTime<Utc>) -> Result<Callback> {
-        let now = ts(ms(now));
+        let now = at_ms(now);
         let mut tx = self.begin().await?;
         let sql = format!("SELECT {CALLBACK_COLS} FROM callbacks WHERE id = $1");
         let row: Option<CallbackRow> = on_tx!(&mut tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -1898,8 +1914,8 @@ impl Store for SqlStore {
         }
         let ev = NewEvent {
             incident_id: Some(before.incident_id),
-            before: to_json(&before),
-            after: to_json(&after),
+            before: to_json(&before)?,
+            after: to_json(&after)?,
             ..NewEvent::of(Some(actor), "callback.closed")
         };
         Self::append_event(&mut tx, ev, now).await?;
@@ -1979,7 +1995,7 @@ impl Store for SqlStore {
         note: &str,
         now: DateTime<Utc>,
     ) -> Result<CallerFlag> {
-        let now = ts(ms(now));
+        let now = at_ms(now);
         let mut tx = self.begin().await?;
         let sql = "INSERT INTO caller_flags (phone, flag, note, created_by_id, created_by_name, created_at) \
                    VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
@@ -2002,7 +2018,7 @@ impl Store for SqlStore {
             created_at: now,
         };
         let ev = NewEvent {
-            after: to_json(&f),
+            after: to_json(&f)?,
             ..NewEvent::of(Some(actor), "caller.flagged")
         };
         Self::append_event(&mut tx, ev, now).await?;
@@ -2011,7 +2027,7 @@ impl Store for SqlStore {
     }
 
     async fn remove_flag(&self, actor: &User, id: i64, now: DateTime<Utc>) -> Result<()> {
-        let now = ts(ms(now));
+        let now = at_ms(now);
         let mut tx = self.begin().await?;
         let sql = "SELECT id, phone, flag, note, created_by_id, created_by_name, created_at FROM caller_flags \
                    WHERE id = $1 AND removed_at IS NULL";
@@ -2034,7 +2050,7 @@ impl Store for SqlStore {
         .map(drop)
         .db()?);
         let ev = NewEvent {
-            before: to_json(&flag),
+            before: to_json(&flag)?,
             ..NewEvent::of(Some(actor), "caller.unflagged")
         };
         Self::append_event(&mut tx, ev, now).await?;
@@ -2140,7 +2156,7 @@ impl Store for SqlStore {
         let queue = QueueNow {
             depth,
             unclaimed,
-            oldest_received_at: oldest.map(ts),
+            oldest_received_at: oldest.map(read_ts).transpose()?,
             oldest_wait_secs: oldest.map(|o| (now_ms - o).max(0) / 1000),
         };
 
@@ -2198,12 +2214,14 @@ impl Store for SqlStore {
         let span_end = range[1].min(now_ms.max(range[0]));
         let hours = ((span_end - range[0] + HOUR_MS - 1) / HOUR_MS).max(1) as usize;
         let mut hourly: Vec<HourBucket> = (0..hours)
-            .map(|h| HourBucket {
-                start: ts(range[0] + h as i64 * HOUR_MS),
-                by_channel: Default::default(),
-                queue_depth: 0,
+            .map(|h| {
+                Ok(HourBucket {
+                    start: read_ts(range[0] + h as i64 * HOUR_MS)?,
+                    by_channel: Default::default(),
+                    queue_depth: 0,
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let arrivals: Vec<(i64, String, i64)> = self
             .rows(
                 format!("SELECT (received_at - $1) / {HOUR_MS}, channel, COUNT(*) {within} GROUP BY 1, 2"),
@@ -2338,37 +2356,39 @@ impl Store for SqlStore {
         Ok(Alerts {
             waves: waves
                 .into_iter()
-                .filter_map(|(p, calls, first, last)| {
-                    Some(WaveAlert {
-                        phone: CallerPhone::parse(&p).ok()?,
+                .map(|(p, calls, first, last)| {
+                    Ok(WaveAlert {
+                        phone: CallerPhone::parse(&p).map_err(|e| corrupt("phone number", e))?,
                         calls,
-                        first_at: ts(first),
-                        last_at: ts(last),
+                        first_at: read_ts(first)?,
+                        last_at: read_ts(last)?,
                     })
                 })
-                .collect(),
+                .collect::<Result<_>>()?,
             long_waits: waits
                 .into_iter()
                 .map(|(id, p, at)| {
                     Ok(WaitAlert {
                         incident_id: id,
                         priority: parse_opt("priority", p.as_deref())?.unwrap_or(model::Priority::P3),
-                        received_at: ts(at),
+                        received_at: read_ts(at)?,
                         wait_secs: (now_ms - at) / 1000,
                     })
                 })
                 .collect::<Result<_>>()?,
             stale_holds: holds
                 .into_iter()
-                .map(|(id, holder, name, since)| HoldAlert {
-                    incident_id: id,
-                    holder: UserRef {
-                        id: holder,
-                        name: name.unwrap_or_default(),
-                    },
-                    held_since: ts(since),
+                .map(|(id, holder, name, since)| {
+                    Ok(HoldAlert {
+                        incident_id: id,
+                        holder: UserRef {
+                            id: holder,
+                            name: name.unwrap_or_default(),
+                        },
+                        held_since: read_ts(since)?,
+                    })
                 })
-                .collect(),
+                .collect::<Result<_>>()?,
         })
     }
 
@@ -2391,24 +2411,23 @@ impl Store for SqlStore {
         );
         let rows: Vec<(String, i64, i64, i64, i64, i64)> =
             self.rows(sql, &[ms(from), ms(to), limit.clamp(1, 1000)]).await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(p, total, invalid, wasted, flags, last)| {
-                Some(NuisanceCaller {
-                    phone: CallerPhone::parse(&p).ok()?,
+        rows.into_iter()
+            .map(|(p, total, invalid, wasted, flags, last)| {
+                Ok(NuisanceCaller {
+                    phone: CallerPhone::parse(&p).map_err(|e| corrupt("phone number", e))?,
                     total_calls: total,
                     invalid_calls: invalid,
                     wasted_dispatches: wasted,
                     active_flags: flags,
-                    last_call_at: ts(last),
+                    last_call_at: read_ts(last)?,
                 })
             })
-            .collect())
+            .collect()
     }
 
     async fn add_supplement(&self, actor: &User, id: IncidentId, text: &str, now: DateTime<Utc>) -> Result<Supplement> {
         let text = model::parse_supplement(text)?;
-        let now = ts(ms(now));
+        let now = at_ms(now);
         let mut tx = self.begin().await?;
         Self::load_incident(&mut tx, id).await?;
         let s = Self::insert_supplement(&mut tx, actor, id, &text, None, now).await?;
@@ -2423,7 +2442,7 @@ impl Store for SqlStore {
             .fetch_all(c)
             .await
             .db()?);
-        Ok(rows.into_iter().map(SupplementRow::into_model).collect())
+        rows.into_iter().map(SupplementRow::into_model).collect()
     }
 
     async fn dossier(&self, phone: &CallerPhone, now: DateTime<Utc>) -> Result<Dossier> {
@@ -2455,7 +2474,10 @@ impl Store for SqlStore {
             wasted_dispatches: history.wasted_dispatches,
             flags: history.flags,
             incidents,
-            supplements: supplements.into_iter().map(SupplementRow::into_model).collect(),
+            supplements: supplements
+                .into_iter()
+                .map(SupplementRow::into_model)
+                .collect::<Result<_>>()?,
         })
     }
 

@@ -435,6 +435,37 @@ fn a_known_nuisance_caller_gets_a_red_banner_not_a_rejection() {
 }
 
 #[test]
+fn an_outbox_row_this_version_cannot_read_is_kept_and_reported() {
+    let env = env();
+    // A row written by some other console version: set aside, never lost.
+    env.rt.block_on(async {
+        drop(Outbox::open(&env.outbox).await.expect("outbox"));
+        let raw = sqlx::SqlitePool::connect(&format!("sqlite://{}", env.outbox.display()))
+            .await
+            .expect("raw outbox");
+        sqlx::query("INSERT INTO outbox (key, request, created_at) VALUES ('k-old', '{\"narrative\":7}', 1)")
+            .execute(&raw)
+            .await
+            .expect("insert");
+        raw.close().await;
+    });
+    let mut h = console(&env);
+    step_until(&mut h, "the unreadable row reported", |h| {
+        h.query_by_label_contains("本版本无法读取").is_some()
+    });
+    let (kept, pending) = env.rt.block_on(async {
+        let o = Outbox::open(&env.outbox).await.expect("outbox");
+        (o.kept().await.expect("kept"), o.pending().await.expect("pending"))
+    });
+    assert_eq!(kept, 1, "kept on disk, not deleted");
+    assert!(
+        pending.calls.is_empty() && pending.unreadable == 0,
+        "and no longer retried"
+    );
+    assert_eq!(app(&h).state.outbox_pending, 0);
+}
+
+#[test]
 fn a_call_logged_offline_arrives_exactly_once() {
     let mut env = env();
     let mut h = console(&env);

@@ -653,3 +653,34 @@ async fn a_stalled_subscriber_is_dropped_and_resumes_with_last_event_id(backend:
     got.extend(created_ids(&mut resumed, posted.len() - got.len()).await);
     assert_eq!(got, posted, "with Last-Event-ID nothing is missed or repeated");
 }
+
+/// A damaged row reads as an error, not as a default: no call silently
+/// dated 1970 or silently without its caller's number. The client is told
+/// "internal" and nothing more; the detail goes to the log.
+#[tokio::test]
+async fn a_damaged_row_is_an_error_not_a_silent_default() {
+    let srv = crate::helpers::spawn_server(Backend::Sqlite).await;
+    let gw = srv.user("gateway", Role::Gateway, None).await;
+    let lead = srv.user("lead", Role::ShiftLead, None).await;
+    let call = gw
+        .intake(json!({ "channel": "voice", "phone": "13804310002", "narrative": "楼道里有人吵架" }))
+        .await;
+    let id = call["id"].as_i64().expect("id");
+    assert_eq!(lead.get(&format!("/incidents/{id}")).await.0, StatusCode::OK);
+
+    let raw = sqlx::SqlitePool::connect(srv.db_url()).await.expect("raw database");
+    for damage in [
+        "UPDATE incidents SET phone = 'no-such-number' WHERE id = $1",
+        "UPDATE incidents SET phone = '13804310002', received_at = 9223372036854775807 WHERE id = $1",
+    ] {
+        sqlx::query(damage).bind(id).execute(&raw).await.expect("damage");
+        let (status, body) = lead.get(&format!("/incidents/{id}")).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{damage}: {body}");
+        assert_eq!(body["error"]["code"], "internal");
+        let message = body["error"]["message"].as_str().expect("message");
+        assert!(
+            !message.contains("no-such-number") && !message.contains("9223372036854775807"),
+            "{message}"
+        );
+    }
+}
