@@ -1,6 +1,7 @@
 //! The console application: drains background answers, draws the panels,
 //! and applies the commands they emitted once per frame.
 
+use crate::k;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender};
 use std::time::Duration;
@@ -8,7 +9,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::backend::{Backend, Outbox};
-use super::command::{Command, Msg};
+use super::command::{Command, Done, Msg};
 use super::panels;
 use super::state::{Conn, ConsoleState, Draft, Prefs, View};
 use crate::client::{ApiClient, FeedItem};
@@ -121,9 +122,9 @@ impl ConsoleApp {
                 referral,
             } => {
                 let inc = *incident;
-                self.state.notice(lang.tr(what), false);
+                self.state.notice(lang.tr(what.key()), false);
                 match what {
-                    "claimed" | "saved" | "resumed" if inc.holder.as_ref().is_some_and(|h| h.id == me) => {
+                    w if w.keeps_the_call() && inc.holder.as_ref().is_some_and(|h| h.id == me) => {
                         match &mut self.state.draft {
                             Some(d) if d.incident_id == Some(inc.id) => {
                                 d.version = inc.version;
@@ -146,7 +147,7 @@ impl ConsoleApp {
                 if referral.is_some() {
                     self.state.last_referral = referral;
                 }
-                if what == "dispatched" {
+                if what == Done::Dispatched {
                     self.state.dispatched_by_me.insert(inc.id);
                     let notified: Vec<&str> = inc
                         .co_notify
@@ -155,12 +156,17 @@ impl ConsoleApp {
                         .collect();
                     if !notified.is_empty() {
                         self.state.notice(
-                            format!("{} · {} {}", lang.tr(what), lang.tr("co_notify"), notified.join(" ")),
+                            format!(
+                                "{} · {} {}",
+                                lang.tr(what.key()),
+                                lang.tr(k!("co_notify")),
+                                notified.join(" ")
+                            ),
                             false,
                         );
                     }
                 }
-                if what == "unlinked" {
+                if what == Done::Unlinked {
                     // The audit line that offered it has a successor to show.
                     self.state.lead.invalidate();
                 }
@@ -168,7 +174,7 @@ impl ConsoleApp {
             }
             Msg::Failed(f) => self.state.notice(super::i18n::failure_text(lang, &f), true),
             Msg::Queued => {
-                self.state.notice(lang.tr("queued_offline"), true);
+                self.state.notice(lang.tr(k!("queued_offline")), true);
                 // The form moves on, and with it everything said about the call.
                 self.state.set_call(None);
             }
@@ -203,7 +209,11 @@ impl ConsoleApp {
             Msg::LeadChanged => self.state.lead.invalidate(),
             Msg::SignedOut => self.state.signed_out = true,
             Msg::Exported { path, fallback } => {
-                let what = if fallback { "exported_fallback" } else { "exported" };
+                let what = if fallback {
+                    k!("exported_fallback")
+                } else {
+                    k!("exported")
+                };
                 self.state
                     .notice(format!("{} {}", lang.tr(what), path.display()), false);
             }

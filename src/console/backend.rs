@@ -14,7 +14,7 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use tokio::runtime::Handle;
 
-use super::command::{Command, ExportJob, Failure, Msg, Then};
+use super::command::{Command, Done, ExportJob, Failure, Msg, Then};
 use super::export::{self, Picked, SaveTarget};
 use super::i18n::Lang;
 use crate::client::{ApiClient, ClientError};
@@ -332,7 +332,7 @@ impl Backend {
                     // no queue event reaches it otherwise), and the "kept in
                     // the outbox" warning gives way.
                     self.send(Msg::Done {
-                        what: "sent_from_outbox",
+                        what: Done::SentFromOutbox,
                         incident: Box::new(intake.incident),
                         referral: None,
                     });
@@ -366,17 +366,19 @@ impl Backend {
         &self,
         id: IncidentId,
         then: &Then,
-    ) -> Result<(&'static str, Incident, Option<crate::model::Referral>), ClientError> {
+    ) -> Result<(Done, Incident, Option<crate::model::Referral>), ClientError> {
         let c = &self.client;
         Ok(match then {
-            Then::Dispatch { unit_id, co_notify } => ("dispatched", c.dispatch(id, *unit_id, co_notify).await?, None),
+            Then::Dispatch { unit_id, co_notify } => {
+                (Done::Dispatched, c.dispatch(id, *unit_id, co_notify).await?, None)
+            }
             Then::Refer(agency) => {
                 let (i, r) = c.refer(id, *agency).await?;
-                ("referred", i, Some(r))
+                (Done::Referred, i, Some(r))
             }
-            Then::Close(reason, note) => ("closed", c.close(id, *reason, note.as_deref()).await?, None),
-            Then::Link(of) => ("linked", c.link_duplicate(id, *of).await?, None),
-            Then::Unlink => ("unlinked", c.unlink_duplicate(id).await?, None),
+            Then::Close(reason, note) => (Done::Closed, c.close(id, *reason, note.as_deref()).await?, None),
+            Then::Link(of) => (Done::Linked, c.link_duplicate(id, *of).await?, None),
+            Then::Unlink => (Done::Unlinked, c.unlink_duplicate(id).await?, None),
         })
     }
 
@@ -403,11 +405,11 @@ impl Backend {
                         .map_or_else(String::new, |u| u.name);
                     self.send(Msg::Failed(Failure::TakenBy { id, name }));
                 }
-                r => self.send(done("claimed", r)),
+                r => self.send(done(Done::Claimed, r)),
             },
-            Command::Resume(id) => self.send(done("resumed", c.incident(id).await)),
-            Command::Release(id) => self.send(done("released", c.release(id).await)),
-            Command::Update { id, patch } => self.send(done("saved", c.update(id, &patch).await)),
+            Command::Resume(id) => self.send(done(Done::Resumed, c.incident(id).await)),
+            Command::Release(id) => self.send(done(Done::Released, c.release(id).await)),
+            Command::Update { id, patch } => self.send(done(Done::Saved, c.update(id, &patch).await)),
             Command::Act { id, then } => match self.act(id, &then).await {
                 Ok((what, i, referral)) => self.send(Msg::Done {
                     what,
@@ -427,7 +429,7 @@ impl Backend {
                         self.outbox.remove(&key).await.ok();
                         let id = intake.incident.id;
                         self.send(Msg::Done {
-                            what: "saved",
+                            what: Done::Saved,
                             incident: Box::new(intake.incident),
                             referral: None,
                         });
@@ -491,15 +493,15 @@ impl Backend {
                 Err(e) => self.send(Msg::Failed(Failure::Service(e))),
             },
             Command::Reassign { id, to, reason } => {
-                self.send(done("reassigned", c.reassign(id, to, &reason).await));
+                self.send(done(Done::Reassigned, c.reassign(id, to, &reason).await));
                 self.send(Msg::LeadChanged);
             }
             Command::Reprioritise { id, priority, reason } => {
-                self.send(done("reprioritised", c.reprioritise(id, priority, &reason).await));
+                self.send(done(Done::Reprioritised, c.reprioritise(id, priority, &reason).await));
                 self.send(Msg::LeadChanged);
             }
             Command::FreeCall { id, reason } => {
-                self.send(done("released", c.free_call(id, &reason).await));
+                self.send(done(Done::Released, c.free_call(id, &reason).await));
                 self.send(Msg::LeadChanged);
             }
             Command::LoadStats { from, to } => match c.stats(from, to).await {

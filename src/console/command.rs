@@ -2,6 +2,8 @@
 //! background tasks answer ([`Msg`], delivered through a channel that wakes
 //! the UI).
 
+use super::i18n::Key;
+use crate::k;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
@@ -117,6 +119,68 @@ pub enum Then {
     Unlink,
 }
 
+/// What an operator's action did to an incident: decides where the form
+/// goes next and which notice is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Done {
+    Saved,
+    Claimed,
+    Resumed,
+    Released,
+    Dispatched,
+    Referred,
+    Closed,
+    Linked,
+    Unlinked,
+    /// A shift lead moved the call to another operator.
+    Reassigned,
+    /// A shift lead changed the call's priority.
+    Reprioritised,
+    /// A call from the outbox reached the service.
+    SentFromOutbox,
+}
+
+impl Done {
+    pub const ALL: [Done; 12] = [
+        Done::Saved,
+        Done::Claimed,
+        Done::Resumed,
+        Done::Released,
+        Done::Dispatched,
+        Done::Referred,
+        Done::Closed,
+        Done::Linked,
+        Done::Unlinked,
+        Done::Reassigned,
+        Done::Reprioritised,
+        Done::SentFromOutbox,
+    ];
+
+    /// The notice's translation key.
+    pub fn key(self) -> Key {
+        match self {
+            Done::Saved => k!("saved"),
+            Done::Claimed => k!("claimed"),
+            Done::Resumed => k!("resumed"),
+            Done::Released => k!("released"),
+            Done::Dispatched => k!("dispatched"),
+            Done::Referred => k!("referred"),
+            Done::Closed => k!("closed"),
+            Done::Linked => k!("linked"),
+            Done::Unlinked => k!("unlinked"),
+            Done::Reassigned => k!("reassigned"),
+            Done::Reprioritised => k!("reprioritised"),
+            Done::SentFromOutbox => k!("sent_from_outbox"),
+        }
+    }
+
+    /// The call stays on this operator's form (they hold it) rather than
+    /// leaving their hands.
+    pub fn keeps_the_call(self) -> bool {
+        matches!(self, Done::Claimed | Done::Saved | Done::Resumed)
+    }
+}
+
 /// An answer from the background.
 #[derive(Debug)]
 pub enum Msg {
@@ -124,7 +188,7 @@ pub enum Msg {
     Queue(Vec<QueueEntry>),
     /// An incident changed by this operator's action, with what it was.
     Done {
-        what: &'static str,
+        what: Done,
         incident: Box<Incident>,
         referral: Option<Referral>,
     },

@@ -4,6 +4,7 @@
 //! Owns: turning model values into tables and bytes, and asking where to save
 //! them. Must not touch: the network (the backend fetches the data) or egui.
 
+use crate::k;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -43,7 +44,7 @@ fn name<T: Coded>(lang: Lang, v: Option<T>) -> String {
 pub fn outcome(lang: Lang, i: &Incident) -> String {
     let status = code_name(lang, i.status.code());
     match i.status {
-        Status::New | Status::InProgress => lang.tr("open").to_owned(),
+        Status::New | Status::InProgress => lang.tr(k!("open")).to_owned(),
         Status::Referred => format!("{status}: {}", name(lang, i.agency)),
         Status::Closed => {
             let mut s = format!("{status}: {}", name(lang, i.close_reason));
@@ -62,23 +63,23 @@ pub fn outcome(lang: Lang, i: &Incident) -> String {
 /// One row per incident, the columns a centre's records need.
 pub fn incidents_table(lang: Lang, incidents: &[Incident]) -> Table {
     let header = [
-        "id",
-        "received",
-        "channel",
-        "phone",
-        "name",
-        "location",
-        "jurisdiction",
-        "narrative",
-        "category",
-        "agency",
-        "priority",
-        "status",
-        "outcome",
-        "operator",
+        k!("id"),
+        k!("received"),
+        k!("channel"),
+        k!("phone"),
+        k!("name"),
+        k!("location"),
+        k!("jurisdiction"),
+        k!("narrative"),
+        k!("category"),
+        k!("agency"),
+        k!("priority"),
+        k!("status"),
+        k!("outcome"),
+        k!("operator"),
     ]
     .iter()
-    .map(|k| lang.tr(k).to_owned())
+    .map(|key| lang.tr(*key).to_owned())
     .collect();
     let rows = incidents
         .iter()
@@ -155,7 +156,7 @@ fn dossier_table(lang: Lang, d: &Dossier) -> Table {
     for (row, inc) in t.rows.iter_mut().zip(&d.incidents) {
         for s in d.supplements.iter().filter(|s| s.incident_id == inc.id) {
             let who = match s.from_incident {
-                Some(from) => format!("#{from} {}", lang.tr("merged_caller")),
+                Some(from) => format!("#{from} {}", lang.tr(k!("merged_caller"))),
                 None => s.author.name.clone(),
             };
             row[NARRATIVE].push_str(&format!("\n+ {} {who}：{}", time(Some(s.at)), s.text));
@@ -166,15 +167,15 @@ fn dossier_table(lang: Lang, d: &Dossier) -> Table {
 
 fn dossier_totals(lang: Lang, d: &Dossier) -> Vec<(String, String)> {
     let mut out = vec![
-        (lang.tr("phone").to_owned(), d.phone.to_string()),
-        (lang.tr("total_calls").to_owned(), d.total_calls.to_string()),
-        (lang.tr("invalid_share").to_owned(), d.invalid_calls.to_string()),
-        (lang.tr("wasted").to_owned(), d.wasted_dispatches.to_string()),
-        (lang.tr("generated").to_owned(), time(Some(d.generated_at))),
+        (lang.tr(k!("phone")).to_owned(), d.phone.to_string()),
+        (lang.tr(k!("total_calls")).to_owned(), d.total_calls.to_string()),
+        (lang.tr(k!("invalid_share")).to_owned(), d.invalid_calls.to_string()),
+        (lang.tr(k!("wasted")).to_owned(), d.wasted_dispatches.to_string()),
+        (lang.tr(k!("generated")).to_owned(), time(Some(d.generated_at))),
     ];
     for f in &d.flags {
         out.push((
-            format!("{} ({})", lang.tr("flags"), name(lang, Some(f.flag))),
+            format!("{} ({})", lang.tr(k!("flags")), name(lang, Some(f.flag))),
             format!("{} · {} · {}", f.note, f.created_by.name, time(Some(f.created_at))),
         ));
     }
@@ -198,7 +199,7 @@ fn escape(s: &str) -> String {
 
 /// A self-contained document to print or hand over: totals, flags and every call.
 pub fn dossier_html(lang: Lang, d: &Dossier) -> String {
-    let title = format!("{} {}", lang.tr("dossier_title"), d.phone);
+    let title = format!("{} {}", lang.tr(k!("dossier_title")), d.phone);
     let mut h = String::new();
     h.push_str("<!DOCTYPE html>\n<html lang=\"");
     h.push_str(if lang == Lang::Zh { "zh-CN" } else { "en" });

@@ -3,6 +3,7 @@
 //! and the audit log. `*_ui` functions over [`LeadState`] that push
 //! [`Command`]s; none of them does I/O.
 
+use crate::k;
 use std::time::{Duration as StdDuration, Instant};
 
 use chrono::{DateTime, Duration, Utc};
@@ -10,7 +11,7 @@ use egui::{Color32, RichText, Ui};
 use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, Points};
 
 use super::command::{Command, ExportJob, Then};
-use super::i18n::{Lang, code_name};
+use super::i18n::{Key, Lang, code_name};
 use super::panels::{AMBER, GREEN, RED, first_words, priority_badge, priority_color, wait_label, wait_text};
 use super::state::ConsoleState;
 use crate::model::stats::{Alerts, NuisanceCaller, ShiftStats, Timing, current_shift, local_time};
@@ -33,12 +34,12 @@ pub enum LeadTab {
 }
 
 impl LeadTab {
-    const ALL: [(LeadTab, &'static str); 5] = [
-        (LeadTab::Oversight, "tab_oversight"),
-        (LeadTab::Stats, "tab_stats"),
-        (LeadTab::Referrals, "tab_referrals"),
-        (LeadTab::Nuisance, "tab_nuisance"),
-        (LeadTab::Audit, "tab_audit"),
+    const ALL: [(LeadTab, Key); 5] = [
+        (LeadTab::Oversight, k!("tab_oversight")),
+        (LeadTab::Stats, k!("tab_stats")),
+        (LeadTab::Referrals, k!("tab_referrals")),
+        (LeadTab::Nuisance, k!("tab_nuisance")),
+        (LeadTab::Audit, k!("tab_audit")),
     ];
 }
 
@@ -54,12 +55,12 @@ pub enum RangePreset {
 }
 
 impl RangePreset {
-    const ALL: [(RangePreset, &'static str); 5] = [
-        (RangePreset::CurrentShift, "range_shift"),
-        (RangePreset::PreviousShift, "range_prev"),
-        (RangePreset::Last24h, "range_24h"),
-        (RangePreset::Last7d, "range_7d"),
-        (RangePreset::Last30d, "range_30d"),
+    const ALL: [(RangePreset, Key); 5] = [
+        (RangePreset::CurrentShift, k!("range_shift")),
+        (RangePreset::PreviousShift, k!("range_prev")),
+        (RangePreset::Last24h, k!("range_24h")),
+        (RangePreset::Last7d, k!("range_7d")),
+        (RangePreset::Last30d, k!("range_30d")),
     ];
 
     pub fn bounds(self, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
@@ -73,8 +74,11 @@ impl RangePreset {
         }
     }
 
-    fn key(self) -> &'static str {
-        Self::ALL.iter().find(|(r, _)| *r == self).map_or("range", |(_, k)| k)
+    fn key(self) -> Key {
+        Self::ALL
+            .iter()
+            .find(|(r, _)| *r == self)
+            .map_or(k!("range"), |(_, k)| *k)
     }
 }
 
@@ -185,7 +189,7 @@ fn due(asked: &mut Option<Instant>) -> bool {
 fn secs_text(lang: Lang, s: Option<f64>) -> String {
     match s {
         None => "-".into(),
-        Some(s) if s < 60.0 => format!("{s:.0}{}", lang.tr("seconds_unit")),
+        Some(s) if s < 60.0 => format!("{s:.0}{}", lang.tr(k!("seconds_unit"))),
         Some(s) => wait_text(s.round() as i64),
     }
 }
@@ -225,9 +229,9 @@ pub fn lead_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
 pub fn alerts_ui(ui: &mut Ui, state: &ConsoleState) {
     let lang = state.lang();
     let a = &state.lead.alerts;
-    ui.strong(lang.tr("alerts"));
+    ui.strong(lang.tr(k!("alerts")));
     if a.is_empty() {
-        ui.label(RichText::new(lang.tr("no_alerts")).color(GREEN));
+        ui.label(RichText::new(lang.tr(k!("no_alerts"))).color(GREEN));
         return;
     }
     let now = Utc::now();
@@ -247,11 +251,11 @@ pub fn alerts_ui(ui: &mut Ui, state: &ConsoleState) {
                 ui,
                 format!(
                     "{} {}: {} {} / {window} {}",
-                    lang.tr("alert_wave"),
+                    lang.tr(k!("alert_wave")),
                     w.phone,
                     w.calls,
-                    lang.tr("times"),
-                    lang.tr("minutes")
+                    lang.tr(k!("times")),
+                    lang.tr(k!("minutes"))
                 ),
             );
         }
@@ -260,7 +264,7 @@ pub fn alerts_ui(ui: &mut Ui, state: &ConsoleState) {
                 ui,
                 format!(
                     "{} #{} {} {}",
-                    lang.tr("alert_hold"),
+                    lang.tr(k!("alert_hold")),
                     h.incident_id,
                     h.holder.name,
                     wait_text((now - h.held_since).num_seconds().max(0))
@@ -272,9 +276,9 @@ pub fn alerts_ui(ui: &mut Ui, state: &ConsoleState) {
                 ui,
                 format!(
                     "{} ({}), {} {}",
-                    lang.tr("alert_wait"),
+                    lang.tr(k!("alert_wait")),
                     a.long_waits.len(),
-                    lang.tr("oldest_wait"),
+                    lang.tr(k!("oldest_wait")),
                     wait_text((now - oldest).num_seconds().max(0)),
                 ),
             );
@@ -298,7 +302,7 @@ pub fn oversight_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Comman
     let on_shift: Vec<&str> = state.lead.operators().map(|u| u.name.as_str()).collect();
     ui.label(format!(
         "{}: {}",
-        lang.tr("on_shift"),
+        lang.tr(k!("on_shift")),
         if on_shift.is_empty() {
             "—".to_owned()
         } else {
@@ -307,7 +311,15 @@ pub fn oversight_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Comman
     ));
     egui::ScrollArea::vertical().id_salt("oversight").show(ui, |ui| {
         egui::Grid::new("oversight_grid").striped(true).show(ui, |ui| {
-            for key in ["id", "priority", "wait", "summary", "held_by", "held_for", "action"] {
+            for key in [
+                k!("id"),
+                k!("priority"),
+                k!("wait"),
+                k!("summary"),
+                k!("held_by"),
+                k!("held_for"),
+                k!("action"),
+            ] {
                 ui.strong(lang.tr(key));
             }
             ui.end_row();
@@ -324,26 +336,26 @@ pub fn oversight_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Comman
                         ui.label(since.map_or("-".into(), |s| wait_text((now - s).num_seconds().max(0))));
                     }
                     (None, _) => {
-                        ui.label(RichText::new(lang.tr("not_taken")).weak());
+                        ui.label(RichText::new(lang.tr(k!("not_taken"))).weak());
                         ui.label("-");
                     }
                 }
                 ui.horizontal(|ui| {
-                    if ui.button(format!("{} #{id}", lang.tr("reassign"))).clicked() {
+                    if ui.button(format!("{} #{id}", lang.tr(k!("reassign")))).clicked() {
                         state.lead.editing = Some(Override {
                             incident_id: id,
                             kind: OverrideKind::Reassign(None),
                             reason: String::new(),
                         });
                     }
-                    if ui.button(format!("{} #{id}", lang.tr("set_priority"))).clicked() {
+                    if ui.button(format!("{} #{id}", lang.tr(k!("set_priority")))).clicked() {
                         state.lead.editing = Some(Override {
                             incident_id: id,
                             kind: OverrideKind::Priority(p),
                             reason: String::new(),
                         });
                     }
-                    if inc.holder.is_some() && ui.button(format!("{} #{id}", lang.tr("free_call"))).clicked() {
+                    if inc.holder.is_some() && ui.button(format!("{} #{id}", lang.tr(k!("free_call")))).clicked() {
                         state.lead.editing = Some(Override {
                             incident_id: id,
                             kind: OverrideKind::Release,
@@ -369,10 +381,10 @@ fn override_form_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Comman
                 OverrideKind::Reassign(to) => {
                     let chosen = to
                         .and_then(|id| operators.iter().find(|(u, _)| *u == id))
-                        .map_or(lang.tr("choose").to_owned(), |(_, n)| n.clone());
+                        .map_or(lang.tr(k!("choose")).to_owned(), |(_, n)| n.clone());
                     egui::ComboBox::new(
                         "reassign_to",
-                        format!("{} #{}", lang.tr("to_operator"), edit.incident_id),
+                        format!("{} #{}", lang.tr(k!("to_operator")), edit.incident_id),
                     )
                     .selected_text(chosen)
                     .show_ui(ui, |ui| {
@@ -382,12 +394,12 @@ fn override_form_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Comman
                     });
                 }
                 OverrideKind::Release => {
-                    ui.label(format!("{} #{}", lang.tr("free_call"), edit.incident_id));
+                    ui.label(format!("{} #{}", lang.tr(k!("free_call")), edit.incident_id));
                 }
                 OverrideKind::Priority(p) => {
                     egui::ComboBox::new(
                         "set_priority",
-                        format!("{} #{}", lang.tr("set_priority"), edit.incident_id),
+                        format!("{} #{}", lang.tr(k!("set_priority")), edit.incident_id),
                     )
                     .selected_text(code_name(lang, p.code()))
                     .show_ui(ui, |ui| {
@@ -397,18 +409,18 @@ fn override_form_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Comman
                     });
                 }
             }
-            let l = ui.label(lang.tr("reason"));
+            let l = ui.label(lang.tr(k!("reason")));
             ui.add(
                 egui::TextEdit::singleline(&mut edit.reason)
                     .id_salt("override_reason")
                     .desired_width(260.0),
             )
             .labelled_by(l.id);
-            if ui.button(lang.tr("confirm")).clicked() {
+            if ui.button(lang.tr(k!("confirm"))).clicked() {
                 let reason = edit.reason.trim().to_owned();
                 match edit.kind {
-                    _ if reason.is_empty() => problem = Some(lang.tr("reason_needed")),
-                    OverrideKind::Reassign(None) => problem = Some(lang.tr("to_operator")),
+                    _ if reason.is_empty() => problem = Some(lang.tr(k!("reason_needed"))),
+                    OverrideKind::Reassign(None) => problem = Some(lang.tr(k!("to_operator"))),
                     OverrideKind::Reassign(Some(to)) => {
                         cmds.push(Command::Reassign {
                             id: edit.incident_id,
@@ -434,7 +446,7 @@ fn override_form_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Comman
                     }
                 }
             }
-            if ui.button(lang.tr("cancel")).clicked() {
+            if ui.button(lang.tr(k!("cancel"))).clicked() {
                 done = true;
             }
         });
@@ -449,7 +461,7 @@ fn override_form_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Comman
 
 fn range_ui(ui: &mut Ui, lang: Lang, range: &mut RangePreset) -> bool {
     let before = *range;
-    egui::ComboBox::new("lead_range", lang.tr("range"))
+    egui::ComboBox::new("lead_range", lang.tr(k!("range")))
         .selected_text(lang.tr(range.key()))
         .show_ui(ui, |ui| {
             for (r, key) in RangePreset::ALL {
@@ -459,20 +471,20 @@ fn range_ui(ui: &mut Ui, lang: Lang, range: &mut RangePreset) -> bool {
     *range != before
 }
 
-fn timing_row(ui: &mut Ui, lang: Lang, key: &'static str, t: &Timing) {
+fn timing_row(ui: &mut Ui, lang: Lang, key: Key, t: &Timing) {
     ui.label(lang.tr(key));
-    ui.label(format!("{} {}", lang.tr("median"), secs_text(lang, t.p50_secs)));
-    ui.label(format!("{} {}", lang.tr("p90"), secs_text(lang, t.p90_secs)));
+    ui.label(format!("{} {}", lang.tr(k!("median")), secs_text(lang, t.p50_secs)));
+    ui.label(format!("{} {}", lang.tr(k!("p90")), secs_text(lang, t.p90_secs)));
     match (t.threshold_secs, t.share_within()) {
         (Some(th), Some(share)) => ui.label(format!(
             "{} ≤{th}{}: {} ({}/{})",
-            lang.tr("within_target"),
-            lang.tr("seconds_unit"),
+            lang.tr(k!("within_target")),
+            lang.tr(k!("seconds_unit")),
             pct(share),
             t.within,
             t.judged
         )),
-        _ => ui.label(format!("{} {}", lang.tr("samples"), t.count)),
+        _ => ui.label(format!("{} {}", lang.tr(k!("samples")), t.count)),
     };
     ui.end_row();
 }
@@ -485,10 +497,10 @@ pub fn stats_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
         if range_ui(ui, lang, &mut state.lead.range) {
             state.lead.stats_asked = None;
         }
-        if ui.button(lang.tr("refresh")).clicked() {
+        if ui.button(lang.tr(k!("refresh"))).clicked() {
             state.lead.stats_asked = None;
         }
-        if ui.button(lang.tr("export_csv")).clicked() {
+        if ui.button(lang.tr(k!("export_csv"))).clicked() {
             cmds.push(Command::Export(ExportJob::Incidents { from, to }));
         }
     });
@@ -497,7 +509,7 @@ pub fn stats_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
         cmds.push(Command::LoadStats { from, to });
     }
     let Some(s) = &state.lead.stats else {
-        ui.label(lang.tr("loading"));
+        ui.label(lang.tr(k!("loading")));
         return;
     };
     ui.label(
@@ -511,12 +523,12 @@ pub fn stats_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
     egui::ScrollArea::vertical().id_salt("stats").show(ui, |ui| {
         let c = &s.classes;
         ui.horizontal_wrapped(|ui| {
-            ui.strong(format!("{}: {}", lang.tr("total_calls"), s.total));
+            ui.strong(format!("{}: {}", lang.tr(k!("total_calls")), s.total));
             for (key, n) in [
-                ("police_calls", c.police),
-                ("non_police_calls", c.non_police),
-                ("invalid_share", c.invalid),
-                ("unclassified", c.unclassified),
+                (k!("police_calls"), c.police),
+                (k!("non_police_calls"), c.non_police),
+                (k!("invalid_share"), c.invalid),
+                (k!("unclassified"), c.unclassified),
             ] {
                 ui.label(format!("{}: {} ({})", lang.tr(key), n, pct(c.share(n))));
             }
@@ -532,25 +544,25 @@ pub fn stats_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
             ui.separator();
             ui.label(format!(
                 "{}: {} ({} {})",
-                lang.tr("queue_depth"),
+                lang.tr(k!("queue_depth")),
                 s.queue.depth,
                 s.queue.unclaimed,
-                lang.tr("unclaimed")
+                lang.tr(k!("unclaimed"))
             ));
             ui.label(format!(
                 "{}: {}",
-                lang.tr("oldest_wait"),
+                lang.tr(k!("oldest_wait")),
                 s.queue.oldest_wait_secs.map_or("-".into(), wait_text)
             ));
         });
         egui::Grid::new("timings").striped(true).show(ui, |ui| {
-            timing_row(ui, lang, "claim_delay", &s.claim);
-            timing_row(ui, lang, "dispatch_delay", &s.dispatch);
-            timing_row(ui, lang, "on_scene_delay", &s.on_scene);
+            timing_row(ui, lang, k!("claim_delay"), &s.claim);
+            timing_row(ui, lang, k!("dispatch_delay"), &s.dispatch);
+            timing_row(ui, lang, k!("on_scene_delay"), &s.on_scene);
         });
         ui.separator();
         egui::Grid::new("operators").striped(true).show(ui, |ui| {
-            for key in ["operator", "handled", "avg_handling", "holding"] {
+            for key in [k!("operator"), k!("handled"), k!("avg_handling"), k!("holding")] {
                 ui.strong(lang.tr(key));
             }
             ui.end_row();
@@ -573,9 +585,9 @@ pub fn stats_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
 /// a low share tells the lead which kind of call triage should not be
 /// trusted on yet.
 fn triage_agreement_ui(ui: &mut Ui, lang: Lang, s: &ShiftStats) {
-    ui.strong(lang.tr("triage_agreement"));
+    ui.strong(lang.tr(k!("triage_agreement")));
     if s.triage_agreement.is_empty() {
-        ui.label(RichText::new(lang.tr("no_confirmed_calls")).weak());
+        ui.label(RichText::new(lang.tr(k!("no_confirmed_calls"))).weak());
         return;
     }
     let (confirmed, kept) = s
@@ -584,15 +596,15 @@ fn triage_agreement_ui(ui: &mut Ui, lang: Lang, s: &ShiftStats) {
         .fold((0, 0), |(c, k), a| (c + a.confirmed, k + a.kept_category));
     ui.label(format!(
         "{} {kept}/{confirmed} ({:.0}%)",
-        lang.tr("kept_overall"),
+        lang.tr(k!("kept_overall")),
         100.0 * kept as f64 / confirmed.max(1) as f64
     ));
     egui::Grid::new("triage_agreement").striped(true).show(ui, |ui| {
         for key in [
-            "suggested_category",
-            "confirmed_calls",
-            "kept_category",
-            "kept_priority",
+            k!("suggested_category"),
+            k!("confirmed_calls"),
+            k!("kept_category"),
+            k!("kept_priority"),
         ] {
             ui.strong(lang.tr(key));
         }
@@ -675,7 +687,7 @@ fn index_labels(names: Vec<String>) -> impl Fn(egui_plot::GridMark, &std::ops::R
 
 fn charts_ui(ui: &mut Ui, lang: Lang, s: &ShiftStats) {
     let height = 180.0;
-    ui.strong(lang.tr("calls_per_hour"));
+    ui.strong(lang.tr(k!("calls_per_hour")));
     // The axis spans the whole range, hours still to come included, so the
     // shape of the shift so far reads at a glance.
     let span = (s.to - s.from).num_hours().max(1);
@@ -713,7 +725,7 @@ fn charts_ui(ui: &mut Ui, lang: Lang, s: &ShiftStats) {
     ui.columns(2, |cols| {
         breakdown_ui(
             &mut cols[0],
-            lang.tr("by_category"),
+            lang.tr(k!("by_category")),
             Category::ALL
                 .iter()
                 .map(|c| {
@@ -727,7 +739,7 @@ fn charts_ui(ui: &mut Ui, lang: Lang, s: &ShiftStats) {
         );
         breakdown_ui(
             &mut cols[1],
-            lang.tr("by_agency"),
+            lang.tr(k!("by_agency")),
             s.by_agency
                 .iter()
                 .map(|(a, n)| (code_name(lang, a.code()).to_owned(), *n))
@@ -735,7 +747,7 @@ fn charts_ui(ui: &mut Ui, lang: Lang, s: &ShiftStats) {
         );
     });
 
-    ui.strong(lang.tr("depth_over_time"));
+    ui.strong(lang.tr(k!("depth_over_time")));
     let points: PlotPoints = s
         .hourly
         .iter()
@@ -749,9 +761,9 @@ fn charts_ui(ui: &mut Ui, lang: Lang, s: &ShiftStats) {
         .include_x(x_range[1])
         .x_axis_formatter(index_labels(hour_labels))
         .show(ui, |plot| {
-            plot.line(Line::new(lang.tr("queue_depth"), points).color(RED).width(2.0));
+            plot.line(Line::new(lang.tr(k!("queue_depth")), points).color(RED).width(2.0));
             // A single hour is one point, which a line alone would not show.
-            plot.points(Points::new(lang.tr("queue_depth"), markers).color(RED).radius(3.0));
+            plot.points(Points::new(lang.tr(k!("queue_depth")), markers).color(RED).radius(3.0));
         });
 }
 
@@ -787,7 +799,13 @@ pub fn referrals_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Comman
     let now = Utc::now();
     egui::ScrollArea::vertical().id_salt("lead_referrals").show(ui, |ui| {
         egui::Grid::new("referrals_grid").striped(true).show(ui, |ui| {
-            for key in ["referral_number", "agency", "status", "age", "incident"] {
+            for key in [
+                k!("referral_number"),
+                k!("agency"),
+                k!("status"),
+                k!("age"),
+                k!("incident"),
+            ] {
                 ui.strong(lang.tr(key));
             }
             ui.end_row();
@@ -796,9 +814,13 @@ pub fn referrals_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Comman
                 ui.label(code_name(lang, r.agency.code()));
                 if r.overdue {
                     ui.label(
-                        RichText::new(format!("{} {}", code_name(lang, r.status.code()), lang.tr("overdue")))
-                            .strong()
-                            .color(RED),
+                        RichText::new(format!(
+                            "{} {}",
+                            code_name(lang, r.status.code()),
+                            lang.tr(k!("overdue"))
+                        ))
+                        .strong()
+                        .color(RED),
                     );
                 } else {
                     ui.label(code_name(lang, r.status.code()));
@@ -818,7 +840,7 @@ pub fn nuisance_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command
         if range_ui(ui, lang, &mut state.lead.nuisance_range) {
             state.lead.nuisance_asked = None;
         }
-        if ui.button(lang.tr("refresh")).clicked() {
+        if ui.button(lang.tr(k!("refresh"))).clicked() {
             state.lead.nuisance_asked = None;
         }
     });
@@ -827,7 +849,14 @@ pub fn nuisance_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command
         cmds.push(Command::LoadNuisance { from, to });
     }
     egui::Grid::new("nuisance_grid").striped(true).show(ui, |ui| {
-        for key in ["phone", "total_calls", "invalid_share", "wasted", "flags", "last_call"] {
+        for key in [
+            k!("phone"),
+            k!("total_calls"),
+            k!("invalid_share"),
+            k!("wasted"),
+            k!("flags"),
+            k!("last_call"),
+        ] {
             ui.strong(lang.tr(key));
         }
         ui.end_row();
@@ -854,13 +883,13 @@ pub fn nuisance_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command
     };
     ui.horizontal(|ui| {
         ui.strong(&phone);
-        if ui.button(format!("{} {phone}", lang.tr("dossier_csv"))).clicked() {
+        if ui.button(format!("{} {phone}", lang.tr(k!("dossier_csv")))).clicked() {
             cmds.push(Command::Export(ExportJob::DossierCsv(phone.clone())));
         }
-        if ui.button(format!("{} {phone}", lang.tr("dossier_html"))).clicked() {
+        if ui.button(format!("{} {phone}", lang.tr(k!("dossier_html")))).clicked() {
             cmds.push(Command::Export(ExportJob::DossierHtml(phone.clone())));
         }
-        if ui.button(format!("{} {phone}", lang.tr("view_dossier"))).clicked() {
+        if ui.button(format!("{} {phone}", lang.tr(k!("view_dossier")))).clicked() {
             cmds.push(Command::LoadDossier(phone.clone()));
         }
     });
@@ -873,7 +902,7 @@ pub fn nuisance_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command
                 ui.label(RichText::new(code_name(lang, f.flag.code())).color(RED));
                 ui.label(&f.note);
                 ui.label(RichText::new(&f.created_by.name).weak());
-                if ui.button(format!("{} {}", lang.tr("unflag"), f.id)).clicked() {
+                if ui.button(format!("{} {}", lang.tr(k!("unflag")), f.id)).clicked() {
                     cmds.push(Command::Unflag {
                         id: f.id,
                         phone: phone.clone(),
@@ -884,21 +913,21 @@ pub fn nuisance_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command
     }
     ui.horizontal(|ui| {
         let kind = &mut state.lead.flag_kind;
-        egui::ComboBox::new("flag_kind", lang.tr("flag_kind"))
-            .selected_text(kind.map_or(lang.tr("choose"), |k| code_name(lang, k.code())))
+        egui::ComboBox::new("flag_kind", lang.tr(k!("flag_kind")))
+            .selected_text(kind.map_or(lang.tr(k!("choose")), |k| code_name(lang, k.code())))
             .show_ui(ui, |ui| {
                 for k in CallerFlagKind::ALL {
                     ui.selectable_value(kind, Some(*k), code_name(lang, k.code()));
                 }
             });
-        let l = ui.label(lang.tr("note"));
+        let l = ui.label(lang.tr(k!("note")));
         ui.add(
             egui::TextEdit::singleline(&mut state.lead.flag_note)
                 .id_salt("flag_note")
                 .desired_width(260.0),
         )
         .labelled_by(l.id);
-        if ui.button(format!("{} {phone}", lang.tr("flag"))).clicked() {
+        if ui.button(format!("{} {phone}", lang.tr(k!("flag")))).clicked() {
             match (state.lead.flag_kind, state.lead.flag_note.trim()) {
                 (Some(kind), note) if !note.is_empty() => {
                     cmds.push(Command::Flag {
@@ -908,7 +937,7 @@ pub fn nuisance_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command
                     });
                     state.lead.flag_note.clear();
                 }
-                _ => state.notice(lang.tr("reason_needed"), true),
+                _ => state.notice(lang.tr(k!("reason_needed")), true),
             }
         }
     });
@@ -919,11 +948,11 @@ pub fn nuisance_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command
 fn dossier_ui(ui: &mut Ui, lang: Lang, d: &crate::model::stats::Dossier) {
     ui.label(format!(
         "{} {} · {} {} · {} {}",
-        lang.tr("total_calls"),
+        lang.tr(k!("total_calls")),
         d.total_calls,
-        lang.tr("invalid_share"),
+        lang.tr(k!("invalid_share")),
         d.invalid_calls,
-        lang.tr("wasted"),
+        lang.tr(k!("wasted")),
         d.wasted_dispatches
     ));
     egui::ScrollArea::vertical()
@@ -963,26 +992,26 @@ pub fn audit_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
     ui.horizontal(|ui| {
         let users: Vec<(UserId, String)> = state.lead.users.iter().map(|u| (u.id, u.name.clone())).collect();
         let actor = &mut state.lead.audit_actor;
-        egui::ComboBox::new("audit_actor", lang.tr("operator"))
+        egui::ComboBox::new("audit_actor", lang.tr(k!("operator")))
             .selected_text(
                 actor
                     .and_then(|a| users.iter().find(|(id, _)| *id == a))
-                    .map_or(lang.tr("all").to_owned(), |(_, n)| n.clone()),
+                    .map_or(lang.tr(k!("all")).to_owned(), |(_, n)| n.clone()),
             )
             .show_ui(ui, |ui| {
-                ui.selectable_value(actor, None, lang.tr("all"));
+                ui.selectable_value(actor, None, lang.tr(k!("all")));
                 for (id, name) in &users {
                     ui.selectable_value(actor, Some(*id), name);
                 }
             });
-        let l = ui.label(lang.tr("incident"));
+        let l = ui.label(lang.tr(k!("incident")));
         ui.add(
             egui::TextEdit::singleline(&mut state.lead.audit_incident)
                 .id_salt("audit_incident")
                 .desired_width(70.0),
         )
         .labelled_by(l.id);
-        let l = ui.label(lang.tr("action"));
+        let l = ui.label(lang.tr(k!("action")));
         ui.add(
             egui::TextEdit::singleline(&mut state.lead.audit_kind)
                 .id_salt("audit_kind")
@@ -990,7 +1019,7 @@ pub fn audit_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
         )
         .labelled_by(l.id);
         range_ui(ui, lang, &mut state.lead.range);
-        search |= ui.button(lang.tr("search")).clicked();
+        search |= ui.button(lang.tr(k!("search"))).clicked();
     });
     if search {
         state.lead.audit_asked = Some(Instant::now());
@@ -1026,7 +1055,7 @@ pub fn audit_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
                         ui.label(format!("#{i}"));
                         // A merge found wrong later is undone from its audit line.
                         if e.kind == "incident.linked"
-                            && ui.small_button(format!("{} #{i}", lang.tr("unlink"))).clicked()
+                            && ui.small_button(format!("{} #{i}", lang.tr(k!("unlink")))).clicked()
                         {
                             unlink = Some(i);
                         }

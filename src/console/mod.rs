@@ -16,6 +16,7 @@ pub mod lead;
 pub mod panels;
 pub mod state;
 
+use crate::k;
 use std::path::PathBuf;
 
 use egui::RichText;
@@ -116,21 +117,21 @@ impl Launcher {
         }
         egui::CentralPanel::default_margins().show(ui, |ui| {
             ui.horizontal(|ui| {
-                ui.heading(lang.tr("app_title"));
-                if ui.button(lang.tr("language")).clicked() {
+                ui.heading(lang.tr(k!("app_title")));
+                if ui.button(lang.tr(k!("language"))).clicked() {
                     self.prefs.lang = lang.toggled();
                 }
             });
             ui.label(&self.server);
             if self.farewell {
-                ui.label(RichText::new(lang.tr("signed_out")).color(panels::GREEN));
+                ui.label(RichText::new(lang.tr(k!("signed_out"))).color(panels::GREEN));
             }
-            let l = ui.label(lang.tr("user"));
+            let l = ui.label(lang.tr(k!("user")));
             ui.text_edit_singleline(&mut self.name).labelled_by(l.id);
-            let l = ui.label(lang.tr("password"));
+            let l = ui.label(lang.tr(k!("password")));
             ui.add(egui::TextEdit::singleline(&mut self.password).password(true))
                 .labelled_by(l.id);
-            let go = ui.button(lang.tr("sign_in")).clicked() || ui.input(|i| i.key_pressed(egui::Key::Enter));
+            let go = ui.button(lang.tr(k!("sign_in"))).clicked() || ui.input(|i| i.key_pressed(egui::Key::Enter));
             if go && self.pending.is_none() {
                 let (tx, rx) = std::sync::mpsc::channel();
                 let (server, name, password, ctx) = (
@@ -159,12 +160,12 @@ impl Launcher {
             if let Some(e) = &self.error {
                 let text = match e {
                     SignInError::Service(e) => i18n::client_error(lang, e),
-                    SignInError::Outbox(e) => format!("{}: {e}", lang.tr("disk_failed")),
+                    SignInError::Outbox(e) => format!("{}: {e}", lang.tr(k!("disk_failed"))),
                 };
                 ui.colored_label(egui::Color32::RED, text);
                 // A new centre's first question: where do accounts come from.
                 if matches!(e, SignInError::Service(c) if c.status() == Some(401)) {
-                    ui.label(RichText::new(lang.tr("first_start")).weak());
+                    ui.label(RichText::new(lang.tr(k!("first_start"))).weak());
                 }
             }
         });

@@ -1,6 +1,7 @@
 //! The console's panels: `*_ui` functions over [`ConsoleState`] that draw and
 //! push [`Command`]s; none of them does I/O.
 
+use crate::k;
 use chrono::Utc;
 use egui::text::{LayoutJob, TextFormat};
 use egui::{Color32, RichText, Ui};
@@ -71,7 +72,7 @@ pub(super) fn wait_label(ui: &mut Ui, secs: i64, amber: i64, red: i64) {
 fn sign_out(state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     let lang = state.lang();
     if state.outbox_pending > 0 {
-        return state.notice(lang.tr("sign_out_outbox"), true);
+        return state.notice(lang.tr(k!("sign_out_outbox")), true);
     }
     if state
         .draft
@@ -79,7 +80,7 @@ fn sign_out(state: &mut ConsoleState, cmds: &mut Vec<Command>) {
         .is_some_and(|d| d.incident_id.is_none() && !d.narrative.trim().is_empty())
         || state.pending.is_some()
     {
-        return state.notice(lang.tr("sign_out_form"), true);
+        return state.notice(lang.tr(k!("sign_out_form")), true);
     }
     let me = state.me.id;
     let release = state
@@ -95,10 +96,10 @@ fn sign_out(state: &mut ConsoleState, cmds: &mut Vec<Command>) {
 pub fn top_bar_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     let lang = state.lang();
     ui.horizontal(|ui| {
-        ui.heading(lang.tr("app_title"));
+        ui.heading(lang.tr(k!("app_title")));
         if state.demo {
             ui.label(
-                RichText::new(lang.tr("demo"))
+                RichText::new(lang.tr(k!("demo")))
                     .strong()
                     .color(Color32::WHITE)
                     .background_color(AMBER),
@@ -108,31 +109,31 @@ pub fn top_bar_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>
         ui.label(format!("{} · {}", state.me.name, state.me.role));
         ui.separator();
         let (text, color) = match &state.conn {
-            Conn::Live => (lang.tr("live").to_owned(), GREEN),
-            Conn::Connecting | Conn::Reconnecting(_) => (lang.tr("reconnecting").to_owned(), AMBER),
+            Conn::Live => (lang.tr(k!("live")).to_owned(), GREEN),
+            Conn::Connecting | Conn::Reconnecting(_) => (lang.tr(k!("reconnecting")).to_owned(), AMBER),
         };
         ui.label(RichText::new(format!("● {text}")).color(color));
         if state.outbox_pending > 0 {
             ui.label(
                 RichText::new(format!(
                     "{} {} {}",
-                    lang.tr("offline"),
+                    lang.tr(k!("offline")),
                     state.outbox_pending,
-                    lang.tr("pending_writes")
+                    lang.tr(k!("pending_writes"))
                 ))
                 .color(RED),
             );
         }
         if state.me.is_lead() {
             ui.separator();
-            ui.selectable_value(&mut state.view, View::Desk, lang.tr("view_desk"));
-            ui.selectable_value(&mut state.view, View::Lead, lang.tr("view_lead"));
+            ui.selectable_value(&mut state.view, View::Desk, lang.tr(k!("view_desk")));
+            ui.selectable_value(&mut state.view, View::Lead, lang.tr(k!("view_lead")));
             let a = &state.lead.alerts;
             let n = a.waves.len() + a.long_waits.len() + a.stale_holds.len();
             if n > 0
                 && ui
                     .button(
-                        RichText::new(format!("{} {n}", lang.tr("alerts")))
+                        RichText::new(format!("{} {n}", lang.tr(k!("alerts"))))
                             .strong()
                             .color(Color32::WHITE)
                             .background_color(RED),
@@ -144,13 +145,13 @@ pub fn top_bar_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>
             }
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            if ui.button(lang.tr("sign_out")).clicked() {
+            if ui.button(lang.tr(k!("sign_out"))).clicked() {
                 sign_out(state, cmds);
             }
-            if ui.button(lang.tr("language")).clicked() {
+            if ui.button(lang.tr(k!("language"))).clicked() {
                 state.prefs.lang = lang.toggled();
             }
-            ui.checkbox(&mut state.prefs.alert_sound, lang.tr("sound_on"));
+            ui.checkbox(&mut state.prefs.alert_sound, lang.tr(k!("sound_on")));
             // The centre's clock, as on the lead's screens and in the
             // statistics, whatever zone this machine is set to.
             ui.label(crate::model::stats::local_time(Utc::now(), "%H:%M:%S"));
@@ -162,9 +163,9 @@ fn filter_combo<T: Coded>(ui: &mut Ui, lang: Lang, id: &str, label: &str, value:
     // Label first: "渠道 [全部]", not "[全部] 渠道" reading as the next box's.
     let l = ui.label(label);
     egui::ComboBox::from_id_salt(id)
-        .selected_text(value.map_or(lang.tr("all"), |v| code_name(lang, v.code())))
+        .selected_text(value.map_or(lang.tr(k!("all")), |v| code_name(lang, v.code())))
         .show_ui(ui, |ui| {
-            ui.selectable_value(value, None, lang.tr("all"));
+            ui.selectable_value(value, None, lang.tr(k!("all")));
             for v in all {
                 ui.selectable_value(value, Some(*v), code_name(lang, v.code()));
             }
@@ -180,13 +181,13 @@ const QUEUE_FREEZE: std::time::Duration = std::time::Duration::from_secs(3);
 pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     let lang = state.lang();
     ui.horizontal(|ui| {
-        ui.strong(lang.tr("queue"));
+        ui.strong(lang.tr(k!("queue")));
         ui.label(format!("({})", state.queue.len()));
         filter_combo(
             ui,
             lang,
             "queue_channel",
-            lang.tr("channel"),
+            lang.tr(k!("channel")),
             &mut state.filter_channel,
             Channel::ALL,
         );
@@ -194,7 +195,7 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
             ui,
             lang,
             "queue_status",
-            lang.tr("status"),
+            lang.tr(k!("status")),
             &mut state.filter_status,
             &[Status::New, Status::InProgress],
         );
@@ -202,14 +203,14 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
             ui,
             lang,
             "queue_category",
-            lang.tr("category"),
+            lang.tr(k!("category")),
             &mut state.filter_category,
             Category::ALL,
         );
-        if ui.button(lang.tr("answer_next")).clicked() {
+        if ui.button(lang.tr(k!("answer_next"))).clicked() {
             perform(state, Action::AnswerNext, cmds);
         }
-        if ui.button(lang.tr("new_call")).clicked() {
+        if ui.button(lang.tr(k!("new_call"))).clicked() {
             perform(state, Action::NewCall, cmds);
         }
     });
@@ -255,7 +256,7 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
             .iter()
             .filter(|id| state.queue.get(id).is_some_and(|e| e.priority == Priority::P1))
             .count();
-        let mut text = format!("↑ {} {}", arrived.len(), lang.tr("new_calls"));
+        let mut text = format!("↑ {} {}", arrived.len(), lang.tr(k!("new_calls")));
         if p1 > 0 {
             text = format!("{text} · P1 {p1}");
         }
@@ -285,7 +286,7 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
                                 "#{} {} · {}",
                                 gone.id,
                                 first_words(lang, gone, 18),
-                                lang.tr("left_queue")
+                                lang.tr(k!("left_queue"))
                             ))
                             .weak()
                             .strikethrough(),
@@ -312,18 +313,18 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
                             if state.pending.as_ref().and_then(|p| p.draft.incident_id) == Some(inc.id) {
                                 // About to be closed: resuming it would race the
                                 // pending close, taking it back is what is meant.
-                                if ui.button(format!("{} #{}", lang.tr("undo"), inc.id)).clicked() {
+                                if ui.button(format!("{} #{}", lang.tr(k!("undo")), inc.id)).clicked() {
                                     undo = true;
                                 }
-                            } else if !open && ui.button(format!("{} #{}", lang.tr("resume"), inc.id)).clicked() {
+                            } else if !open && ui.button(format!("{} #{}", lang.tr(k!("resume")), inc.id)).clicked() {
                                 cmds.push(Command::Resume(inc.id));
                             }
                         }
                         Some(h) => {
-                            ui.label(RichText::new(format!("{}: {}", lang.tr("held_by"), h.name)).weak());
+                            ui.label(RichText::new(format!("{}: {}", lang.tr(k!("held_by")), h.name)).weak());
                         }
                         None => {
-                            if ui.button(format!("{} #{}", lang.tr("take"), inc.id)).clicked() {
+                            if ui.button(format!("{} #{}", lang.tr(k!("take")), inc.id)).clicked() {
                                 cmds.push(Command::Claim(inc.id));
                             }
                         }
@@ -364,7 +365,7 @@ fn code_combo<T: Coded>(ui: &mut Ui, lang: Lang, id: &str, label: &str, value: &
             })
             .response
             .labelled_by(l.id);
-        if value.is_some() && ui.small_button("×").on_hover_text(lang.tr("suggested")).clicked() {
+        if value.is_some() && ui.small_button("×").on_hover_text(lang.tr(k!("suggested"))).clicked() {
             *value = None;
         }
     });
@@ -378,46 +379,53 @@ pub fn intake_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
     let focus_phone = std::mem::take(&mut state.focus_phone);
     undo_ui(ui, state, cmds);
     let Some(draft) = state.draft.as_mut() else {
-        ui.label(lang.tr("no_call"));
+        ui.label(lang.tr(k!("no_call")));
         // The outcome of the last action stays visible: the work-order number
         // is read to the caller after the form has moved on.
         outcome_ui(ui, state);
         return;
     };
     ui.horizontal(|ui| {
-        ui.strong(lang.tr("intake"));
+        ui.strong(lang.tr(k!("intake")));
         if let Some(id) = draft.incident_id {
             ui.label(format!("#{id}"));
         }
         if let Some(since) = draft.held_since {
             let secs = (Utc::now() - since).num_seconds().max(0);
-            ui.label(format!("{} {}", lang.tr("handling"), wait_text(secs)));
+            ui.label(format!("{} {}", lang.tr(k!("handling")), wait_text(secs)));
         }
     });
     if let Some(contact) = &draft.contact {
         // The only way back to a WeChat or web caller: shown, not editable.
         let label = match draft.channel {
-            Some(Channel::Web) => lang.tr("web_account"),
-            _ => lang.tr("wechat_id"),
+            Some(Channel::Web) => lang.tr(k!("web_account")),
+            _ => lang.tr(k!("wechat_id")),
         };
         ui.label(format!("{label}: {contact}"));
     }
     let before_phone = draft.phone.clone();
-    let phone = field(ui, "draft_phone", lang.tr("phone"), &mut draft.phone);
+    let phone = field(ui, "draft_phone", lang.tr(k!("phone")), &mut draft.phone);
     if focus_phone {
         phone.request_focus();
     }
-    field(ui, "draft_name", lang.tr("name"), &mut draft.name);
-    field(ui, "draft_callback", lang.tr("callback"), &mut draft.callback);
-    field(ui, "draft_location", lang.tr("location"), &mut draft.location);
+    field(ui, "draft_name", lang.tr(k!("name")), &mut draft.name);
+    field(ui, "draft_callback", lang.tr(k!("callback")), &mut draft.callback);
+    field(ui, "draft_location", lang.tr(k!("location")), &mut draft.location);
     if let Some(j) = &draft.jurisdiction {
         let name = crate::model::gazetteer::Gazetteer::shared()
             .station_name(j)
             .unwrap_or_else(|| j.clone());
-        ui.label(RichText::new(format!("{}: {name}", lang.tr("jurisdiction"))).weak());
+        ui.label(RichText::new(format!("{}: {name}", lang.tr(k!("jurisdiction")))).weak());
     }
-    code_combo(ui, lang, "draft_channel", lang.tr("channel"), &mut draft.channel, None);
-    let l = ui.label(lang.tr("narrative"));
+    code_combo(
+        ui,
+        lang,
+        "draft_channel",
+        lang.tr(k!("channel")),
+        &mut draft.channel,
+        None,
+    );
+    let l = ui.label(lang.tr(k!("narrative")));
     ui.add(
         egui::TextEdit::multiline(&mut draft.narrative)
             .id_salt("draft_narrative")
@@ -433,7 +441,7 @@ pub fn intake_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
         ui,
         lang,
         "draft_category",
-        lang.tr("category"),
+        lang.tr(k!("category")),
         &mut draft.category,
         suggestion.as_ref().map(|s| s.category),
     );
@@ -441,7 +449,7 @@ pub fn intake_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
         ui,
         lang,
         "draft_agency",
-        lang.tr("agency"),
+        lang.tr(k!("agency")),
         &mut draft.agency,
         suggestion.as_ref().map(|s| s.agency),
     );
@@ -449,7 +457,7 @@ pub fn intake_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
         ui,
         lang,
         "draft_priority",
-        lang.tr("priority"),
+        lang.tr(k!("priority")),
         &mut draft.priority,
         suggestion.as_ref().map(|s| s.priority),
     );
@@ -476,14 +484,14 @@ fn supplements_ui(
     for s in list {
         let when = crate::model::stats::local_time(s.at, "%H:%M");
         let who = match s.from_incident {
-            Some(from) => format!("#{from} {}", lang.tr("merged_caller")),
+            Some(from) => format!("#{from} {}", lang.tr(k!("merged_caller"))),
             None => s.author.name.clone(),
         };
         ui.horizontal_wrapped(|ui| {
             ui.label(format!("{when} {who}：{}", s.text));
             // A merge found wrong is undone where its words show.
             if let Some(from) = s.from_incident
-                && ui.small_button(format!("{} #{from}", lang.tr("unlink"))).clicked()
+                && ui.small_button(format!("{} #{from}", lang.tr(k!("unlink")))).clicked()
             {
                 cmds.push(Command::Act {
                     id: from,
@@ -494,7 +502,7 @@ fn supplements_ui(
     }
     let send = ui
         .horizontal(|ui| {
-            let l = ui.label(lang.tr("supplement"));
+            let l = ui.label(lang.tr(k!("supplement")));
             let r = ui
                 .add(
                     egui::TextEdit::singleline(text)
@@ -503,7 +511,7 @@ fn supplements_ui(
                 )
                 .labelled_by(l.id);
             let enter = r.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            ui.button(lang.tr("add_supplement")).clicked() || enter
+            ui.button(lang.tr(k!("add_supplement"))).clicked() || enter
         })
         .inner;
     if send && !text.trim().is_empty() {
@@ -520,12 +528,12 @@ pub fn actions_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>
     ui.horizontal_wrapped(|ui| {
         let mut pressed = None;
         for (key, action) in [
-            ("save", Action::Save),
-            ("dispatch", Action::Dispatch),
-            ("refer", Action::Refer),
-            ("close_invalid", Action::CloseInvalid),
-            ("link_duplicate", Action::Link),
-            ("release", Action::Release),
+            (k!("save"), Action::Save),
+            (k!("dispatch"), Action::Dispatch),
+            (k!("refer"), Action::Refer),
+            (k!("close_invalid"), Action::CloseInvalid),
+            (k!("link_duplicate"), Action::Link),
+            (k!("release"), Action::Release),
         ] {
             if ui.button(lang.tr(key)).clicked() {
                 pressed = Some(action);
@@ -546,17 +554,17 @@ fn outcome_ui(ui: &mut Ui, state: &ConsoleState) {
         ui.label(
             RichText::new(format!(
                 "{}: {} ({}) — {}",
-                lang.tr("referral_number"),
+                lang.tr(k!("referral_number")),
                 r.number,
                 code_name(lang, r.agency.as_str()),
-                lang.tr("read_to_caller")
+                lang.tr(k!("read_to_caller"))
             ))
             .strong()
             .color(if r.overdue { RED } else { GREEN }),
         );
         let mut status = code_name(lang, r.status.as_str()).to_owned();
         if r.overdue {
-            status = format!("{status} · {}", lang.tr("overdue"));
+            status = format!("{status} · {}", lang.tr(k!("overdue")));
         }
         ui.label(RichText::new(status).color(if r.overdue { RED } else { ui.visuals().text_color() }));
         if let Some(f) = &r.feedback {
@@ -673,11 +681,11 @@ pub fn perform(state: &mut ConsoleState, action: Action, cmds: &mut Vec<Command>
                 .as_ref()
                 .is_some_and(|d| d.incident_id.is_some() || !d.narrative.trim().is_empty())
             {
-                state.notice(lang.tr("finish_call_first"), true);
+                state.notice(lang.tr(k!("finish_call_first")), true);
             } else if let Some(id) = next_call(state) {
                 cmds.push(Command::Claim(id));
             } else {
-                state.notice(lang.tr("queue_empty"), false);
+                state.notice(lang.tr(k!("queue_empty")), false);
             }
             return;
         }
@@ -690,8 +698,8 @@ pub fn perform(state: &mut ConsoleState, action: Action, cmds: &mut Vec<Command>
                 let done = match &c.command {
                     Command::Act {
                         then: Then::Link(_), ..
-                    } => "will_link",
-                    _ => "will_close",
+                    } => k!("will_link"),
+                    _ => k!("will_close"),
                 };
                 state.pending = Some(Pending {
                     command: c.command,
@@ -716,14 +724,14 @@ pub fn perform(state: &mut ConsoleState, action: Action, cmds: &mut Vec<Command>
                     let phone = (!phone.is_empty()).then_some(phone);
                     cmds.push(Command::LoadContext { id, phone });
                 }
-                state.notice(lang.tr("undone"), false);
+                state.notice(lang.tr(k!("undone")), false);
             }
             return;
         }
         _ => {}
     }
     let Some(draft) = state.draft.clone() else {
-        state.notice(lang.tr("no_call"), true);
+        state.notice(lang.tr(k!("no_call")), true);
         return;
     };
     let suggestion = state.suggestion.as_ref();
@@ -735,7 +743,7 @@ pub fn perform(state: &mut ConsoleState, action: Action, cmds: &mut Vec<Command>
             }),
             None if draft.incident_id.is_none() => None,
             None => {
-                state.notice(lang.tr("no_units"), true);
+                state.notice(lang.tr(k!("no_units")), true);
                 return;
             }
         },
@@ -749,12 +757,12 @@ pub fn perform(state: &mut ConsoleState, action: Action, cmds: &mut Vec<Command>
         }
         Action::CloseInvalid => Some(Then::Close(
             CloseReason::Invalid,
-            Some(lang.tr("reason_invalid").to_owned()),
+            Some(lang.tr(k!("reason_invalid")).to_owned()),
         )),
         Action::Link => match state.duplicates.first() {
             Some(d) => Some(Then::Link(d.incident.id)),
             None => {
-                state.notice(lang.tr("no_duplicates"), true);
+                state.notice(lang.tr(k!("no_duplicates")), true);
                 return;
             }
         },
@@ -789,8 +797,8 @@ pub fn perform(state: &mut ConsoleState, action: Action, cmds: &mut Vec<Command>
         },
     };
     let question = match action {
-        Action::CloseInvalid => "confirm_invalid",
-        Action::Link => "confirm_link",
+        Action::CloseInvalid => k!("confirm_invalid"),
+        Action::Link => k!("confirm_link"),
         _ => {
             cmds.push(command);
             return;
@@ -808,7 +816,7 @@ fn ask_link(state: &mut ConsoleState, of: crate::model::IncidentId) {
     let Some(draft) = state.draft.clone() else { return };
     let Some(id) = draft.incident_id else { return };
     state.confirm = Some(super::state::Confirm {
-        question: "confirm_link",
+        question: k!("confirm_link"),
         command: Command::Act {
             id,
             then: Then::Link(of),
@@ -832,10 +840,10 @@ fn confirm_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     egui::Frame::new().fill(AMBER).inner_margin(6.0).show(ui, |ui| {
         ui.horizontal(|ui| {
             ui.label(RichText::new(question).strong().color(Color32::BLACK));
-            if ui.button(lang.tr("confirm_key")).clicked() {
+            if ui.button(lang.tr(k!("confirm_key"))).clicked() {
                 answer = Some(Action::Confirm);
             }
-            if ui.button(lang.tr("cancel_key")).clicked() {
+            if ui.button(lang.tr(k!("cancel_key"))).clicked() {
                 answer = Some(Action::CancelConfirm);
             }
         });
@@ -853,8 +861,15 @@ fn undo_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     let id = p.draft.incident_id.map_or_else(String::new, |id| format!(" #{id}"));
     let mut undo = false;
     ui.horizontal(|ui| {
-        ui.label(RichText::new(format!("{}{id} · {left}{}", lang.tr(p.done), lang.tr("seconds_unit"))).strong());
-        undo = ui.button(lang.tr("undo")).clicked();
+        ui.label(
+            RichText::new(format!(
+                "{}{id} · {left}{}",
+                lang.tr(p.done),
+                lang.tr(k!("seconds_unit"))
+            ))
+            .strong(),
+        );
+        undo = ui.button(lang.tr(k!("undo"))).clicked();
     });
     if undo {
         perform(state, Action::Undo, cmds);
@@ -900,7 +915,11 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
     if let Some(h) = &state.history {
         if h.nuisance_warning().is_some() {
             egui::Frame::new().fill(RED).inner_margin(6.0).show(ui, |ui| {
-                ui.label(RichText::new(lang.tr("nuisance_banner")).strong().color(Color32::WHITE));
+                ui.label(
+                    RichText::new(lang.tr(k!("nuisance_banner")))
+                        .strong()
+                        .color(Color32::WHITE),
+                );
                 if let Some(f) = h.flags.first() {
                     ui.label(
                         RichText::new(format!("{}: {}", code_name(lang, f.flag.code()), f.note)).color(Color32::WHITE),
@@ -910,14 +929,14 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
         }
         ui.label(format!(
             "{}: {} {} · {} {}",
-            lang.tr("history"),
+            lang.tr(k!("history")),
             h.total_calls,
-            lang.tr("calls"),
+            lang.tr(k!("calls")),
             h.invalid_calls,
-            lang.tr("invalid_calls")
+            lang.tr(k!("invalid_calls"))
         ));
     }
-    ui.strong(lang.tr("triage"));
+    ui.strong(lang.tr(k!("triage")));
     match &state.suggestion {
         None => {
             ui.label("—");
@@ -934,11 +953,11 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
                 // Never "100%": the model's probability, floored, is what the
                 // reliability table calibrates; certainty it is not.
                 let pct = (s.confidence * 100.0).floor().clamp(0.0, 99.0);
-                ui.label(format!("{} {pct:.0}%", lang.tr("confidence")));
+                ui.label(format!("{} {pct:.0}%", lang.tr(k!("confidence"))));
                 ui.label(format!("→ {}", code_name(lang, s.agency.as_str())));
                 if let Some(r) = s.runner_up {
                     ui.label(
-                        RichText::new(format!("{}: {}", lang.tr("runner_up"), code_name(lang, r.as_str()))).weak(),
+                        RichText::new(format!("{}: {}", lang.tr(k!("runner_up")), code_name(lang, r.as_str()))).weak(),
                     );
                 }
             });
@@ -958,7 +977,7 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
                     r.keyword.replace('+', " · ")
                 };
                 ui.label(
-                    RichText::new(format!("{} {why}", lang.tr("danger_to_life")))
+                    RichText::new(format!("{} {why}", lang.tr(k!("danger_to_life"))))
                         .strong()
                         .color(Color32::WHITE)
                         .background_color(RED),
@@ -978,7 +997,7 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
                     .collect();
                 ui.label(highlighted(ui, &d.narrative, &spans));
             }
-            ui.collapsing(lang.tr("reasons"), |ui| {
+            ui.collapsing(lang.tr(k!("reasons")), |ui| {
                 for r in &s.reasons {
                     ui.label(reason_text(lang, r));
                 }
@@ -987,7 +1006,7 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
     }
     if !state.duplicates.is_empty() {
         ui.separator();
-        ui.strong(lang.tr("duplicates"));
+        ui.strong(lang.tr(k!("duplicates")));
         let mut link = None;
         for (n, d) in state.duplicates.iter().take(5).enumerate() {
             // "同一地点 · 12 分钟前 · 同类": why the operator should look.
@@ -999,10 +1018,10 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
                 .collect();
             why.insert(
                 1.min(why.len()),
-                format!("{} {}", d.evidence.minutes_apart, lang.tr("minutes_ago")),
+                format!("{} {}", d.evidence.minutes_apart, lang.tr(k!("minutes_ago"))),
             );
             if let Some(m) = d.evidence.metres {
-                why.push(format!("{m:.0} {}", lang.tr("metres")));
+                why.push(format!("{m:.0} {}", lang.tr(k!("metres"))));
             }
             ui.horizontal(|ui| {
                 priority_badge(ui, d.incident.effective_priority());
@@ -1016,9 +1035,9 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
                 ui.label(RichText::new(why.join(" · ")).weak());
                 if state.draft.as_ref().and_then(|x| x.incident_id).is_some() {
                     let label = if n == 0 {
-                        format!("{} #{}", lang.tr("link_duplicate"), d.incident.id)
+                        format!("{} #{}", lang.tr(k!("link_duplicate")), d.incident.id)
                     } else {
-                        format!("{} #{}", lang.tr("link_to"), d.incident.id)
+                        format!("{} #{}", lang.tr(k!("link_to")), d.incident.id)
                     };
                     if ui.small_button(label).clicked() {
                         link = Some(d.incident.id);
@@ -1040,12 +1059,12 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
         co_notify_ui(ui, state, &co);
     }
     if let Some(rec) = &state.recommendation {
-        ui.strong(lang.tr("units"));
+        ui.strong(lang.tr(k!("units")));
         if let Some(j) = &rec.jurisdiction {
             ui.label(RichText::new(format!("{} {} · {}", j.district, j.station, j.matched)).weak());
         }
         if rec.units.is_empty() {
-            ui.label(lang.tr("no_units"));
+            ui.label(lang.tr(k!("no_units")));
         }
         let id = state.draft.as_ref().and_then(|x| x.incident_id);
         let best = best_available(state).map(|u| u.id);
@@ -1059,9 +1078,9 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
                 } else if let Some(id) = id {
                     let plus: String = co.iter().map(|a| format!(" + {}", a.as_str())).collect();
                     let label = if best == Some(u.id) {
-                        format!("{} {}{plus}", lang.tr("dispatch"), u.name)
+                        format!("{} {}{plus}", lang.tr(k!("dispatch")), u.name)
                     } else {
-                        format!("{} {}{plus}", lang.tr("dispatch_unit"), u.name)
+                        format!("{} {}{plus}", lang.tr(k!("dispatch_unit")), u.name)
                     };
                     if ui.small_button(label).clicked() {
                         cmds.push(Command::Act {
@@ -1132,7 +1151,7 @@ fn co_notify_ui(ui: &mut Ui, state: &mut ConsoleState, current: &[Agency]) {
     let Some(draft) = state.draft.as_mut() else { return };
     const BOXES: [Agency; 2] = [Agency::Fire, Agency::Ambulance];
     ui.horizontal(|ui| {
-        ui.label(lang.tr("co_notify"));
+        ui.label(lang.tr(k!("co_notify")));
         for agency in BOXES {
             let mut on = current.contains(&agency);
             if ui.checkbox(&mut on, code_name(lang, agency.as_str())).changed() {
@@ -1163,7 +1182,7 @@ pub(super) fn unit_color(status: UnitStatus) -> Color32 {
 pub fn units_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     let lang = state.lang();
     let now = Utc::now();
-    ui.strong(lang.tr("unit_board"));
+    ui.strong(lang.tr(k!("unit_board")));
     egui::ScrollArea::vertical().id_salt("units").show(ui, |ui| {
         for u in &state.units {
             ui.horizontal(|ui| {
@@ -1215,7 +1234,7 @@ pub fn is_new_p1(inc: &Incident) -> bool {
 pub fn inbox_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     use crate::model::{ReferralStatus, ReferralStep};
     let lang = state.lang();
-    ui.heading(lang.tr("inbox"));
+    ui.heading(lang.tr(k!("inbox")));
     outcome_ui(ui, state);
     let referrals = state.referrals.clone();
     egui::ScrollArea::vertical().show(ui, |ui| {
@@ -1225,7 +1244,7 @@ pub fn inbox_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
                 ui.strong(&r.number);
                 ui.label(code_name(lang, r.status.as_str()));
                 if r.overdue {
-                    ui.label(RichText::new(lang.tr("overdue")).strong().color(RED));
+                    ui.label(RichText::new(lang.tr(k!("overdue"))).strong().color(RED));
                 }
                 ui.label(RichText::new(crate::model::stats::local_time(r.created_at, "%m-%d %H:%M")).weak());
             });
@@ -1234,13 +1253,13 @@ pub fn inbox_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
             }
             ui.horizontal(|ui| match r.status {
                 ReferralStatus::Sent => {
-                    if ui.button(format!("{} {}", lang.tr("accept"), r.number)).clicked() {
+                    if ui.button(format!("{} {}", lang.tr(k!("accept")), r.number)).clicked() {
                         cmds.push(Command::ReferralStep(r.id, ReferralStep::Accept));
                     }
                 }
                 ReferralStatus::Accepted | ReferralStatus::Feedback => {
                     let text = state.feedback.entry(r.id).or_default();
-                    let l = ui.label(format!("{} {}", lang.tr("feedback"), r.number));
+                    let l = ui.label(format!("{} {}", lang.tr(k!("feedback")), r.number));
                     ui.add(
                         egui::TextEdit::singleline(text)
                             .id_salt(("feedback", r.id))
@@ -1248,7 +1267,7 @@ pub fn inbox_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
                     )
                     .labelled_by(l.id);
                     if ui
-                        .button(format!("{} {}", lang.tr("send_feedback"), r.number))
+                        .button(format!("{} {}", lang.tr(k!("send_feedback")), r.number))
                         .clicked()
                         && !text.trim().is_empty()
                     {
@@ -1257,7 +1276,7 @@ pub fn inbox_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
                             ReferralStep::Feedback(std::mem::take(text)),
                         ));
                     }
-                    if ui.button(format!("{} {}", lang.tr("close"), r.number)).clicked() {
+                    if ui.button(format!("{} {}", lang.tr(k!("close")), r.number)).clicked() {
                         cmds.push(Command::ReferralStep(r.id, ReferralStep::Close));
                     }
                 }

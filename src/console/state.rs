@@ -170,7 +170,7 @@ pub struct Notice {
 #[derive(Debug, Clone)]
 pub struct Confirm {
     /// The question's translation key.
-    pub question: &'static str,
+    pub question: super::i18n::Key,
     pub command: Command,
     pub draft: Draft,
 }
@@ -185,7 +185,7 @@ pub struct Pending {
     pub draft: Draft,
     pub due: Instant,
     /// What happens when it is sent (translation key), for the undo bar.
-    pub done: &'static str,
+    pub done: super::i18n::Key,
 }
 
 /// How long a confirmed close or merge can be undone.
