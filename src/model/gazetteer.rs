@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Category, UnitKind};
+use super::{Category, Incident, Unit, UnitKind, UnitStatus};
 
 /// The gazetteer shipped in `assets/`, compiled into the binary.
 pub const BUILTIN_JSON: &str = include_str!("../../assets/gazetteer.json");
@@ -169,6 +169,28 @@ pub fn covers(unit_jurisdiction: &str, incident_jurisdiction: &str) -> bool {
         || incident_jurisdiction
             .strip_prefix(unit_jurisdiction)
             .is_some_and(|rest| rest.starts_with('-'))
+}
+
+/// Words that put a call on the road, where traffic police fit best.
+const ROAD_WORDS: [&str; 8] = ["车祸", "追尾", "撞车", "相撞", "撞了", "交通事故", "剐蹭", "翻车"];
+
+/// Whether the narrative speaks of a road accident.
+pub fn on_the_road(narrative: &str) -> bool {
+    ROAD_WORDS.iter().any(|w| narrative.contains(w))
+}
+
+/// The units to offer for `incident` in `jurisdiction`, best first:
+/// available ones covering it, by how well their kind fits the call
+/// ([`kind_rank`]), then by code so the order is stable.
+pub fn recommend(units: Vec<Unit>, jurisdiction: &str, incident: &Incident) -> Vec<Unit> {
+    let category = incident.effective_category();
+    let traffic = on_the_road(&incident.narrative);
+    let mut offered: Vec<Unit> = units
+        .into_iter()
+        .filter(|u| u.status == UnitStatus::Available && covers(&u.jurisdiction, jurisdiction))
+        .collect();
+    offered.sort_by_key(|u| (kind_rank(u.kind, category, traffic), u.code.clone()));
+    offered
 }
 
 /// How well a unit kind fits a category (lower is better): traffic police for

@@ -16,7 +16,7 @@ use crate::model::duplicates::{self};
 use crate::model::gazetteer::{self, Jurisdiction};
 use crate::model::{
     CallerPhone, Channel, Event, Incident, IncidentId, IncidentOp, IncidentPatch, IntakeRequest, QueueEntry, Status,
-    Suggestion, Supplement, Unit, UnitStatus,
+    Suggestion, Supplement,
 };
 use crate::store::{AuditFilter, IncidentFilter, Mutation};
 use crate::triage::{self, HistoryStats, TriageInput};
@@ -416,13 +416,6 @@ pub async fn duplicates(
     Ok(Json(out))
 }
 
-/// Whether the narrative speaks of a road accident (traffic police fit best).
-fn on_the_road(text: &str) -> bool {
-    ["车祸", "追尾", "撞车", "相撞", "撞了", "交通事故", "剐蹭", "翻车"]
-        .iter()
-        .any(|w| text.contains(w))
-}
-
 /// Units to dispatch: available, covering the resolved jurisdiction, of the
 /// right type for the category.
 #[utoipa::path(get, path = "/incidents/{id}/units", tag = "incidents", security(("bearer" = [])),
@@ -440,16 +433,7 @@ pub async fn recommended_units(
             units: Vec::new(),
         }));
     };
-    let category = inc.effective_category();
-    let traffic = on_the_road(&inc.narrative);
-    let mut units: Vec<Unit> = state
-        .store
-        .units()
-        .await?
-        .into_iter()
-        .filter(|u| u.status == UnitStatus::Available && gazetteer::covers(&u.jurisdiction, &j.code))
-        .collect();
-    units.sort_by_key(|u| (gazetteer::kind_rank(u.kind, category, traffic), u.code.clone()));
+    let units = gazetteer::recommend(state.store.units().await?, &j.code, &inc);
     Ok(Json(Recommendation { jurisdiction, units }))
 }
 
