@@ -37,12 +37,12 @@ fn time(t: Option<DateTime<Utc>>) -> String {
 }
 
 fn name<T: Coded>(lang: Lang, v: Option<T>) -> String {
-    v.map(|v| code_name(lang, v.code()).to_owned()).unwrap_or_default()
+    v.map(|v| code_name(lang, v.as_str()).to_owned()).unwrap_or_default()
 }
 
 /// What became of a call, in words a reader outside the centre follows.
 pub fn outcome(lang: Lang, i: &Incident) -> String {
-    let status = code_name(lang, i.status.code());
+    let status = code_name(lang, i.status.as_str());
     match i.status {
         Status::New | Status::InProgress => lang.tr(k!("open")).to_owned(),
         Status::Referred => format!("{status}: {}", name(lang, i.agency)),

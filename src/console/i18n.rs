@@ -752,16 +752,16 @@ mod tests {
         assert_eq!(Lang::Zh.tr(k!("dispatch")), "派警 (F2)");
         assert_eq!(Lang::En.tr(k!("dispatch")), "Dispatch (F2)");
         // Every code a panel can show has a name in both languages.
-        use crate::model::{Agency, Category, Channel, Coded, Priority, Status, UnitKind, UnitStatus};
-        let codes = Category::ALL_CODES
+        use crate::model::{Agency, Category, Channel, Priority, Status, UnitKind, UnitStatus};
+        let codes = Category::ALL
             .iter()
-            .map(|c| c.code())
-            .chain(Channel::ALL_CODES.iter().map(|c| c.code()))
-            .chain(Priority::ALL_CODES.iter().map(|c| c.code()))
-            .chain(Agency::ALL_CODES.iter().map(|c| c.code()))
-            .chain(Status::ALL_CODES.iter().map(|c| c.code()))
-            .chain(UnitKind::ALL_CODES.iter().map(|c| c.code()))
-            .chain(UnitStatus::ALL_CODES.iter().map(|c| c.code()));
+            .map(|c| c.as_str())
+            .chain(Channel::ALL.iter().map(|c| c.as_str()))
+            .chain(Priority::ALL.iter().map(|c| c.as_str()))
+            .chain(Agency::ALL.iter().map(|c| c.as_str()))
+            .chain(Status::ALL.iter().map(|c| c.as_str()))
+            .chain(UnitKind::ALL.iter().map(|c| c.as_str()))
+            .chain(UnitStatus::ALL.iter().map(|c| c.as_str()));
         for code in codes {
             assert_ne!(code_name(Lang::Zh, code), "?", "{code}");
             assert_ne!(code_name(Lang::En, code), "?", "{code}");

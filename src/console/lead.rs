@@ -16,8 +16,8 @@ use super::panels::{AMBER, GREEN, RED, first_words, priority_badge, priority_col
 use super::state::ConsoleState;
 use crate::model::stats::{Alerts, NuisanceCaller, ShiftStats, Timing, current_shift, local_time};
 use crate::model::{
-    AuditFilter, CallerFlagKind, CallerHistory, Category, Channel, Coded, Event, IncidentId, Priority, ReferralStatus,
-    Role, User, UserId,
+    AuditFilter, CallerFlagKind, CallerHistory, Category, Channel, Event, IncidentId, Priority, ReferralStatus, Role,
+    User, UserId,
 };
 
 /// Data on a tab is re-read when it is older than this while the tab is shown.
@@ -401,10 +401,10 @@ fn override_form_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Comman
                         "set_priority",
                         format!("{} #{}", lang.tr(k!("set_priority")), edit.incident_id),
                     )
-                    .selected_text(code_name(lang, p.code()))
+                    .selected_text(code_name(lang, p.as_str()))
                     .show_ui(ui, |ui| {
                         for v in Priority::ALL {
-                            ui.selectable_value(p, *v, code_name(lang, v.code()));
+                            ui.selectable_value(p, *v, code_name(lang, v.as_str()));
                         }
                     });
                 }
@@ -537,7 +537,7 @@ pub fn stats_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
             for ch in Channel::ALL {
                 ui.label(format!(
                     "{}: {}",
-                    code_name(lang, ch.code()),
+                    code_name(lang, ch.as_str()),
                     s.by_channel.get(ch).copied().unwrap_or(0)
                 ));
             }
@@ -610,7 +610,7 @@ fn triage_agreement_ui(ui: &mut Ui, lang: Lang, s: &ShiftStats) {
         }
         ui.end_row();
         for a in &s.triage_agreement {
-            ui.label(code_name(lang, a.suggested.code()));
+            ui.label(code_name(lang, a.suggested.as_str()));
             ui.label(a.confirmed.to_string());
             let share = a.share();
             let color = if share >= 0.9 {
@@ -712,7 +712,7 @@ fn charts_ui(ui: &mut Ui, lang: Lang, s: &ShiftStats) {
                     .map(|(i, b)| Bar::new(i as f64, b.by_channel.get(ch).copied().unwrap_or(0) as f64).width(0.7))
                     .collect();
                 let refs: Vec<&BarChart> = below.iter().collect();
-                let chart = BarChart::new(code_name(lang, ch.code()), bars)
+                let chart = BarChart::new(code_name(lang, ch.as_str()), bars)
                     .color(channel_color(*ch))
                     .stack_on(&refs);
                 below.push(chart);
@@ -730,7 +730,7 @@ fn charts_ui(ui: &mut Ui, lang: Lang, s: &ShiftStats) {
                 .iter()
                 .map(|c| {
                     (
-                        code_name(lang, c.code()).to_owned(),
+                        code_name(lang, c.as_str()).to_owned(),
                         s.by_category.get(c).copied().unwrap_or(0),
                     )
                 })
@@ -742,7 +742,7 @@ fn charts_ui(ui: &mut Ui, lang: Lang, s: &ShiftStats) {
             lang.tr(k!("by_agency")),
             s.by_agency
                 .iter()
-                .map(|(a, n)| (code_name(lang, a.code()).to_owned(), *n))
+                .map(|(a, n)| (code_name(lang, a.as_str()).to_owned(), *n))
                 .collect(),
         );
     });
@@ -811,19 +811,19 @@ pub fn referrals_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Comman
             ui.end_row();
             for r in state.referrals.iter().filter(|r| r.status != ReferralStatus::Closed) {
                 ui.label(&r.number);
-                ui.label(code_name(lang, r.agency.code()));
+                ui.label(code_name(lang, r.agency.as_str()));
                 if r.overdue {
                     ui.label(
                         RichText::new(format!(
                             "{} {}",
-                            code_name(lang, r.status.code()),
+                            code_name(lang, r.status.as_str()),
                             lang.tr(k!("overdue"))
                         ))
                         .strong()
                         .color(RED),
                     );
                 } else {
-                    ui.label(code_name(lang, r.status.code()));
+                    ui.label(code_name(lang, r.status.as_str()));
                 }
                 ui.label(wait_text((now - r.created_at).num_seconds().max(0)));
                 ui.label(format!("#{}", r.incident_id));
@@ -899,7 +899,7 @@ pub fn nuisance_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command
     if let Some(h) = &state.lead.history {
         for f in &h.flags {
             ui.horizontal(|ui| {
-                ui.label(RichText::new(code_name(lang, f.flag.code())).color(RED));
+                ui.label(RichText::new(code_name(lang, f.flag.as_str())).color(RED));
                 ui.label(&f.note);
                 ui.label(RichText::new(&f.created_by.name).weak());
                 if ui.button(format!("{} {}", lang.tr(k!("unflag")), f.id)).clicked() {
@@ -914,10 +914,10 @@ pub fn nuisance_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command
     ui.horizontal(|ui| {
         let kind = &mut state.lead.flag_kind;
         egui::ComboBox::new("flag_kind", lang.tr(k!("flag_kind")))
-            .selected_text(kind.map_or(lang.tr(k!("choose")), |k| code_name(lang, k.code())))
+            .selected_text(kind.map_or(lang.tr(k!("choose")), |k| code_name(lang, k.as_str())))
             .show_ui(ui, |ui| {
                 for k in CallerFlagKind::ALL {
-                    ui.selectable_value(kind, Some(*k), code_name(lang, k.code()));
+                    ui.selectable_value(kind, Some(*k), code_name(lang, k.as_str()));
                 }
             });
         let l = ui.label(lang.tr(k!("note")));

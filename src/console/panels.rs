@@ -163,11 +163,11 @@ fn filter_combo<T: Coded>(ui: &mut Ui, lang: Lang, id: &str, label: &str, value:
     // Label first: "渠道 [全部]", not "[全部] 渠道" reading as the next box's.
     let l = ui.label(label);
     egui::ComboBox::from_id_salt(id)
-        .selected_text(value.map_or(lang.tr(k!("all")), |v| code_name(lang, v.code())))
+        .selected_text(value.map_or(lang.tr(k!("all")), |v| code_name(lang, v.as_str())))
         .show_ui(ui, |ui| {
             ui.selectable_value(value, None, lang.tr(k!("all")));
             for v in all {
-                ui.selectable_value(value, Some(*v), code_name(lang, v.code()));
+                ui.selectable_value(value, Some(*v), code_name(lang, v.as_str()));
             }
         })
         .response
@@ -355,12 +355,12 @@ fn code_combo<T: Coded>(ui: &mut Ui, lang: Lang, id: &str, label: &str, value: &
     ui.horizontal(|ui| {
         // The label stands before its box, as on every other field.
         let l = ui.label(label);
-        let shown = value.or(suggested).map_or("—", |v| code_name(lang, v.code()));
+        let shown = value.or(suggested).map_or("—", |v| code_name(lang, v.as_str()));
         egui::ComboBox::from_id_salt(id)
             .selected_text(shown)
             .show_ui(ui, |ui| {
-                for v in T::ALL_CODES {
-                    ui.selectable_value(value, Some(*v), code_name(lang, v.code()));
+                for v in T::ALL {
+                    ui.selectable_value(value, Some(*v), code_name(lang, v.as_str()));
                 }
             })
             .response
@@ -922,7 +922,8 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
                 );
                 if let Some(f) = h.flags.first() {
                     ui.label(
-                        RichText::new(format!("{}: {}", code_name(lang, f.flag.code()), f.note)).color(Color32::WHITE),
+                        RichText::new(format!("{}: {}", code_name(lang, f.flag.as_str()), f.note))
+                            .color(Color32::WHITE),
                     );
                 }
             });
@@ -1014,7 +1015,7 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
                 .evidence
                 .reasons
                 .iter()
-                .map(|r| code_name(lang, r.code()).to_owned())
+                .map(|r| code_name(lang, r.as_str()).to_owned())
                 .collect();
             why.insert(
                 1.min(why.len()),

@@ -2,10 +2,12 @@
 //! priorities, statuses, roles. Each is stored and sent as a stable string code
 //! (the codes of `assets/triage/LABELS.md` where one exists).
 
-/// A closed vocabulary with stable string codes.
+/// A closed vocabulary with stable string codes, for code generic over
+/// which one (a panel's combo box, an export column). Its two names are the
+/// inherent ones, so a code is `as_str` and the list `ALL` wherever it is used.
 pub trait Coded: Copy + PartialEq + 'static {
-    const ALL_CODES: &'static [Self];
-    fn code(self) -> &'static str;
+    const ALL: &'static [Self];
+    fn as_str(self) -> &'static str;
 }
 
 /// Declares a string-coded enum with serde, OpenAPI schema, `as_str`, `FromStr`
@@ -46,9 +48,9 @@ macro_rules! string_enum {
         }
 
         impl Coded for $name {
-            const ALL_CODES: &'static [$name] = $name::ALL;
-            fn code(self) -> &'static str {
-                self.as_str()
+            const ALL: &'static [$name] = <$name>::ALL;
+            fn as_str(self) -> &'static str {
+                <$name>::as_str(self)
             }
         }
 
