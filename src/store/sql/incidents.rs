@@ -1,0 +1,551 @@
+//! Incidents after intake: the lifecycle (`model::apply` in a
+//! transaction), units, referrals, callbacks, supplements and the event log.
+
+use super::*;
+
+impl SqlStore {
+    /// Changes a unit's status if it is still `from`; false when it changed meanwhile.
+    pub(super) async fn move_unit(
+        tx: &mut Tx,
+        actor: &User,
+        unit: &Unit,
+        to: UnitStatus,
+        incident: Option<IncidentId>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Unit>> {
+        let sql = "UPDATE units SET status = $1, incident_id = $2, updated_at = $3 WHERE id = $4 AND status = $5";
+        let n = on_tx!(tx, |c| sqlx::query(sql)
+            .bind(to.as_str())
+            .bind(incident)
+            .bind(ms(now))
+            .bind(unit.id)
+            .bind(unit.status.as_str())
+            .execute(c)
+            .await
+            .db()?
+            .rows_affected());
+        if n == 0 {
+            return Ok(None);
+        }
+        let after = Unit {
+            status: to,
+            incident_id: incident,
+            status_since: Some(now),
+            ..unit.clone()
+        };
+        let ev = NewEvent {
+            incident_id: incident.or(unit.incident_id),
+            unit_id: Some(unit.id),
+            before: to_json(unit)?,
+            after: to_json(&after)?,
+            ..NewEvent::of(Some(actor), "unit.status")
+        };
+        Self::append_event(tx, ev, now).await?;
+        Ok(Some(after))
+    }
+
+    pub(super) async fn try_mutate(
+        &self,
+        actor: &User,
+        id: IncidentId,
+        expected_version: Option<i64>,
+        op: IncidentOp,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Mutation>> {
+        // Times are kept to the millisecond: what a write returns must equal what a later read returns.
+        let now = at_ms(now);
+        let mut tx = self.begin().await?;
+        let mut inc = Self::load_incident(&mut tx, id).await?;
+        if let Some(v) = expected_version
+            && v != inc.version
+        {
+            return Err(StoreError::Domain(model::DomainError::conflict(
+                "stale_version",
+                format!(
+                    "incident #{id} was changed by someone else (now version {}, yours {v}): reload it and try again",
+                    inc.version
+                ),
+            )));
+        }
+        let unit = match &op {
+            IncidentOp::Dispatch { unit_id, .. } => Some(Self::load_unit(&mut tx, *unit_id).await?),
+            _ => None,
+        };
+        let merged_into = match &op {
+            IncidentOp::LinkDuplicate { of } => Some(Self::load_incident(&mut tx, *of).await?.id),
+            _ => None,
+        };
+        let kind = op.event_kind();
+        let reason = op.reason().map(|r| r.trim().to_owned());
+        let before = inc.clone();
+        let effects = model::apply(&mut inc, op, actor, now, unit.as_ref())?;
+        let row = IncidentRow::from_model(&inc)?;
+        let updated = on_tx!(&mut tx, |c| bind_incident!(sqlx::query(UPDATE_INCIDENT), row)
+            .bind(id)
+            .bind(before.version)
+            .execute(c)
+            .await
+            .db()?
+            .rows_affected());
+        if updated == 0 {
+            return Ok(None);
+        }
+        if let Some((unit_id, to)) = effects.unit_status {
+            let current = match unit {
+                Some(u) => u,
+                None => Self::load_unit(&mut tx, unit_id).await?,
+            };
+            let working = (to != UnitStatus::Available).then_some(id);
+            if Self::move_unit(&mut tx, actor, &current, to, working, now)
+                .await?
+                .is_none()
+            {
+                return Ok(None);
+            }
+        }
+        let mut referral = None;
+        if let Some(agency) = effects.referral {
+            // One referral per incident (referring closes it), so the
+            // incident id makes the work-order number unique.
+            let number = model::referral_number(id, now);
+            let due = ms(now) + self.policy.referral_accept_secs * 1000;
+            let sql = "INSERT INTO referrals (number, incident_id, agency, status, created_at, due_at) \
+                       VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+            let rid: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(sql)
+                .bind(&number)
+                .bind(id)
+                .bind(agency.as_str())
+                .bind(ReferralStatus::Sent.as_str())
+                .bind(ms(now))
+                .bind(due)
+                .fetch_one(c)
+                .await
+                .db()?);
+            let r = Referral {
+                id: rid,
+                number,
+                incident_id: id,
+                agency,
+                status: ReferralStatus::Sent,
+                feedback: None,
+                created_at: now,
+                due_at: read_ts(due)?,
+                accepted_at: None,
+                feedback_at: None,
+                closed_at: None,
+                overdue: false,
+            };
+            let ev = NewEvent {
+                incident_id: Some(id),
+                referral_id: Some(rid),
+                after: to_json(&r)?,
+                ..NewEvent::of(Some(actor), "referral.sent")
+            };
+            Self::append_event(&mut tx, ev, now).await?;
+            referral = Some(r);
+        }
+        let ev = NewEvent {
+            incident_id: Some(id),
+            referral_id: referral.as_ref().map(|r| r.id),
+            unit_id: inc.unit_id,
+            before: to_json(&before)?,
+            after: to_json(&inc)?,
+            note: reason.as_deref(),
+            ..NewEvent::of(Some(actor), kind)
+        };
+        Self::append_event(&mut tx, ev, now).await?;
+        // What the later caller said is kept on the call it duplicates.
+        if let Some(of) = merged_into
+            && !inc.narrative.trim().is_empty()
+        {
+            Self::insert_supplement(&mut tx, actor, of, &inc.narrative, Some(id), now).await?;
+        }
+        Self::commit(tx).await?;
+        Ok(Some(Mutation {
+            incident: inc,
+            referral,
+        }))
+    }
+
+    /// Appends a supplement and its audit event inside `tx`.
+    pub(super) async fn insert_supplement(
+        tx: &mut Tx,
+        actor: &User,
+        incident_id: IncidentId,
+        text: &str,
+        from_incident: Option<IncidentId>,
+        now: DateTime<Utc>,
+    ) -> Result<Supplement> {
+        let sql = "INSERT INTO supplements (incident_id, at, author_id, author_name, text, from_incident) \
+                   VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
+        let id: i64 = on_tx!(tx, |c| sqlx::query_scalar(sql)
+            .bind(incident_id)
+            .bind(ms(now))
+            .bind(actor.id)
+            .bind(&actor.name)
+            .bind(text)
+            .bind(from_incident)
+            .fetch_one(c)
+            .await
+            .db()?);
+        let s = Supplement {
+            id,
+            incident_id,
+            at: now,
+            author: actor.as_ref(),
+            text: text.to_owned(),
+            from_incident,
+        };
+        let ev = NewEvent {
+            incident_id: Some(incident_id),
+            after: to_json(&s)?,
+            ..NewEvent::of(Some(actor), "incident.supplemented")
+        };
+        Self::append_event(tx, ev, now).await?;
+        Ok(s)
+    }
+
+    pub(super) async fn seed_units(&self, seeds: &[UnitSeed], now: DateTime<Utc>) -> Result<usize> {
+        let now = at_ms(now);
+        let mut tx = self.begin().await?;
+        let count: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT COUNT(*) FROM units")
+            .fetch_one(c)
+            .await
+            .db()?);
+        if count > 0 {
+            return Ok(0);
+        }
+        let sql = "INSERT INTO units (code, name, kind, jurisdiction, status, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                   ON CONFLICT (code) DO NOTHING";
+        for s in seeds {
+            on_tx!(&mut tx, |c| sqlx::query(sql)
+                .bind(&s.code)
+                .bind(&s.name)
+                .bind(s.kind.as_str())
+                .bind(&s.jurisdiction)
+                .bind(UnitStatus::Available.as_str())
+                .bind(ms(now))
+                .execute(c)
+                .await
+                .map(drop)
+                .db()?);
+        }
+        Self::commit(tx).await?;
+        Ok(seeds.len())
+    }
+
+    pub(super) async fn units(&self) -> Result<Vec<Unit>> {
+        let sql = "SELECT id, code, name, kind, jurisdiction, status, incident_id, updated_at FROM units ORDER BY code";
+        let rows: Vec<UnitRow> = on_read!(self, |c| sqlx::query_as(sql).fetch_all(c).await.db()?);
+        rows.into_iter().map(UnitRow::into_model).collect()
+    }
+
+    pub(super) async fn set_unit_status(
+        &self,
+        actor: &User,
+        id: UnitId,
+        status: UnitStatus,
+        now: DateTime<Utc>,
+    ) -> Result<Unit> {
+        let now = at_ms(now);
+        for _ in 0..RACE_RETRIES {
+            let mut tx = self.begin().await?;
+            let unit = Self::load_unit(&mut tx, id).await?;
+            if unit.status == status {
+                return Ok(unit);
+            }
+            // Going available or off duty ends the unit's assignment.
+            let incident = match status {
+                UnitStatus::Available | UnitStatus::OffDuty => None,
+                _ => unit.incident_id,
+            };
+            if let Some(after) = Self::move_unit(&mut tx, actor, &unit, status, incident, now).await? {
+                Self::commit(tx).await?;
+                return Ok(after);
+            }
+        }
+        Err(StoreError::Conflict(format!(
+            "unit {id} is changing too often; try again"
+        )))
+    }
+
+    pub(super) async fn incident(&self, id: IncidentId) -> Result<Incident> {
+        let sql = format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1");
+        self.read_incidents(sql, vec![id])
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::NotFound(format!("incident #{id}")))
+    }
+
+    pub(super) async fn queue_snapshot(&self) -> Result<(EventId, Vec<QueueEntry>)> {
+        // Only what a queue row shows: the suggestion's JSON and the rest of
+        // the record stay in the database.
+        let sql = format!(
+            "SELECT id, channel, COALESCE(phone, wechat_id, web_account) AS shown_caller, received_at, \
+             COALESCE(priority, sugg_priority, 'P3') AS shown_priority, \
+             COALESCE(category, sugg_category) AS shown_category, status, holder_id, holder_name, held_since, \
+             disconnect, SUBSTR(narrative, 1, {QUEUE_SUMMARY_CHARS}) AS summary, version \
+             FROM incidents WHERE status IN ('new', 'in_progress') \
+             ORDER BY shown_priority, received_at, id"
+        );
+        let head = "SELECT COALESCE(MAX(id), 0) FROM events";
+        // One read transaction: the rows and the log's head from the same
+        // snapshot (WAL in SQLite, REPEATABLE READ in PostgreSQL). Events
+        // are appended in the transaction of the change they record.
+        macro_rules! snapshot {
+            ($tx:expr) => {{
+                let head = sqlx::query_scalar(head).fetch_one(&mut *$tx).await.db()?;
+                let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .fetch_all(&mut *$tx)
+                    .await
+                    .db()?;
+                $tx.commit().await.db()?;
+                (head, rows)
+            }};
+        }
+        let (head, rows): (i64, Vec<QueueRow>) = match &self.db {
+            Db::Sqlite { read, .. } => {
+                let mut tx = read.begin().await.db()?;
+                snapshot!(tx)
+            }
+            Db::Pg(p) => {
+                let mut tx = p.begin().await.db()?;
+                sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
+                snapshot!(tx)
+            }
+        };
+        Ok((head, rows.into_iter().map(QueueRow::into_model).collect::<Result<_>>()?))
+    }
+
+    pub(super) async fn incidents(&self, f: &IncidentFilter) -> Result<Vec<Incident>> {
+        let mut sql = format!("SELECT {INCIDENT_COLS} FROM incidents WHERE received_at >= $1 AND received_at <= $2");
+        if !f.statuses.is_empty() {
+            // Codes come from a closed enum, so inlining them is safe.
+            let list: Vec<String> = f.statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
+            sql.push_str(&format!(" AND status IN ({})", list.join(", ")));
+        }
+        sql.push_str(" ORDER BY received_at DESC, id DESC LIMIT $3");
+        let since = f.since.map_or(i64::MIN, ms);
+        let until = f.until.map_or(i64::MAX, ms);
+        let limit = if f.limit > 0 { f.limit } else { 1000 };
+        self.read_incidents(sql, vec![since, until, limit]).await
+    }
+
+    pub(super) async fn mutate(
+        &self,
+        actor: &User,
+        id: IncidentId,
+        expected_version: Option<i64>,
+        op: IncidentOp,
+        now: DateTime<Utc>,
+    ) -> Result<Mutation> {
+        for _ in 0..RACE_RETRIES {
+            match self.try_mutate(actor, id, expected_version, op.clone(), now).await? {
+                Some(m) => return Ok(m),
+                None if expected_version.is_some() => {
+                    return Err(StoreError::Conflict(format!(
+                        "incident #{id} was changed by someone else: reload it and try again"
+                    )));
+                }
+                None => continue,
+            }
+        }
+        Err(StoreError::Conflict(format!(
+            "incident #{id} is changing too often; try again"
+        )))
+    }
+
+    pub(super) async fn referrals(&self, f: &ReferralFilter, now: DateTime<Utc>) -> Result<Vec<Referral>> {
+        let mut sql = format!("SELECT {REFERRAL_COLS} FROM referrals WHERE 1 = 1");
+        if let Some(a) = f.agency {
+            sql.push_str(&format!(" AND agency = '{}'", a.as_str()));
+        }
+        if !f.statuses.is_empty() {
+            let list: Vec<String> = f.statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
+            sql.push_str(&format!(" AND status IN ({})", list.join(", ")));
+        }
+        if let Some(i) = f.incident_id {
+            sql.push_str(&format!(" AND incident_id = {i}"));
+        }
+        sql.push_str(" ORDER BY due_at, id LIMIT 2000");
+        let rows: Vec<ReferralRow> = on_read!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(c)
+            .await
+            .db()?);
+        let mut out: Vec<Referral> = rows.into_iter().map(|r| r.into_model(now)).collect::<Result<_>>()?;
+        // Overdue first, then oldest.
+        out.sort_by_key(|r| (!r.overdue, r.created_at));
+        Ok(out)
+    }
+
+    pub(super) async fn referral_step(
+        &self,
+        actor: &User,
+        id: ReferralId,
+        step: ReferralStep,
+        now: DateTime<Utc>,
+    ) -> Result<Referral> {
+        let now = at_ms(now);
+        for _ in 0..RACE_RETRIES {
+            let mut tx = self.begin().await?;
+            let sql = format!("SELECT {REFERRAL_COLS} FROM referrals WHERE id = $1");
+            let row: Option<ReferralRow> = on_tx!(&mut tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_optional(c)
+                .await
+                .db()?);
+            let before = row
+                .ok_or_else(|| StoreError::NotFound(format!("referral {id}")))?
+                .into_model(now)?;
+            let mut r = before.clone();
+            let kind = step.event_kind();
+            model::apply_referral(&mut r, step.clone(), actor, now)?;
+            let sql = "UPDATE referrals SET status = $1, feedback = $2, accepted_at = $3, feedback_at = $4, \
+                       closed_at = $5 WHERE id = $6 AND status = $7";
+            let n = on_tx!(&mut tx, |c| sqlx::query(sql)
+                .bind(r.status.as_str())
+                .bind(&r.feedback)
+                .bind(r.accepted_at.map(ms))
+                .bind(r.feedback_at.map(ms))
+                .bind(r.closed_at.map(ms))
+                .bind(id)
+                .bind(before.status.as_str())
+                .execute(c)
+                .await
+                .db()?
+                .rows_affected());
+            if n == 0 {
+                continue;
+            }
+            let ev = NewEvent {
+                incident_id: Some(r.incident_id),
+                referral_id: Some(id),
+                before: to_json(&before)?,
+                after: to_json(&r)?,
+                ..NewEvent::of(Some(actor), kind)
+            };
+            Self::append_event(&mut tx, ev, now).await?;
+            Self::commit(tx).await?;
+            return Ok(r);
+        }
+        Err(StoreError::Conflict(format!(
+            "referral {id} is changing too often; try again"
+        )))
+    }
+
+    pub(super) async fn callbacks(&self, open_only: bool) -> Result<Vec<Callback>> {
+        let sql = if open_only {
+            format!("SELECT {CALLBACK_COLS} FROM callbacks WHERE status = 'open' ORDER BY created_at, id")
+        } else {
+            format!("SELECT {CALLBACK_COLS} FROM callbacks ORDER BY created_at DESC, id DESC LIMIT 2000")
+        };
+        let rows: Vec<CallbackRow> = on_read!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .fetch_all(c)
+            .await
+            .db()?);
+        rows.into_iter().map(CallbackRow::into_model).collect()
+    }
+
+    pub(super) async fn close_callback(
+        &self,
+        actor: &User,
+        id: i64,
+        outcome: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Callback> {
+        let now = at_ms(now);
+        let mut tx = self.begin().await?;
+        let sql = format!("SELECT {CALLBACK_COLS} FROM callbacks WHERE id = $1");
+        let row: Option<CallbackRow> = on_tx!(&mut tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(c)
+            .await
+            .db()?);
+        let before = row
+            .ok_or_else(|| StoreError::NotFound(format!("callback {id}")))?
+            .into_model()?;
+        if before.status == CallbackStatus::Closed {
+            return Err(StoreError::Conflict(format!("callback {id} is already closed")));
+        }
+        let after = Callback {
+            status: CallbackStatus::Closed,
+            outcome: Some(outcome.to_owned()),
+            closed_at: Some(now),
+            closed_by: Some(actor.as_ref()),
+            ..before.clone()
+        };
+        let sql = "UPDATE callbacks SET status = 'closed', outcome = $1, closed_at = $2, closed_by_id = $3, \
+                   closed_by_name = $4 WHERE id = $5 AND status = 'open'";
+        let n = on_tx!(&mut tx, |c| sqlx::query(sql)
+            .bind(outcome)
+            .bind(ms(now))
+            .bind(actor.id)
+            .bind(&actor.name)
+            .bind(id)
+            .execute(c)
+            .await
+            .db()?
+            .rows_affected());
+        if n == 0 {
+            return Err(StoreError::Conflict(format!(
+                "callback {id} was closed by someone else"
+            )));
+        }
+        let ev = NewEvent {
+            incident_id: Some(before.incident_id),
+            before: to_json(&before)?,
+            after: to_json(&after)?,
+            ..NewEvent::of(Some(actor), "callback.closed")
+        };
+        Self::append_event(&mut tx, ev, now).await?;
+        Self::commit(tx).await?;
+        Ok(after)
+    }
+
+    pub(super) async fn events_after(&self, after: EventId, limit: i64) -> Result<Vec<Event>> {
+        let sql = format!("SELECT {EVENT_COLS} FROM events WHERE id > $1 ORDER BY id LIMIT $2");
+        let rows: Vec<EventRow> = on_read!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(after)
+            .bind(limit)
+            .fetch_all(c)
+            .await
+            .db()?);
+        rows.into_iter().map(EventRow::into_model).collect()
+    }
+
+    pub(super) async fn last_event_id(&self) -> Result<EventId> {
+        on_read!(self, |c| sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events")
+            .fetch_one(c)
+            .await
+            .db())
+    }
+
+    pub(super) async fn add_supplement(
+        &self,
+        actor: &User,
+        id: IncidentId,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Supplement> {
+        let text = model::parse_supplement(text)?;
+        let now = at_ms(now);
+        let mut tx = self.begin().await?;
+        Self::load_incident(&mut tx, id).await?;
+        let s = Self::insert_supplement(&mut tx, actor, id, &text, None, now).await?;
+        Self::commit(tx).await?;
+        Ok(s)
+    }
+
+    pub(super) async fn supplements(&self, id: IncidentId) -> Result<Vec<Supplement>> {
+        let sql = format!("SELECT {SUPPLEMENT_COLS} FROM supplements WHERE incident_id = $1 ORDER BY id");
+        let rows: Vec<SupplementRow> = on_read!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(id)
+            .fetch_all(c)
+            .await
+            .db()?);
+        rows.into_iter().map(SupplementRow::into_model).collect()
+    }
+}

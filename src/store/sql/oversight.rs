@@ -1,0 +1,547 @@
+//! What a shift lead reads: caller history and counts, shift statistics,
+//! alerts, the nuisance ranking, a caller's dossier and the audit log.
+
+use super::*;
+
+impl SqlStore {
+    /// A delay distribution over the calls received in `[$1, $2)`: `delay` is
+    /// an SQL expression in milliseconds, `measured` says which calls have one,
+    /// `missed` which calls without one have already failed the threshold.
+    pub(super) async fn timing(
+        &self,
+        range: [i64; 2],
+        delay: &str,
+        measured: &str,
+        missed: Option<&str>,
+        threshold_secs: Option<i64>,
+        now: i64,
+    ) -> Result<Timing> {
+        let from = "FROM incidents WHERE received_at >= $1 AND received_at < $2";
+        let threshold_ms = threshold_secs.map_or(i64::MAX, |s| s * 1000);
+        let (count, within): (i64, i64) = self
+            .row(
+                format!("SELECT COUNT(*), COUNT(CASE WHEN {delay} <= $3 THEN 1 END) {from} AND {measured}"),
+                &[range[0], range[1], threshold_ms],
+            )
+            .await?;
+        let missed = match missed {
+            Some(cond) if threshold_secs.is_some() => {
+                let (n,): (i64,) = self
+                    .row(
+                        format!("SELECT COUNT(*) {from} AND NOT ({measured}) AND {cond}"),
+                        &[range[0], range[1], threshold_ms, now],
+                    )
+                    .await?;
+                n
+            }
+            _ => 0,
+        };
+        let mut pct = [None, None];
+        if count > 0 {
+            for (slot, p) in pct.iter_mut().zip([50, 90]) {
+                let sql = format!(
+                    "SELECT d FROM (SELECT {delay} AS d {from} AND {measured}) AS x ORDER BY d LIMIT 1 OFFSET $3"
+                );
+                let (d,): (i64,) = self.row(sql, &[range[0], range[1], nearest_rank(p, count) - 1]).await?;
+                *slot = Some(d as f64 / 1000.0);
+            }
+        }
+        Ok(Timing {
+            count,
+            p50_secs: pct[0],
+            p90_secs: pct[1],
+            threshold_secs,
+            within: if threshold_secs.is_some() { within } else { 0 },
+            judged: if threshold_secs.is_some() { count + missed } else { 0 },
+        })
+    }
+
+    pub(super) async fn caller_counts(&self, phone: &CallerPhone, now: DateTime<Utc>) -> Result<CallerCounts> {
+        let month_ago = ms(now) - 30 * 24 * 3600 * 1000;
+        let invalid = "(category = 'invalid' OR close_reason = 'invalid')";
+        let sql = format!(
+            "SELECT COUNT(*), \
+             COALESCE(SUM(CASE WHEN {invalid} THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN {invalid} AND received_at >= $2 THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN {invalid} AND dispatched_at IS NOT NULL THEN 1 ELSE 0 END), 0), \
+             (SELECT COUNT(*) FROM caller_flags WHERE phone = $1 AND removed_at IS NULL) \
+             FROM incidents WHERE phone = $1"
+        );
+        let (total_calls, invalid_calls, invalid_last_30d, wasted_dispatches, active_flags): (i64, i64, i64, i64, i64) =
+            on_read!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(phone.as_str())
+                .bind(month_ago)
+                .fetch_one(c)
+                .await
+                .db()?);
+        Ok(CallerCounts {
+            total_calls,
+            invalid_calls,
+            invalid_last_30d,
+            wasted_dispatches,
+            active_flags,
+        })
+    }
+
+    pub(super) async fn caller_history(&self, phone: &CallerPhone, now: DateTime<Utc>) -> Result<CallerHistory> {
+        let p = phone.as_str();
+        let counts = self.caller_counts(phone, now).await?;
+        let sql = format!("SELECT {INCIDENT_COLS} FROM incidents WHERE phone = $1 ORDER BY received_at DESC LIMIT 200");
+        let rows: Vec<IncidentRow> = on_read!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(p)
+            .fetch_all(c)
+            .await
+            .db()?);
+        let incidents = rows
+            .into_iter()
+            .map(|r| {
+                r.into_model().map(|i| IncidentSummary {
+                    id: i.id,
+                    channel: i.channel,
+                    received_at: i.received_at,
+                    status: i.status,
+                    category: i.effective_category(),
+                    close_reason: i.close_reason,
+                    narrative: i.narrative,
+                })
+            })
+            .collect::<Result<_>>()?;
+        let sql = "SELECT id, phone, flag, note, created_by_id, created_by_name, created_at FROM caller_flags \
+                   WHERE phone = $1 AND removed_at IS NULL ORDER BY created_at DESC";
+        let flags: Vec<FlagRow> = on_read!(self, |c| sqlx::query_as(sql).bind(p).fetch_all(c).await.db()?);
+        Ok(CallerHistory {
+            phone: phone.clone(),
+            total_calls: counts.total_calls,
+            invalid_calls: counts.invalid_calls,
+            invalid_last_30d: counts.invalid_last_30d,
+            wasted_dispatches: counts.wasted_dispatches,
+            flags: flags.into_iter().map(FlagRow::into_model).collect::<Result<_>>()?,
+            incidents,
+        })
+    }
+
+    pub(super) async fn stats(&self, q: &StatsQuery, now: DateTime<Utc>) -> Result<ShiftStats> {
+        const HOUR_MS: i64 = 3_600_000;
+        let range = [ms(q.from), ms(q.to)];
+        let now_ms = ms(now);
+        let within = "FROM incidents WHERE received_at >= $1 AND received_at < $2";
+        let eff_category = "COALESCE(category, sugg_category, '')";
+        let invalid = format!("(COALESCE(close_reason, '') = 'invalid' OR {eff_category} = 'invalid')");
+        let non_police = format!("(status = 'referred' OR {eff_category} = 'non_police')");
+
+        let by_channel: Vec<(String, i64)> = self
+            .rows(format!("SELECT channel, COUNT(*) {within} GROUP BY channel"), &range)
+            .await?;
+        let (invalid_n, non_police_n, police_n, total): (i64, i64, i64, i64) = self
+            .row(
+                format!(
+                    "SELECT COUNT(CASE WHEN {invalid} THEN 1 END), \
+                     COUNT(CASE WHEN NOT {invalid} AND {non_police} THEN 1 END), \
+                     COUNT(CASE WHEN NOT {invalid} AND NOT {non_police} AND {eff_category} <> '' THEN 1 END), \
+                     COUNT(*) {within}"
+                ),
+                &range,
+            )
+            .await?;
+        let by_category: Vec<(Option<String>, i64)> = self
+            .rows(
+                format!("SELECT COALESCE(category, sugg_category), COUNT(*) {within} GROUP BY 1"),
+                &range,
+            )
+            .await?;
+        let by_agency: Vec<(String, i64)> = self
+            .rows(
+                format!(
+                    "SELECT agency, COUNT(*) {within} AND status = 'referred' AND agency IS NOT NULL GROUP BY agency"
+                ),
+                &range,
+            )
+            .await?;
+
+        let claim = self
+            .timing(
+                range,
+                "(claimed_at - received_at)",
+                "claimed_at IS NOT NULL",
+                Some("(COALESCE(dispatched_at, closed_at, $4) - received_at) > $3"),
+                Some(q.answer_secs),
+                now_ms,
+            )
+            .await?;
+        let dispatch = self
+            .timing(
+                range,
+                "(dispatched_at - received_at)",
+                "dispatched_at IS NOT NULL",
+                None,
+                Some(q.dispatch_secs),
+                now_ms,
+            )
+            .await?;
+        let on_scene = self
+            .timing(
+                range,
+                "(on_scene_at - dispatched_at)",
+                "on_scene_at IS NOT NULL AND dispatched_at IS NOT NULL",
+                None,
+                None,
+                now_ms,
+            )
+            .await?;
+
+        let (depth, unclaimed, oldest): (i64, i64, Option<i64>) = self
+            .row(
+                "SELECT COUNT(*), COUNT(CASE WHEN status = 'new' THEN 1 END), \
+                 MIN(CASE WHEN status = 'new' THEN received_at END) \
+                 FROM incidents WHERE status IN ('new', 'in_progress')"
+                    .into(),
+                &[],
+            )
+            .await?;
+        let queue = QueueNow {
+            depth,
+            unclaimed,
+            oldest_received_at: oldest.map(read_ts).transpose()?,
+            oldest_wait_secs: oldest.map(|o| (now_ms - o).max(0) / 1000),
+        };
+
+        let handled: Vec<(i64, Option<String>, i64, Option<f64>)> = self
+            .rows(
+                format!(
+                    "SELECT handled_by_id, MAX(handled_by_name), COUNT(*), \
+                     CAST(AVG(CASE WHEN claimed_at IS NOT NULL \
+                          THEN COALESCE(dispatched_at, closed_at) - claimed_at END) AS DOUBLE PRECISION) \
+                     {within} AND handled_by_id IS NOT NULL GROUP BY handled_by_id"
+                ),
+                &range,
+            )
+            .await?;
+        let holding: Vec<(i64, Option<String>, i64)> = self
+            .rows(
+                "SELECT holder_id, MAX(holder_name), COUNT(*) FROM incidents \
+                 WHERE status IN ('new', 'in_progress') AND holder_id IS NOT NULL GROUP BY holder_id"
+                    .into(),
+                &[],
+            )
+            .await?;
+        let mut operators: Vec<OperatorStats> = handled
+            .into_iter()
+            .map(|(id, name, n, avg)| OperatorStats {
+                operator: UserRef {
+                    id,
+                    name: name.unwrap_or_default(),
+                },
+                handled: n,
+                avg_handling_secs: avg.map(|a| a / 1000.0),
+                holding: 0,
+            })
+            .collect();
+        for (id, name, n) in holding {
+            match operators.iter_mut().find(|o| o.operator.id == id) {
+                Some(o) => o.holding = n,
+                None => operators.push(OperatorStats {
+                    operator: UserRef {
+                        id,
+                        name: name.unwrap_or_default(),
+                    },
+                    handled: 0,
+                    avg_handling_secs: None,
+                    holding: n,
+                }),
+            }
+        }
+        operators.sort_by(|a, b| b.handled.cmp(&a.handled).then(a.operator.name.cmp(&b.operator.name)));
+
+        // Hours of the range up to now, with arrivals by channel and the open
+        // queue at each hour's end: the depth when the range began, plus
+        // arrivals, minus calls that left the queue (dispatched or closed).
+        let left = "COALESCE(dispatched_at, closed_at)";
+        let span_end = range[1].min(now_ms.max(range[0]));
+        let hours = ((span_end - range[0] + HOUR_MS - 1) / HOUR_MS).max(1) as usize;
+        let mut hourly: Vec<HourBucket> = (0..hours)
+            .map(|h| {
+                Ok(HourBucket {
+                    start: read_ts(range[0] + h as i64 * HOUR_MS)?,
+                    by_channel: Default::default(),
+                    queue_depth: 0,
+                })
+            })
+            .collect::<Result<_>>()?;
+        let arrivals: Vec<(i64, String, i64)> = self
+            .rows(
+                format!("SELECT (received_at - $1) / {HOUR_MS}, channel, COUNT(*) {within} GROUP BY 1, 2"),
+                &range,
+            )
+            .await?;
+        let departures: Vec<(i64, i64)> = self
+            .rows(
+                format!(
+                    "SELECT ({left} - $1) / {HOUR_MS}, COUNT(*) FROM incidents \
+                     WHERE {left} >= $1 AND {left} < $2 GROUP BY 1"
+                ),
+                &range,
+            )
+            .await?;
+        let (initial,): (i64,) = self
+            .row(
+                format!("SELECT COUNT(*) FROM incidents WHERE received_at < $1 AND ({left} IS NULL OR {left} >= $1)"),
+                &range[..1],
+            )
+            .await?;
+        let mut delta = vec![0i64; hours];
+        for (h, channel, n) in arrivals {
+            if let Some(b) = hourly.get_mut(h as usize) {
+                *b.by_channel.entry(parse("channel", &channel)?).or_default() += n;
+                delta[h as usize] += n;
+            }
+        }
+        for (h, n) in departures {
+            if let Some(d) = delta.get_mut(h as usize) {
+                *d -= n;
+            }
+        }
+        let mut depth_at = initial;
+        for (b, d) in hourly.iter_mut().zip(delta) {
+            depth_at += d;
+            b.queue_depth = depth_at;
+        }
+
+        // Calls an operator disposed of (as `triage export` counts them);
+        // non-police and invalid calls carry no operator priority: P4.
+        let agreement: Vec<(String, i64, i64, i64)> = self
+            .rows(
+                format!(
+                    "SELECT sugg_category, COUNT(*), \
+                     COUNT(CASE WHEN category = sugg_category THEN 1 END), \
+                     COUNT(CASE WHEN category = sugg_category \
+                       AND COALESCE(priority, 'P4') = COALESCE(sugg_priority, 'P4') THEN 1 END) \
+                     {within} AND handled_by_id IS NOT NULL AND category IS NOT NULL \
+                     AND sugg_category IS NOT NULL \
+                     GROUP BY sugg_category ORDER BY sugg_category"
+                ),
+                &range,
+            )
+            .await?;
+        let mut triage_agreement = agreement
+            .into_iter()
+            .map(|(c, confirmed, kept_category, kept_priority)| {
+                Ok(crate::model::stats::TriageAgreement {
+                    suggested: parse("category", &c)?,
+                    confirmed,
+                    kept_category,
+                    kept_priority,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // In the taxonomy's order, police categories first.
+        triage_agreement.sort_by_key(|a| a.suggested);
+
+        let mut categories = std::collections::BTreeMap::new();
+        for (c, n) in by_category.into_iter().filter_map(|(c, n)| Some((c?, n))) {
+            categories.insert(parse("category", &c)?, n);
+        }
+        Ok(ShiftStats {
+            from: q.from,
+            to: q.to,
+            generated_at: now,
+            total,
+            by_channel: by_channel
+                .into_iter()
+                .map(|(c, n)| Ok((parse("channel", &c)?, n)))
+                .collect::<Result<_>>()?,
+            classes: Classes {
+                police: police_n,
+                non_police: non_police_n,
+                invalid: invalid_n,
+                unclassified: total - police_n - non_police_n - invalid_n,
+            },
+            by_category: categories,
+            by_agency: by_agency
+                .into_iter()
+                .map(|(a, n)| Ok((parse("agency", &a)?, n)))
+                .collect::<Result<_>>()?,
+            claim,
+            dispatch,
+            on_scene,
+            queue,
+            operators,
+            hourly,
+            triage_agreement,
+        })
+    }
+
+    pub(super) async fn alerts(&self, q: &AlertQuery, now: DateTime<Utc>) -> Result<Alerts> {
+        let now_ms = ms(now);
+        let waves: Vec<(String, i64, i64, i64)> = self
+            .rows(
+                "SELECT phone, COUNT(*), MIN(received_at), MAX(received_at) FROM incidents \
+                 WHERE phone IS NOT NULL AND received_at >= $1 GROUP BY phone HAVING COUNT(*) >= $2 \
+                 ORDER BY COUNT(*) DESC, phone LIMIT 50"
+                    .into(),
+                &[now_ms - q.wave_mins * 60_000, q.wave_calls],
+            )
+            .await?;
+        let waits: Vec<(i64, Option<String>, i64)> = self
+            .rows(
+                "SELECT id, COALESCE(priority, sugg_priority), received_at FROM incidents \
+                 WHERE status = 'new' AND received_at <= $1 ORDER BY received_at, id LIMIT 200"
+                    .into(),
+                &[now_ms - q.wait_secs * 1000],
+            )
+            .await?;
+        let holds: Vec<(i64, i64, Option<String>, i64)> = self
+            .rows(
+                "SELECT id, holder_id, holder_name, held_since FROM incidents \
+                 WHERE status = 'in_progress' AND holder_id IS NOT NULL AND held_since <= $1 \
+                 ORDER BY held_since, id LIMIT 200"
+                    .into(),
+                &[now_ms - q.hold_mins * 60_000],
+            )
+            .await?;
+        Ok(Alerts {
+            waves: waves
+                .into_iter()
+                .map(|(p, calls, first, last)| {
+                    Ok(WaveAlert {
+                        phone: CallerPhone::parse(&p).map_err(|e| corrupt("phone number", e))?,
+                        calls,
+                        first_at: read_ts(first)?,
+                        last_at: read_ts(last)?,
+                    })
+                })
+                .collect::<Result<_>>()?,
+            long_waits: waits
+                .into_iter()
+                .map(|(id, p, at)| {
+                    Ok(WaitAlert {
+                        incident_id: id,
+                        priority: parse_opt("priority", p.as_deref())?.unwrap_or(model::Priority::P3),
+                        received_at: read_ts(at)?,
+                        wait_secs: (now_ms - at) / 1000,
+                    })
+                })
+                .collect::<Result<_>>()?,
+            stale_holds: holds
+                .into_iter()
+                .map(|(id, holder, name, since)| {
+                    Ok(HoldAlert {
+                        incident_id: id,
+                        holder: UserRef {
+                            id: holder,
+                            name: name.unwrap_or_default(),
+                        },
+                        held_since: read_ts(since)?,
+                    })
+                })
+                .collect::<Result<_>>()?,
+        })
+    }
+
+    pub(super) async fn nuisance_ranking(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<NuisanceCaller>> {
+        // Only what an operator confirmed counts against a caller, as in caller history.
+        let invalid = "(COALESCE(i.close_reason, '') = 'invalid' OR COALESCE(i.category, '') = 'invalid')";
+        let sql = format!(
+            "SELECT i.phone, COUNT(*), COUNT(CASE WHEN {invalid} THEN 1 END), \
+             COUNT(CASE WHEN {invalid} AND i.dispatched_at IS NOT NULL THEN 1 END), \
+             (SELECT COUNT(*) FROM caller_flags f WHERE f.phone = i.phone AND f.removed_at IS NULL), \
+             MAX(i.received_at) \
+             FROM incidents i WHERE i.phone IS NOT NULL AND i.received_at >= $1 AND i.received_at < $2 \
+             GROUP BY i.phone HAVING COUNT(CASE WHEN {invalid} THEN 1 END) > 0 \
+             ORDER BY 3 DESC, 4 DESC, 2 DESC, i.phone LIMIT $3"
+        );
+        let rows: Vec<(String, i64, i64, i64, i64, i64)> =
+            self.rows(sql, &[ms(from), ms(to), limit.clamp(1, 1000)]).await?;
+        rows.into_iter()
+            .map(|(p, total, invalid, wasted, flags, last)| {
+                Ok(NuisanceCaller {
+                    phone: CallerPhone::parse(&p).map_err(|e| corrupt("phone number", e))?,
+                    total_calls: total,
+                    invalid_calls: invalid,
+                    wasted_dispatches: wasted,
+                    active_flags: flags,
+                    last_call_at: read_ts(last)?,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn dossier(&self, phone: &CallerPhone, now: DateTime<Utc>) -> Result<Dossier> {
+        let history = self.caller_history(phone, now).await?;
+        let sql = format!(
+            "SELECT {INCIDENT_COLS} FROM incidents WHERE phone = $1 \
+             ORDER BY received_at, id LIMIT 10000"
+        );
+        let rows: Vec<IncidentRow> = on_read!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(phone.as_str())
+            .fetch_all(c)
+            .await
+            .db()?);
+        let incidents: Vec<Incident> = rows.into_iter().map(IncidentRow::into_model).collect::<Result<_>>()?;
+        let sql = format!(
+            "SELECT {SUPPLEMENT_COLS} FROM supplements WHERE incident_id IN \
+             (SELECT id FROM incidents WHERE phone = $1) ORDER BY id LIMIT 10000"
+        );
+        let supplements: Vec<SupplementRow> = on_read!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(phone.as_str())
+            .fetch_all(c)
+            .await
+            .db()?);
+        Ok(Dossier {
+            phone: phone.clone(),
+            generated_at: now,
+            total_calls: history.total_calls,
+            invalid_calls: history.invalid_calls,
+            wasted_dispatches: history.wasted_dispatches,
+            flags: history.flags,
+            incidents,
+            supplements: supplements
+                .into_iter()
+                .map(SupplementRow::into_model)
+                .collect::<Result<_>>()?,
+        })
+    }
+
+    pub(super) async fn audit(&self, f: &AuditFilter) -> Result<Vec<Event>> {
+        let mut sql = format!("SELECT {EVENT_COLS} FROM events WHERE at >= $1 AND at <= $2");
+        let mut n = 2;
+        let mut ints = Vec::new();
+        if let Some(a) = f.actor_id {
+            n += 1;
+            sql.push_str(&format!(" AND actor_id = ${n}"));
+            ints.push(a);
+        }
+        if let Some(i) = f.incident_id {
+            n += 1;
+            sql.push_str(&format!(" AND incident_id = ${n}"));
+            ints.push(i);
+        }
+        if f.kind_prefix.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND kind LIKE ${n} ESCAPE '\\'"));
+        }
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", n + 1));
+        let limit = if f.limit > 0 { f.limit.min(5000) } else { 500 };
+        let like = f.kind_prefix.as_ref().map(|k| {
+            let escaped = k.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            format!("{escaped}%")
+        });
+        let rows: Vec<EventRow> = on_read!(self, |c| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(f.since.map_or(i64::MIN, ms))
+                .bind(f.until.map_or(i64::MAX, ms));
+            for i in &ints {
+                q = q.bind(*i);
+            }
+            if let Some(l) = &like {
+                q = q.bind(l.clone());
+            }
+            q.bind(limit).fetch_all(c).await.db()?
+        });
+        rows.into_iter().map(EventRow::into_model).collect()
+    }
+}
