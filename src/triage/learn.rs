@@ -44,6 +44,13 @@ pub const BUILTIN_CORPUS: &[(&str, &str)] = &[
     ("batch-t26.jsonl", include_str!("../../assets/triage/batch-t26.jsonl")),
     ("batch-t27.jsonl", include_str!("../../assets/triage/batch-t27.jsonl")),
     ("batch-t28.jsonl", include_str!("../../assets/triage/batch-t28.jsonl")),
+    ("batch-t29.jsonl", include_str!("../../assets/triage/batch-t29.jsonl")),
+    ("batch-t30.jsonl", include_str!("../../assets/triage/batch-t30.jsonl")),
+    ("batch-t31.jsonl", include_str!("../../assets/triage/batch-t31.jsonl")),
+    ("batch-t32.jsonl", include_str!("../../assets/triage/batch-t32.jsonl")),
+    ("batch-t33.jsonl", include_str!("../../assets/triage/batch-t33.jsonl")),
+    ("batch-t34.jsonl", include_str!("../../assets/triage/batch-t34.jsonl")),
+    ("batch-t35.jsonl", include_str!("../../assets/triage/batch-t35.jsonl")),
 ];
 
 /// Every row of the built-in corpus.
