@@ -10,8 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::backend::{Backend, Outbox};
 use super::command::{Command, Done, Msg};
-use super::panels;
 use super::state::{Conn, ConsoleState, Draft, Prefs, View};
+use super::{desk, inbox};
 use crate::client::{ApiClient, FeedItem};
 use crate::model::{Incident, User};
 
@@ -84,7 +84,7 @@ impl ConsoleApp {
                 if e.kind.starts_with("incident.")
                     && let Some(after) = e.after.clone().and_then(|v| serde_json::from_value::<Incident>(v).ok())
                 {
-                    if e.kind == "incident.created" && panels::is_new_p1(&after) && self.state.prefs.alert_sound {
+                    if e.kind == "incident.created" && desk::is_new_p1(&after) && self.state.prefs.alert_sound {
                         super::alert::beep();
                     }
                     // Someone else took the call this operator has open.
@@ -244,10 +244,10 @@ impl ConsoleApp {
         while let Ok(msg) = self.rx.try_recv() {
             self.handle(msg, &mut cmds);
         }
-        if let Some(action) = panels::shortcut(ui.ctx(), &self.state) {
-            panels::perform(&mut self.state, action, &mut cmds);
+        if let Some(action) = desk::shortcut(ui.ctx(), &self.state) {
+            desk::perform(&mut self.state, action, &mut cmds);
         }
-        panels::flush_pending(&mut self.state, std::time::Instant::now(), &mut cmds);
+        desk::flush_pending(&mut self.state, std::time::Instant::now(), &mut cmds);
         draw(ui, &mut self.state, &mut cmds);
         let lang = self.state.lang();
         for cmd in cmds {
@@ -265,9 +265,9 @@ pub fn draw(ui: &mut egui::Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>
         state.notice = None;
     }
     state.retriage();
-    egui::Panel::top("top_bar").show(ui, |ui| panels::top_bar_ui(ui, state, cmds));
+    egui::Panel::top("top_bar").show(ui, |ui| desk::top_bar_ui(ui, state, cmds));
     if state.me.role == crate::model::Role::Agency {
-        egui::CentralPanel::default_margins().show(ui, |ui| panels::inbox_ui(ui, state, cmds));
+        egui::CentralPanel::default_margins().show(ui, |ui| inbox::inbox_ui(ui, state, cmds));
         return;
     }
     if state.view == View::Lead && state.me.is_lead() {
@@ -282,19 +282,19 @@ pub fn draw(ui: &mut egui::Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>
         .resizable(true)
         .default_size(520.0)
         .show(ui, |ui| {
-            panels::queue_ui(ui, state, cmds);
+            desk::queue_ui(ui, state, cmds);
         });
     egui::Panel::right("triage")
         .resizable(true)
         .default_size(380.0)
         .show(ui, |ui| {
             egui::ScrollArea::vertical().id_salt("triage_scroll").show(ui, |ui| {
-                panels::triage_ui(ui, state, cmds);
+                desk::triage_ui(ui, state, cmds);
                 ui.separator();
-                panels::units_ui(ui, state, cmds);
+                desk::units_ui(ui, state, cmds);
             });
         });
-    egui::CentralPanel::default_margins().show(ui, |ui| panels::intake_ui(ui, state, cmds));
+    egui::CentralPanel::default_margins().show(ui, |ui| desk::intake_ui(ui, state, cmds));
 }
 
 impl Drop for ConsoleApp {

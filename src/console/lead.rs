@@ -12,8 +12,8 @@ use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, Points};
 
 use super::command::{Command, ExportJob, Then};
 use super::i18n::{Key, Lang, code_name};
-use super::panels::{AMBER, GREEN, RED, first_words, priority_badge, priority_color, wait_label, wait_text};
 use super::state::ConsoleState;
+use super::widgets::{AMBER, GREEN, RED, first_words, priority_badge, priority_color, wait_label, wait_text};
 use crate::model::stats::{Alerts, NuisanceCaller, ShiftStats, Timing, current_shift, local_time};
 use crate::model::{
     AuditFilter, CallerFlagKind, CallerHistory, Category, Channel, Event, IncidentId, Priority, ReferralStatus, Role,
@@ -209,7 +209,7 @@ pub fn lead_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     // The line is kept even when empty, so a message arriving does not move
     // the buttons below under the lead's pointer.
     if state.notice.is_some() {
-        super::panels::notice_ui(ui, state);
+        super::widgets::notice_ui(ui, state);
     } else {
         ui.label(" ");
     }

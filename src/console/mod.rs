@@ -10,11 +10,13 @@ pub mod alert;
 pub mod app;
 pub mod backend;
 pub mod command;
+pub mod desk;
 pub mod export;
 pub mod i18n;
+pub mod inbox;
 pub mod lead;
-pub mod panels;
 pub mod state;
+pub mod widgets;
 
 use crate::k;
 use std::path::PathBuf;
@@ -124,7 +126,7 @@ impl Launcher {
             });
             ui.label(&self.server);
             if self.farewell {
-                ui.label(RichText::new(lang.tr(k!("signed_out"))).color(panels::GREEN));
+                ui.label(RichText::new(lang.tr(k!("signed_out"))).color(widgets::GREEN));
             }
             let l = ui.label(lang.tr(k!("user")));
             ui.text_edit_singleline(&mut self.name).labelled_by(l.id);

@@ -1,0 +1,67 @@
+//! An agency's inbox: its referrals and the steps it takes on them.
+
+use crate::k;
+use egui::{RichText, Ui};
+
+use super::command::Command;
+use super::i18n::code_name;
+use super::state::ConsoleState;
+
+use super::desk::outcome_ui;
+use super::widgets::*;
+
+/// An agency account's referral inbox: accept, write feedback, close.
+pub fn inbox_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
+    use crate::model::{ReferralStatus, ReferralStep};
+    let lang = state.lang();
+    ui.heading(lang.tr(k!("inbox")));
+    outcome_ui(ui, state);
+    let referrals = state.referrals.clone();
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        for r in &referrals {
+            ui.separator();
+            ui.horizontal(|ui| {
+                ui.strong(&r.number);
+                ui.label(code_name(lang, r.status.as_str()));
+                if r.overdue {
+                    ui.label(RichText::new(lang.tr(k!("overdue"))).strong().color(RED));
+                }
+                ui.label(RichText::new(crate::model::stats::local_time(r.created_at, "%m-%d %H:%M")).weak());
+            });
+            if let Some(f) = &r.feedback {
+                ui.label(RichText::new(f).weak());
+            }
+            ui.horizontal(|ui| match r.status {
+                ReferralStatus::Sent => {
+                    if ui.button(format!("{} {}", lang.tr(k!("accept")), r.number)).clicked() {
+                        cmds.push(Command::ReferralStep(r.id, ReferralStep::Accept));
+                    }
+                }
+                ReferralStatus::Accepted | ReferralStatus::Feedback => {
+                    let text = state.feedback.entry(r.id).or_default();
+                    let l = ui.label(format!("{} {}", lang.tr(k!("feedback")), r.number));
+                    ui.add(
+                        egui::TextEdit::singleline(text)
+                            .id_salt(("feedback", r.id))
+                            .desired_width(320.0),
+                    )
+                    .labelled_by(l.id);
+                    if ui
+                        .button(format!("{} {}", lang.tr(k!("send_feedback")), r.number))
+                        .clicked()
+                        && !text.trim().is_empty()
+                    {
+                        cmds.push(Command::ReferralStep(
+                            r.id,
+                            ReferralStep::Feedback(std::mem::take(text)),
+                        ));
+                    }
+                    if ui.button(format!("{} {}", lang.tr(k!("close")), r.number)).clicked() {
+                        cmds.push(Command::ReferralStep(r.id, ReferralStep::Close));
+                    }
+                }
+                ReferralStatus::Closed => {}
+            });
+        }
+    });
+}

@@ -1,0 +1,168 @@
+//! Small pieces every screen draws with: colours, badges, wait timers,
+//! labelled fields and code combos, highlighted text, the notice line.
+
+use crate::k;
+use egui::text::{LayoutJob, TextFormat};
+use egui::{Color32, RichText, Ui};
+
+use super::i18n::{Lang, code_name};
+use super::state::ConsoleState;
+use crate::model::{Coded, Priority, QueueEntry, UnitStatus};
+
+pub(crate) const RED: Color32 = Color32::from_rgb(0xd6, 0x2d, 0x20);
+pub(super) const AMBER: Color32 = Color32::from_rgb(0xe6, 0x9b, 0x00);
+pub(super) const GREEN: Color32 = Color32::from_rgb(0x2e, 0x9d, 0x4f);
+const HIGHLIGHT: Color32 = Color32::from_rgb(0xff, 0xe0, 0x8a);
+
+pub fn priority_color(p: Priority) -> Color32 {
+    match p {
+        Priority::P1 => RED,
+        Priority::P2 => AMBER,
+        Priority::P3 => Color32::from_rgb(0x3b, 0x7d, 0xd8),
+        Priority::P4 => Color32::GRAY,
+    }
+}
+
+pub(crate) fn wait_text(secs: i64) -> String {
+    if secs >= 3600 {
+        format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
+    } else {
+        format!("{}:{:02}", secs / 60, secs % 60)
+    }
+}
+
+/// The start of a call's narrative, or why there is none (a hang-up).
+pub(crate) fn first_words(lang: Lang, entry: &QueueEntry, chars: usize) -> String {
+    if entry.summary.is_empty() {
+        format!("[{}]", entry.disconnect.map_or("", |d| code_name(lang, d.as_str())))
+    } else {
+        entry.summary.chars().take(chars).collect()
+    }
+}
+
+pub(crate) fn priority_badge(ui: &mut Ui, p: Priority) {
+    ui.label(
+        RichText::new(p.as_str())
+            .strong()
+            .color(Color32::WHITE)
+            .background_color(priority_color(p)),
+    );
+}
+
+/// A waiting time, amber then red past the operator's thresholds.
+pub(crate) fn wait_label(ui: &mut Ui, secs: i64, amber: i64, red: i64) {
+    let color = if secs >= red {
+        RED
+    } else if secs >= amber {
+        AMBER
+    } else {
+        ui.visuals().text_color()
+    };
+    ui.label(RichText::new(wait_text(secs)).color(color).monospace());
+}
+
+pub(crate) fn filter_combo<T: Coded>(ui: &mut Ui, lang: Lang, id: &str, label: &str, value: &mut Option<T>, all: &[T]) {
+    // Label first: "渠道 [全部]", not "[全部] 渠道" reading as the next box's.
+    let l = ui.label(label);
+    egui::ComboBox::from_id_salt(id)
+        .selected_text(value.map_or(lang.tr(k!("all")), |v| code_name(lang, v.as_str())))
+        .show_ui(ui, |ui| {
+            ui.selectable_value(value, None, lang.tr(k!("all")));
+            for v in all {
+                ui.selectable_value(value, Some(*v), code_name(lang, v.as_str()));
+            }
+        })
+        .response
+        .labelled_by(l.id);
+}
+
+/// A labelled text field. Its explicit id keeps the focus on it when
+/// something appears above it mid-typing (egui's automatic ids would shift).
+pub(crate) fn field(ui: &mut Ui, id: &str, label: &str, value: &mut String) -> egui::Response {
+    ui.horizontal(|ui| {
+        let l = ui.label(label);
+        // As wide as the form allows, up to 320 px: a fixed width would push
+        // the form under the triage panel when the window is narrow.
+        let width = ui.available_width().clamp(80.0, 320.0);
+        ui.add(egui::TextEdit::singleline(value).id_salt(id).desired_width(width))
+            .labelled_by(l.id)
+    })
+    .inner
+}
+
+pub(crate) fn code_combo<T: Coded>(
+    ui: &mut Ui,
+    lang: Lang,
+    id: &str,
+    label: &str,
+    value: &mut Option<T>,
+    suggested: Option<T>,
+) {
+    ui.horizontal(|ui| {
+        // The label stands before its box, as on every other field.
+        let l = ui.label(label);
+        let shown = value.or(suggested).map_or("—", |v| code_name(lang, v.as_str()));
+        egui::ComboBox::from_id_salt(id)
+            .selected_text(shown)
+            .show_ui(ui, |ui| {
+                for v in T::ALL {
+                    ui.selectable_value(value, Some(*v), code_name(lang, v.as_str()));
+                }
+            })
+            .response
+            .labelled_by(l.id);
+        if value.is_some() && ui.small_button("×").on_hover_text(lang.tr(k!("suggested"))).clicked() {
+            *value = None;
+        }
+    });
+}
+
+/// The outcome of the operator's last action, or what was wrong with it.
+pub(crate) fn notice_ui(ui: &mut Ui, state: &ConsoleState) {
+    if let Some(n) = &state.notice {
+        ui.label(RichText::new(&n.text).color(if n.error { RED } else { GREEN }));
+    }
+}
+
+/// The narrative with the cue phrases highlighted.
+pub(crate) fn highlighted(ui: &Ui, text: &str, spans: &[(usize, usize)]) -> LayoutJob {
+    let mut job = LayoutJob::default();
+    let normal = TextFormat {
+        color: ui.visuals().text_color(),
+        ..Default::default()
+    };
+    let marked = TextFormat {
+        color: Color32::BLACK,
+        background: HIGHLIGHT,
+        ..Default::default()
+    };
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let hit = spans.iter().find(|(a, b)| *a <= i && i < *b);
+        let end = match hit {
+            Some((_, b)) => (*b).min(chars.len()),
+            None => spans
+                .iter()
+                .filter(|(a, _)| *a > i)
+                .map(|(a, _)| *a)
+                .min()
+                .unwrap_or(chars.len())
+                .min(chars.len()),
+        };
+        let piece: String = chars[i..end.max(i + 1)].iter().collect();
+        job.append(&piece, 0.0, if hit.is_some() { marked.clone() } else { normal.clone() });
+        i = end.max(i + 1);
+    }
+    job
+}
+
+/// Available green, on the way amber, at the scene blue, off duty grey.
+pub(crate) fn unit_color(status: UnitStatus) -> Color32 {
+    match status {
+        UnitStatus::Available => GREEN,
+        UnitStatus::EnRoute => AMBER,
+        UnitStatus::OnScene => Color32::from_rgb(0x3b, 0x7d, 0xd8),
+        UnitStatus::OffDuty => Color32::GRAY,
+    }
+}
