@@ -285,8 +285,9 @@ impl SqlStore {
              COALESCE(priority, sugg_priority, 'P3') AS shown_priority, \
              COALESCE(category, sugg_category) AS shown_category, status, holder_id, holder_name, held_since, \
              disconnect, SUBSTR(narrative, 1, {QUEUE_SUMMARY_CHARS}) AS summary, version \
-             FROM incidents WHERE status IN ('new', 'in_progress') \
-             ORDER BY shown_priority, received_at, id"
+             FROM incidents WHERE {open} \
+             ORDER BY shown_priority, received_at, id",
+            open = cond::OPEN
         );
         let head = "SELECT COALESCE(MAX(id), 0) FROM events";
         // One read transaction: the rows and the log's head from the same

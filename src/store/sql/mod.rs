@@ -112,6 +112,17 @@ macro_rules! on_read {
     };
 }
 
+/// SQL conditions written once and used wherever they apply.
+mod cond {
+    /// The calls still waiting or being worked: the queue.
+    pub(super) const OPEN: &str = "status IN ('new', 'in_progress')";
+    /// An operator confirmed the call invalid (closed so, or categorised so).
+    /// Only this counts against a caller, in their history and in the
+    /// nuisance ranking; a suggestion alone never does.
+    pub(super) const CONFIRMED_INVALID: &str =
+        "(COALESCE(close_reason, '') = 'invalid' OR COALESCE(category, '') = 'invalid')";
+}
+
 // After the macros, which reach the files below by textual order; `rows`
 // first, since its `bind_incident!` serves `intake` and `incidents`.
 #[macro_use]

@@ -58,7 +58,7 @@ impl SqlStore {
 
     pub(super) async fn caller_counts(&self, phone: &CallerPhone, now: DateTime<Utc>) -> Result<CallerCounts> {
         let month_ago = ms(now) - 30 * 24 * 3600 * 1000;
-        let invalid = "(category = 'invalid' OR close_reason = 'invalid')";
+        let invalid = cond::CONFIRMED_INVALID;
         let sql = format!(
             "SELECT COUNT(*), \
              COALESCE(SUM(CASE WHEN {invalid} THEN 1 ELSE 0 END), 0), \
@@ -191,10 +191,11 @@ impl SqlStore {
 
         let (depth, unclaimed, oldest): (i64, i64, Option<i64>) = self
             .row(
-                "SELECT COUNT(*), COUNT(CASE WHEN status = 'new' THEN 1 END), \
-                 MIN(CASE WHEN status = 'new' THEN received_at END) \
-                 FROM incidents WHERE status IN ('new', 'in_progress')"
-                    .into(),
+                format!(
+                    "SELECT COUNT(*), COUNT(CASE WHEN status = 'new' THEN 1 END), \
+                     MIN(CASE WHEN status = 'new' THEN received_at END) FROM incidents WHERE {}",
+                    cond::OPEN
+                ),
                 &[],
             )
             .await?;
@@ -218,9 +219,11 @@ impl SqlStore {
             .await?;
         let holding: Vec<(i64, Option<String>, i64)> = self
             .rows(
-                "SELECT holder_id, MAX(holder_name), COUNT(*) FROM incidents \
-                 WHERE status IN ('new', 'in_progress') AND holder_id IS NOT NULL GROUP BY holder_id"
-                    .into(),
+                format!(
+                    "SELECT holder_id, MAX(holder_name), COUNT(*) FROM incidents \
+                     WHERE {} AND holder_id IS NOT NULL GROUP BY holder_id",
+                    cond::OPEN
+                ),
                 &[],
             )
             .await?;
@@ -444,7 +447,7 @@ impl SqlStore {
         limit: i64,
     ) -> Result<Vec<NuisanceCaller>> {
         // Only what an operator confirmed counts against a caller, as in caller history.
-        let invalid = "(COALESCE(i.close_reason, '') = 'invalid' OR COALESCE(i.category, '') = 'invalid')";
+        let invalid = cond::CONFIRMED_INVALID;
         let sql = format!(
             "SELECT i.phone, COUNT(*), COUNT(CASE WHEN {invalid} THEN 1 END), \
              COUNT(CASE WHEN {invalid} AND i.dispatched_at IS NOT NULL THEN 1 END), \
