@@ -73,7 +73,7 @@ fn bench(c: &mut Criterion) {
     for i in queue(10_000) {
         state.upsert(&i);
     }
-    state.draft = Some(Draft {
+    state.desk.draft = Some(Draft {
         narrative: "有人拿刀在楼下砍人，地上好多血".into(),
         ..Draft::new_call()
     });

@@ -83,10 +83,10 @@ struct DemoApp {
 impl eframe::App for DemoApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.inner.frame(ui);
-        if !self.reported && !self.inner.state.queue.is_empty() {
+        if !self.reported && !self.inner.state.queue.calls.is_empty() {
             self.reported = true;
             tracing::info!(
-                calls = self.inner.state.queue.len(),
+                calls = self.inner.state.queue.calls.len(),
                 ms = self.started.elapsed().as_millis() as u64,
                 "demo console showing the queue"
             );

@@ -72,13 +72,13 @@ impl ConsoleApp {
         let me = self.state.me.id;
         match msg {
             Msg::Queue(list) => {
-                self.state.queue.clear();
+                self.state.queue.calls.clear();
                 for entry in list {
                     self.state.upsert_entry(entry);
                 }
             }
-            Msg::Feed(FeedItem::Connected) => self.state.conn = Conn::Live,
-            Msg::Feed(FeedItem::Disconnected(why)) => self.state.conn = Conn::Reconnecting(why),
+            Msg::Feed(FeedItem::Connected) => self.state.connection.status = Conn::Live,
+            Msg::Feed(FeedItem::Disconnected(why)) => self.state.connection.status = Conn::Reconnecting(why),
             Msg::Feed(FeedItem::Resync) => self.backend.reload(),
             Msg::Feed(FeedItem::Event(e)) => {
                 if e.kind.starts_with("incident.")
@@ -88,7 +88,7 @@ impl ConsoleApp {
                         super::alert::beep();
                     }
                     // Someone else took the call this operator has open.
-                    if let Some(d) = &mut self.state.draft
+                    if let Some(d) = &mut self.state.desk.draft
                         && d.incident_id == Some(after.id)
                     {
                         d.version = after.version;
@@ -110,10 +110,10 @@ impl ConsoleApp {
                         .after
                         .clone()
                         .and_then(|v| serde_json::from_value::<crate::model::Referral>(v).ok())
-                    && self.state.last_referral.as_ref().is_some_and(|l| l.id == r.id)
+                    && self.state.desk.last_referral.as_ref().is_some_and(|l| l.id == r.id)
                 {
                     // The agency's progress stays visible to the call taker.
-                    self.state.last_referral = Some(r);
+                    self.state.desk.last_referral = Some(r);
                 }
             }
             Msg::Done {
@@ -125,7 +125,7 @@ impl ConsoleApp {
                 self.state.notice(lang.tr(what.key()), false);
                 match what {
                     w if w.keeps_the_call() && inc.holder.as_ref().is_some_and(|h| h.id == me) => {
-                        match &mut self.state.draft {
+                        match &mut self.state.desk.draft {
                             Some(d) if d.incident_id == Some(inc.id) => {
                                 d.version = inc.version;
                                 d.jurisdiction = inc.location.jurisdiction.clone();
@@ -139,16 +139,16 @@ impl ConsoleApp {
                     }
                     _ => {
                         // The call left this operator's hands: on to the next.
-                        if self.state.draft.as_ref().and_then(|d| d.incident_id) == Some(inc.id) {
+                        if self.state.desk.draft.as_ref().and_then(|d| d.incident_id) == Some(inc.id) {
                             self.state.set_call(None);
                         }
                     }
                 }
                 if referral.is_some() {
-                    self.state.last_referral = referral;
+                    self.state.desk.last_referral = referral;
                 }
                 if what == Done::Dispatched {
-                    self.state.dispatched_by_me.insert(inc.id);
+                    self.state.desk.dispatched_by_me.insert(inc.id);
                     let notified: Vec<&str> = inc
                         .co_notify
                         .iter()
@@ -182,24 +182,24 @@ impl ConsoleApp {
                 if self.state.lead.selected.as_deref() == Some(phone.as_str()) {
                     self.state.lead.history = Some((*h).clone());
                 }
-                if self.state.draft.as_ref().is_some_and(|d| d.phone.trim() == phone) {
-                    self.state.history = Some(*h);
-                    self.state.suggested_for.clear();
+                if self.state.desk.draft.as_ref().is_some_and(|d| d.phone.trim() == phone) {
+                    self.state.desk.history = Some(*h);
+                    self.state.desk.suggested_for.clear();
                 }
             }
             Msg::Context { id, units, duplicates } => {
-                if self.state.draft.as_ref().and_then(|d| d.incident_id) == Some(id) {
-                    self.state.recommendation = Some(*units);
-                    self.state.duplicates = duplicates;
+                if self.state.desk.draft.as_ref().and_then(|d| d.incident_id) == Some(id) {
+                    self.state.desk.recommendation = Some(*units);
+                    self.state.desk.duplicates = duplicates;
                 }
             }
             Msg::Units(u) => self.state.units = u,
             Msg::Supplements(id, list) => self.add_supplements(id, list),
             Msg::Referrals(r) => {
-                self.state.conn = Conn::Live;
-                self.state.referrals = r;
+                self.state.connection.status = Conn::Live;
+                self.state.inbox.referrals = r;
             }
-            Msg::Outbox { pending } => self.state.outbox_pending = pending,
+            Msg::Outbox { pending } => self.state.connection.outbox_pending = pending,
             Msg::Stats(s) => self.state.lead.stats = Some(*s),
             Msg::Alerts(a) => self.state.lead.alerts = a,
             Msg::Users(u) => self.state.lead.users = u,
@@ -227,15 +227,15 @@ impl ConsoleApp {
 
     /// Supplements for the call on the form, each once, in order.
     fn add_supplements(&mut self, id: crate::model::IncidentId, list: Vec<crate::model::Supplement>) {
-        if self.state.draft.as_ref().and_then(|d| d.incident_id) != Some(id) {
+        if self.state.desk.draft.as_ref().and_then(|d| d.incident_id) != Some(id) {
             return;
         }
         for s in list {
-            if !self.state.supplements.iter().any(|x| x.id == s.id) {
-                self.state.supplements.push(s);
+            if !self.state.desk.supplements.iter().any(|x| x.id == s.id) {
+                self.state.desk.supplements.push(s);
             }
         }
-        self.state.supplements.sort_by_key(|s| s.id);
+        self.state.desk.supplements.sort_by_key(|s| s.id);
     }
 
     /// One frame: answers in, panels drawn, commands out.
@@ -261,8 +261,8 @@ impl ConsoleApp {
 /// runs exactly this).
 pub fn draw(ui: &mut egui::Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     let screen = (state.lang(), state.view, state.lead.tab);
-    if state.notice_screen.replace(screen).is_some_and(|was| was != screen) {
-        state.notice = None;
+    if state.notice.screen.replace(screen).is_some_and(|was| was != screen) {
+        state.notice.current = None;
     }
     state.retriage();
     egui::Panel::top("top_bar").show(ui, |ui| desk::top_bar_ui(ui, state, cmds));

@@ -16,7 +16,7 @@ pub fn inbox_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
     let lang = state.lang();
     ui.heading(lang.tr(k!("inbox")));
     outcome_ui(ui, state);
-    let referrals = state.referrals.clone();
+    let referrals = state.inbox.referrals.clone();
     egui::ScrollArea::vertical().show(ui, |ui| {
         for r in &referrals {
             ui.separator();
@@ -38,7 +38,7 @@ pub fn inbox_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
                     }
                 }
                 ReferralStatus::Accepted | ReferralStatus::Feedback => {
-                    let text = state.feedback.entry(r.id).or_default();
+                    let text = state.inbox.feedback.entry(r.id).or_default();
                     let l = ui.label(format!("{} {}", lang.tr(k!("feedback")), r.number));
                     ui.add(
                         egui::TextEdit::singleline(text)

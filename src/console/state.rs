@@ -199,14 +199,11 @@ pub enum View {
     Lead,
 }
 
-/// Everything the console shows now; rebuilt from the service at start.
-pub struct ConsoleState {
-    pub me: User,
-    pub demo: bool,
-    pub prefs: Prefs,
+/// The live queue as this console shows it.
+pub struct QueueView {
     /// Open calls by id, as queue rows; `order` is the display order,
     /// rebuilt when dirty.
-    pub queue: BTreeMap<IncidentId, QueueEntry>,
+    pub calls: BTreeMap<IncidentId, QueueEntry>,
     pub order: Vec<IncidentId>,
     pub order_dirty: bool,
     /// The rows as last drawn, top to bottom.
@@ -221,6 +218,27 @@ pub struct ConsoleState {
     pub filter_channel: Option<Channel>,
     pub filter_status: Option<crate::model::Status>,
     pub filter_category: Option<Category>,
+}
+
+impl Default for QueueView {
+    fn default() -> Self {
+        QueueView {
+            calls: BTreeMap::new(),
+            order: Vec::new(),
+            order_dirty: true,
+            shown: Vec::new(),
+            frozen: None,
+            departed: BTreeMap::new(),
+            pointer_busy_at: None,
+            filter_channel: None,
+            filter_status: None,
+            filter_category: None,
+        }
+    }
+}
+
+/// The call on the operator's form and everything said about it.
+pub struct Desk {
     pub draft: Option<Draft>,
     pub suggestion: Option<Suggestion>,
     /// The narrative the suggestion was computed for.
@@ -231,47 +249,22 @@ pub struct ConsoleState {
     /// Lines added to the call on the form, oldest first, and the one being typed.
     pub supplements: Vec<crate::model::Supplement>,
     pub supplement_text: String,
-    pub units: Vec<Unit>,
-    /// An agency account's referral inbox, and its feedback drafts.
-    pub referrals: Vec<Referral>,
-    pub feedback: std::collections::HashMap<crate::model::ReferralId, String>,
-    pub conn: Conn,
-    pub outbox_pending: usize,
-    pub notice: Option<Notice>,
-    /// The screen the notice was given on (language, view, lead tab): a
-    /// notice does not follow the operator to another screen.
-    pub notice_screen: Option<(crate::console::i18n::Lang, View, crate::console::lead::LeadTab)>,
     pub last_referral: Option<Referral>,
-    pub view: View,
-    pub lead: super::lead::LeadState,
+    /// A close or merge asking to be confirmed, and a confirmed one waiting
+    /// out its undo window.
     pub confirm: Option<Confirm>,
     pub pending: Option<Pending>,
     /// [`UNDO_WINDOW`], shorter in tests.
     pub undo_window: std::time::Duration,
     /// Set by F1: the phone field takes the cursor on the next frame.
     pub focus_phone: bool,
-    /// The session ended; the launcher returns to the sign-in screen.
-    pub signed_out: bool,
     /// Calls this operator dispatched: the units on them are theirs to move on.
     pub dispatched_by_me: std::collections::HashSet<IncidentId>,
 }
 
-impl ConsoleState {
-    pub fn new(me: User, demo: bool, prefs: Prefs) -> Self {
-        ConsoleState {
-            me,
-            demo,
-            prefs,
-            queue: BTreeMap::new(),
-            order: Vec::new(),
-            order_dirty: true,
-            shown: Vec::new(),
-            frozen: None,
-            departed: BTreeMap::new(),
-            pointer_busy_at: None,
-            filter_channel: None,
-            filter_status: None,
-            filter_category: None,
+impl Default for Desk {
+    fn default() -> Self {
+        Desk {
             draft: None,
             suggestion: None,
             suggested_for: String::new(),
@@ -280,21 +273,72 @@ impl ConsoleState {
             duplicates: Vec::new(),
             supplements: Vec::new(),
             supplement_text: String::new(),
-            units: Vec::new(),
-            referrals: Vec::new(),
-            feedback: Default::default(),
-            conn: Conn::Connecting,
-            outbox_pending: 0,
-            notice: None,
-            notice_screen: None,
             last_referral: None,
-            view: View::Desk,
-            lead: Default::default(),
             confirm: None,
             pending: None,
             undo_window: UNDO_WINDOW,
             focus_phone: false,
             dispatched_by_me: Default::default(),
+        }
+    }
+}
+
+/// An agency account's referral inbox, and its feedback drafts.
+#[derive(Default)]
+pub struct Inbox {
+    pub referrals: Vec<Referral>,
+    pub feedback: std::collections::HashMap<crate::model::ReferralId, String>,
+}
+
+/// The link to the service, and the calls waiting to cross it.
+pub struct Connection {
+    pub status: Conn,
+    pub outbox_pending: usize,
+}
+
+/// The outcome of the operator's last action, and the screen (language,
+/// view, lead tab) it was given on: a notice does not follow the operator
+/// to another screen.
+#[derive(Default)]
+pub struct NoticeLine {
+    pub current: Option<Notice>,
+    pub screen: Option<(crate::console::i18n::Lang, View, crate::console::lead::LeadTab)>,
+}
+
+/// Everything the console shows now; rebuilt from the service at start.
+pub struct ConsoleState {
+    pub me: User,
+    pub demo: bool,
+    pub prefs: Prefs,
+    pub connection: Connection,
+    pub notice: NoticeLine,
+    pub view: View,
+    pub queue: QueueView,
+    pub desk: Desk,
+    pub units: Vec<Unit>,
+    pub inbox: Inbox,
+    pub lead: super::lead::LeadState,
+    /// The session ended; the launcher returns to the sign-in screen.
+    pub signed_out: bool,
+}
+
+impl ConsoleState {
+    pub fn new(me: User, demo: bool, prefs: Prefs) -> Self {
+        ConsoleState {
+            me,
+            demo,
+            prefs,
+            connection: Connection {
+                status: Conn::Connecting,
+                outbox_pending: 0,
+            },
+            notice: NoticeLine::default(),
+            view: View::Desk,
+            queue: QueueView::default(),
+            desk: Desk::default(),
+            units: Vec::new(),
+            inbox: Inbox::default(),
+            lead: Default::default(),
             signed_out: false,
         }
     }
@@ -310,25 +354,25 @@ impl ConsoleState {
 
     pub fn upsert_entry(&mut self, entry: QueueEntry) {
         if entry.status.is_queued() {
-            self.departed.remove(&entry.id);
-            self.queue.insert(entry.id, entry);
-        } else if let Some(gone) = self.queue.remove(&entry.id)
-            && self.frozen.as_ref().is_some_and(|f| f.contains(&gone.id))
+            self.queue.departed.remove(&entry.id);
+            self.queue.calls.insert(entry.id, entry);
+        } else if let Some(gone) = self.queue.calls.remove(&entry.id)
+            && self.queue.frozen.as_ref().is_some_and(|f| f.contains(&gone.id))
         {
-            self.departed.insert(gone.id, entry);
+            self.queue.departed.insert(gone.id, entry);
         }
-        self.order_dirty = true;
+        self.queue.order_dirty = true;
     }
 
     /// Priority first, then the longest wait.
     pub fn sorted_ids(&mut self) -> &[IncidentId] {
-        if self.order_dirty {
-            let mut ids: Vec<&QueueEntry> = self.queue.values().collect();
+        if self.queue.order_dirty {
+            let mut ids: Vec<&QueueEntry> = self.queue.calls.values().collect();
             ids.sort_by_key(|i| i.display_order());
-            self.order = ids.into_iter().map(|i| i.id).collect();
-            self.order_dirty = false;
+            self.queue.order = ids.into_iter().map(|i| i.id).collect();
+            self.queue.order_dirty = false;
         }
-        &self.order
+        &self.queue.order
     }
 
     /// Puts a call on the form (or none) and forgets what belonged to the
@@ -339,26 +383,27 @@ impl ConsoleState {
         // an operator could read the wrong number to a caller.
         if let Some(d) = &draft
             && self
+                .desk
                 .last_referral
                 .as_ref()
                 .is_some_and(|r| Some(r.incident_id) != d.incident_id)
         {
-            self.last_referral = None;
+            self.desk.last_referral = None;
         }
-        self.draft = draft;
+        self.desk.draft = draft;
         // A question about the previous call must not be answered for this one.
-        self.confirm = None;
-        self.suggestion = None;
-        self.suggested_for.clear();
-        self.history = None;
-        self.recommendation = None;
-        self.duplicates.clear();
-        self.supplements.clear();
-        self.supplement_text.clear();
+        self.desk.confirm = None;
+        self.desk.suggestion = None;
+        self.desk.suggested_for.clear();
+        self.desk.history = None;
+        self.desk.recommendation = None;
+        self.desk.duplicates.clear();
+        self.desk.supplements.clear();
+        self.desk.supplement_text.clear();
     }
 
     pub fn notice(&mut self, text: impl Into<String>, error: bool) {
-        self.notice = Some(Notice {
+        self.notice.current = Some(Notice {
             text: text.into(),
             error,
             at: Instant::now(),
@@ -367,13 +412,13 @@ impl ConsoleState {
 
     /// Re-runs triage when the narrative changed since the last run.
     pub fn retriage(&mut self) {
-        let Some(d) = &self.draft else { return };
-        if d.narrative == self.suggested_for {
+        let Some(d) = &self.desk.draft else { return };
+        if d.narrative == self.desk.suggested_for {
             return;
         }
-        self.suggested_for = d.narrative.clone();
-        self.suggestion = (!d.narrative.trim().is_empty()).then(|| {
-            let history = self.history.as_ref().map(|h| crate::triage::HistoryStats {
+        self.desk.suggested_for = d.narrative.clone();
+        self.desk.suggestion = (!d.narrative.trim().is_empty()).then(|| {
+            let history = self.desk.history.as_ref().map(|h| crate::triage::HistoryStats {
                 total_calls: h.total_calls,
                 invalid_last_30d: h.invalid_last_30d,
                 flagged: !h.flags.is_empty(),

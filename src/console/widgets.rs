@@ -119,7 +119,7 @@ pub(crate) fn code_combo<T: Coded>(
 
 /// The outcome of the operator's last action, or what was wrong with it.
 pub(crate) fn notice_ui(ui: &mut Ui, state: &ConsoleState) {
-    if let Some(n) = &state.notice {
+    if let Some(n) = &state.notice.current {
         ui.label(RichText::new(&n.text).color(if n.error { RED } else { GREEN }));
     }
 }

@@ -116,7 +116,7 @@ pub fn step_until<S>(h: &mut Harness<'_, S>, what: &str, cond: impl Fn(&Harness<
 
 /// A confirmed close or merge is sent after 300 ms instead of 8 s.
 fn short_undo(h: &mut Harness<'static, Option<ConsoleApp>>) {
-    h.state_mut().as_mut().expect("console started").state.undo_window = Duration::from_millis(300);
+    h.state_mut().as_mut().expect("console started").state.desk.undo_window = Duration::from_millis(300);
 }
 
 fn app<'h>(h: &'h Harness<'_, Option<ConsoleApp>>) -> &'h ConsoleApp {
@@ -145,7 +145,7 @@ fn a_call_arriving_through_intake_appears_in_the_queue() {
     step_until(&mut h, "the new call in the queue", |h| {
         h.query_by_label(&format!("接警 #{id}")).is_some()
     });
-    assert!(app(&h).state.queue.contains_key(&id));
+    assert!(app(&h).state.queue.calls.contains_key(&id));
 }
 
 fn take(env: &Env, h: &mut Harness<'static, Option<ConsoleApp>>, id: i64) {
@@ -156,12 +156,14 @@ fn take(env: &Env, h: &mut Harness<'static, Option<ConsoleApp>>, id: i64) {
     step_until(h, "the call taken onto the form", |h| {
         h.state()
             .as_ref()
-            .and_then(|a| a.state.draft.as_ref())
+            .and_then(|a| a.state.desk.draft.as_ref())
             .and_then(|d| d.incident_id)
             == Some(id)
     });
     step_until(h, "units recommended", |h| {
-        h.state().as_ref().is_some_and(|a| a.state.recommendation.is_some())
+        h.state()
+            .as_ref()
+            .is_some_and(|a| a.state.desk.recommendation.is_some())
     });
     assert_eq!(incident(env, id)["holder"]["name"], "ct", "taking a call claims it");
 }
@@ -175,7 +177,7 @@ fn taking_a_call_and_typing_changes_the_suggestion_then_dispatch_by_button() {
         json!({"channel": "voice", "phone": "13804310002", "location": "红旗街万达广场", "narrative": "有人吵架"}),
     );
     take(&env, &mut h, id);
-    let before = app(&h).state.suggestion.clone().expect("suggestion");
+    let before = app(&h).state.desk.suggestion.clone().expect("suggestion");
     assert_eq!(before.category, jiejing::model::Category::PublicOrder);
 
     let field = h.get_by_label("报警内容");
@@ -185,10 +187,10 @@ fn taking_a_call_and_typing_changes_the_suggestion_then_dispatch_by_button() {
     step_until(&mut h, "the suggestion follows the narrative", |h| {
         h.state()
             .as_ref()
-            .and_then(|a| a.state.suggestion.as_ref())
+            .and_then(|a| a.state.desk.suggestion.as_ref())
             .is_some_and(|s| s.priority == jiejing::model::Priority::P1)
     });
-    let after = app(&h).state.suggestion.clone().expect("suggestion");
+    let after = app(&h).state.desk.suggestion.clone().expect("suggestion");
     assert_ne!(
         before.priority, after.priority,
         "the suggestion changed as the operator typed"
@@ -222,7 +224,7 @@ fn taking_a_call_and_typing_changes_the_suggestion_then_dispatch_by_button() {
         "{u}"
     );
     step_until(&mut h, "the form moves on", |h| {
-        h.state().as_ref().is_some_and(|a| a.state.draft.is_none())
+        h.state().as_ref().is_some_and(|a| a.state.desk.draft.is_none())
     });
 }
 
@@ -260,16 +262,18 @@ fn the_holder_resumes_their_call_after_a_restart() {
     step_until(&mut h, "the call back on the form", |h| {
         h.state()
             .as_ref()
-            .and_then(|a| a.state.draft.as_ref())
+            .and_then(|a| a.state.desk.draft.as_ref())
             .and_then(|d| d.incident_id)
             == Some(id)
     });
     assert_eq!(
-        app(&h).state.draft.as_ref().map(|d| d.narrative.as_str()),
+        app(&h).state.desk.draft.as_ref().map(|d| d.narrative.as_str()),
         Some("楼下有人吵架，摔东西")
     );
     step_until(&mut h, "its units recommended", |h| {
-        h.state().as_ref().is_some_and(|a| a.state.recommendation.is_some())
+        h.state()
+            .as_ref()
+            .is_some_and(|a| a.state.desk.recommendation.is_some())
     });
 }
 
@@ -292,7 +296,7 @@ fn a_call_a_colleague_took_first_says_who_has_it() {
     });
     // The moment before the feed catches up: the row still offers the call.
     if let Some(app) = h.state_mut().as_mut()
-        && let Some(row) = app.state.queue.get_mut(&id)
+        && let Some(row) = app.state.queue.calls.get_mut(&id)
     {
         row.holder = None;
     }
@@ -329,11 +333,18 @@ fn f2_skips_a_recommended_unit_that_went_busy() {
     step_until(&mut h, "units recommended", |h| {
         h.state()
             .as_ref()
-            .and_then(|a| a.state.recommendation.as_ref())
+            .and_then(|a| a.state.desk.recommendation.as_ref())
             .is_some_and(|r| r.units.len() >= 2)
     });
     // The best unit is sent elsewhere while the operator talks.
-    let first = app(&h).state.recommendation.as_ref().expect("recommendation").units[0].id;
+    let first = app(&h)
+        .state
+        .desk
+        .recommendation
+        .as_ref()
+        .expect("recommendation")
+        .units[0]
+        .id;
     let (s, b) = env.rt.block_on(
         env.lead
             .post(&format!("/units/{first}/status"), json!({"status": "en_route"})),
@@ -370,7 +381,7 @@ fn refer_shows_the_work_order_number() {
     step_until(&mut h, "work order shown", |h| {
         h.query_by_label_contains("分流单号: FL").is_some()
     });
-    let r = app(&h).state.last_referral.clone().expect("referral");
+    let r = app(&h).state.desk.last_referral.clone().expect("referral");
     assert_eq!(r.agency, Agency::Utilities);
 
     // The next call's form never shows the previous call's number.
@@ -406,7 +417,9 @@ fn close_as_invalid_with_f4() {
     step_until(&mut h, "closed", |_| incident(&env, id)["status"] == "closed");
     assert_eq!(incident(&env, id)["close_reason"], "invalid");
     step_until(&mut h, "gone from the queue", |h| {
-        h.state().as_ref().is_some_and(|a| !a.state.queue.contains_key(&id))
+        h.state()
+            .as_ref()
+            .is_some_and(|a| !a.state.queue.calls.contains_key(&id))
     });
 }
 
@@ -429,7 +442,7 @@ fn a_known_nuisance_caller_gets_a_red_banner_not_a_rejection() {
         h.query_by_label_contains("骚扰来电预警").is_some()
     });
     // A warning, not a verdict: the call is still a P1 police matter.
-    let s = app(&h).state.suggestion.clone().expect("suggestion");
+    let s = app(&h).state.desk.suggestion.clone().expect("suggestion");
     assert_eq!(s.priority, jiejing::model::Priority::P1);
     assert!(h.query_by_role_and_label(A11y::Button, "派警 (F2)").is_some());
 }
@@ -462,7 +475,7 @@ fn an_outbox_row_this_version_cannot_read_is_kept_and_reported() {
         pending.calls.is_empty() && pending.unreadable == 0,
         "and no longer retried"
     );
-    assert_eq!(app(&h).state.outbox_pending, 0);
+    assert_eq!(app(&h).state.connection.outbox_pending, 0);
 }
 
 #[test]
@@ -487,10 +500,12 @@ fn a_call_logged_offline_arrives_exactly_once() {
     h.step();
     h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
     step_until(&mut h, "kept in the outbox", |h| {
-        h.state().as_ref().is_some_and(|a| a.state.outbox_pending == 1)
+        h.state()
+            .as_ref()
+            .is_some_and(|a| a.state.connection.outbox_pending == 1)
     });
     assert!(
-        app(&h).state.suggestion.is_none(),
+        app(&h).state.desk.suggestion.is_none(),
         "the saved call's suggestion left the panel with its form"
     );
     assert!(
@@ -503,7 +518,9 @@ fn a_call_logged_offline_arrives_exactly_once() {
     let back = chrono::Utc::now();
     env.rt.block_on(env.srv.restart());
     step_until(&mut h, "outbox emptied", |h| {
-        h.state().as_ref().is_some_and(|a| a.state.outbox_pending == 0)
+        h.state()
+            .as_ref()
+            .is_some_and(|a| a.state.connection.outbox_pending == 0)
     });
     std::thread::sleep(Duration::from_millis(2500));
     h.step();
@@ -553,13 +570,13 @@ fn ime_composition_reaches_the_narrative() {
     step_until(&mut h, "committed text in the field", |h| {
         h.state()
             .as_ref()
-            .and_then(|a| a.state.draft.as_ref())
+            .and_then(|a| a.state.desk.draft.as_ref())
             .is_some_and(|d| d.narrative == "有人落水了")
     });
     step_until(&mut h, "triaged", |h| {
         h.state()
             .as_ref()
-            .and_then(|a| a.state.suggestion.as_ref())
+            .and_then(|a| a.state.desk.suggestion.as_ref())
             .is_some_and(|s| s.priority == jiejing::model::Priority::P1)
     });
 }
@@ -573,7 +590,14 @@ fn typing_keeps_its_field_when_a_line_appears_above_it() {
         json!({"channel": "sms", "phone": "13804310031", "narrative": "有人"}),
     );
     take(&env, &mut h, id);
-    assert!(app(&h).state.draft.as_ref().is_some_and(|d| d.jurisdiction.is_none()));
+    assert!(
+        app(&h)
+            .state
+            .desk
+            .draft
+            .as_ref()
+            .is_some_and(|d| d.jurisdiction.is_none())
+    );
     h.get_by_label("报警内容").focus();
     h.step();
     h.get_by_label("报警内容").type_text("落水");
@@ -594,7 +618,7 @@ fn typing_keeps_its_field_when_a_line_appears_above_it() {
     step_until(&mut h, "the typing kept", |h| {
         h.state()
             .as_ref()
-            .and_then(|a| a.state.draft.as_ref())
+            .and_then(|a| a.state.desk.draft.as_ref())
             .is_some_and(|d| d.narrative.ends_with("落水了"))
     });
 }
@@ -773,7 +797,13 @@ fn the_referral_state_follows_the_agency() {
     step_until(&mut h, "work order shown", |h| {
         h.query_by_label_contains("分流单号: FL").is_some()
     });
-    let rid = app(&h).state.last_referral.as_ref().map(|r| r.id).expect("referral");
+    let rid = app(&h)
+        .state
+        .desk
+        .last_referral
+        .as_ref()
+        .map(|r| r.id)
+        .expect("referral");
     env.rt.block_on(async {
         env.srv.user("water", Role::Agency, Some(Agency::Utilities)).await;
         let water = Api::login(env.srv.addr, "water", PASSWORD).await;
@@ -783,7 +813,7 @@ fn the_referral_state_follows_the_agency() {
     step_until(&mut h, "accepted shown to the call taker", |h| {
         h.state()
             .as_ref()
-            .and_then(|a| a.state.last_referral.as_ref())
+            .and_then(|a| a.state.desk.last_referral.as_ref())
             .is_some_and(|r| r.status == jiejing::model::ReferralStatus::Accepted)
     });
     h.step();
@@ -814,15 +844,15 @@ fn answer_next_takes_the_most_urgent_call_nobody_holds() {
         .block_on(env.lead.post_empty(&format!("/incidents/{held}/claim")));
     assert_eq!(s, reqwest::StatusCode::OK, "{b}");
     step_until(&mut h, "three calls in the queue, one held", |h| {
-        h.state()
-            .as_ref()
-            .is_some_and(|a| a.state.queue.len() == 3 && a.state.queue.get(&held).is_some_and(|e| e.holder.is_some()))
+        h.state().as_ref().is_some_and(|a| {
+            a.state.queue.calls.len() == 3 && a.state.queue.calls.get(&held).is_some_and(|e| e.holder.is_some())
+        })
     });
     h.key_press(egui::Key::F12);
     step_until(&mut h, "the P1 nobody holds on the form", |h| {
         h.state()
             .as_ref()
-            .and_then(|a| a.state.draft.as_ref())
+            .and_then(|a| a.state.desk.draft.as_ref())
             .and_then(|d| d.incident_id)
             == Some(urgent)
     });
@@ -835,18 +865,18 @@ fn answer_next_takes_the_most_urgent_call_nobody_holds() {
     // Released, the form is empty: Enter alone answers the next call.
     h.key_press(egui::Key::Escape);
     step_until(&mut h, "released", |h| {
-        h.state().as_ref().is_some_and(|a| a.state.draft.is_none())
+        h.state().as_ref().is_some_and(|a| a.state.desk.draft.is_none())
     });
     step_until(&mut h, "the release reached the queue", |h| {
         h.state()
             .as_ref()
-            .is_some_and(|a| a.state.queue.get(&urgent).is_some_and(|e| e.holder.is_none()))
+            .is_some_and(|a| a.state.queue.calls.get(&urgent).is_some_and(|e| e.holder.is_none()))
     });
     h.key_press(egui::Key::Enter);
     step_until(&mut h, "Enter answered the P1 again", |h| {
         h.state()
             .as_ref()
-            .and_then(|a| a.state.draft.as_ref())
+            .and_then(|a| a.state.desk.draft.as_ref())
             .and_then(|d| d.incident_id)
             == Some(urgent)
     });
@@ -863,7 +893,7 @@ fn f1_puts_the_cursor_in_the_phone_field() {
     h.get_by_label("报警电话").type_text("13804310040");
     h.step();
     assert_eq!(
-        app(&h).state.draft.as_ref().map(|d| d.phone.as_str()),
+        app(&h).state.desk.draft.as_ref().map(|d| d.phone.as_str()),
         Some("13804310040"),
         "typing right after F1 fills the phone"
     );
@@ -889,19 +919,20 @@ fn closing_as_invalid_asks_and_can_be_undone() {
     h.key_press(egui::Key::Escape);
     h.step();
     assert!(h.query_by_label_contains("确认将此警情关闭为无效报警").is_none());
-    assert_eq!(app(&h).state.draft.as_ref().and_then(|d| d.incident_id), Some(id));
+    assert_eq!(app(&h).state.desk.draft.as_ref().and_then(|d| d.incident_id), Some(id));
     // Confirmed, then taken back inside the window: nothing was sent.
     h.key_press(egui::Key::F4);
     h.step();
     h.key_press(egui::Key::Enter);
     h.step();
-    assert!(app(&h).state.draft.is_none(), "the form moves on at once");
+    assert!(app(&h).state.desk.draft.is_none(), "the form moves on at once");
     assert!(h.query_by_label_contains("即将关闭为无效").is_some());
     h.get_by_role_and_label(A11y::Button, "撤销 (Ctrl+Z)").click();
     h.step();
     assert_eq!(
         app(&h)
             .state
+            .desk
             .draft
             .as_ref()
             .map(|d| (d.incident_id, d.narrative.as_str())),
@@ -942,10 +973,16 @@ fn the_queue_stands_still_under_the_pointer() {
         json!({"channel": "voice", "phone": "13804310043", "narrative": "有人拿刀砍人，地上全是血"}),
     );
     step_until(&mut h, "the P1 arrived", |h| {
-        h.state().as_ref().is_some_and(|a| a.state.queue.contains_key(&urgent))
+        h.state()
+            .as_ref()
+            .is_some_and(|a| a.state.queue.calls.contains_key(&urgent))
     });
     h.step();
-    assert_eq!(app(&h).state.shown, [first], "the row under the pointer did not move");
+    assert_eq!(
+        app(&h).state.queue.shown,
+        [first],
+        "the row under the pointer did not move"
+    );
     assert!(
         h.query_by_label_contains("1 条新警情 · P1 1").is_some(),
         "the new call is announced"
@@ -954,7 +991,7 @@ fn the_queue_stands_still_under_the_pointer() {
     h.get_by_label_contains("从左侧队列接警").hover();
     h.step();
     h.step();
-    assert_eq!(app(&h).state.shown, [urgent, first]);
+    assert_eq!(app(&h).state.queue.shown, [urgent, first]);
     // A pointer parked over the queue does not hide new calls for long.
     h.get_by_label(&format!("接警 #{first}")).hover();
     h.step();
@@ -963,7 +1000,7 @@ fn the_queue_stands_still_under_the_pointer() {
         json!({"channel": "voice", "phone": "13804310044", "narrative": "小区门口有人打架"}),
     );
     step_until(&mut h, "the resting pointer lets the new call in", |h| {
-        h.state().as_ref().is_some_and(|a| a.state.shown.contains(&third))
+        h.state().as_ref().is_some_and(|a| a.state.queue.shown.contains(&third))
     });
 }
 
@@ -991,6 +1028,7 @@ fn a_duplicate_says_why_the_merge_asks_and_a_lead_can_undo_it() {
     assert_eq!(
         app(&h)
             .state
+            .desk
             .duplicates
             .iter()
             .map(|d| d.incident.id)
@@ -1116,11 +1154,11 @@ fn supplements_are_added_in_order_without_touching_the_narrative() {
     step_until(&mut h, "the colleague's line", |h| {
         h.query_by_label_contains("lead：120 已到场").is_some()
     });
-    let texts: Vec<String> = app(&h).state.supplements.iter().map(|s| s.text.clone()).collect();
+    let texts: Vec<String> = app(&h).state.desk.supplements.iter().map(|s| s.text.clone()).collect();
     assert_eq!(texts, ["对方跑了，往工农大路方向", "120 已到场"]);
     assert_eq!(incident(&env, id)["narrative"], "万达门口有人打架");
     assert_eq!(
-        app(&h).state.draft.as_ref().map(|d| d.narrative.as_str()),
+        app(&h).state.desk.draft.as_ref().map(|d| d.narrative.as_str()),
         Some("万达门口有人打架")
     );
 }
@@ -1139,7 +1177,7 @@ fn the_operator_undoes_a_merge_from_the_call_it_went_into() {
     );
     take(&env, &mut h, second);
     step_until(&mut h, "the candidate", |h| {
-        h.state().as_ref().is_some_and(|a| !a.state.duplicates.is_empty())
+        h.state().as_ref().is_some_and(|a| !a.state.desk.duplicates.is_empty())
     });
     short_undo(&mut h);
     h.key_press(egui::Key::F5);

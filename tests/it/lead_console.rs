@@ -135,7 +135,7 @@ fn a_lead_reassigns_a_call_with_a_reason() {
     step_until(&mut h, "the new holder shown", |h| {
         h.state()
             .as_ref()
-            .and_then(|a| a.state.queue.get(&id))
+            .and_then(|a| a.state.queue.calls.get(&id))
             .and_then(|i| i.holder.as_ref())
             .is_some_and(|u| u.name == "ct2")
     });

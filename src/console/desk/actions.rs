@@ -31,7 +31,7 @@ pub fn actions_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>
 /// The referral work order to read out, and the last action's result.
 pub(crate) fn outcome_ui(ui: &mut Ui, state: &ConsoleState) {
     let lang = state.lang();
-    if let Some(r) = &state.last_referral {
+    if let Some(r) = &state.desk.last_referral {
         ui.label(
             RichText::new(format!(
                 "{}: {} ({}) — {}",
@@ -93,9 +93,9 @@ pub fn shortcut(ctx: &egui::Context, state: &ConsoleState) -> Option<Action> {
     if state.me.role == Role::Agency {
         return None;
     }
-    let asking = state.confirm.is_some();
-    let pending = state.pending.is_some();
-    let idle = state.view == View::Desk && state.draft.is_none() && ctx.memory(|m| m.focused().is_none());
+    let asking = state.desk.confirm.is_some();
+    let pending = state.desk.pending.is_some();
+    let idle = state.view == View::Desk && state.desk.draft.is_none() && ctx.memory(|m| m.focused().is_none());
     ctx.input_mut(|i| {
         // Taken before any widget sees them: Enter in the narrative would
         // otherwise both start a new line and close the call.
@@ -119,8 +119,8 @@ pub fn shortcut(ctx: &egui::Context, state: &ConsoleState) -> Option<Action> {
 
 /// Sends a confirmed close or merge once its undo window has passed.
 pub fn flush_pending(state: &mut ConsoleState, now: std::time::Instant, cmds: &mut Vec<Command>) {
-    if state.pending.as_ref().is_some_and(|p| p.due <= now)
-        && let Some(p) = state.pending.take()
+    if state.desk.pending.as_ref().is_some_and(|p| p.due <= now)
+        && let Some(p) = state.desk.pending.take()
     {
         cmds.push(p.command);
     }
@@ -134,12 +134,13 @@ pub fn perform(state: &mut ConsoleState, action: Action, cmds: &mut Vec<Command>
     match action {
         Action::NewCall => {
             state.set_call(Some(Draft::new_call()));
-            state.last_referral = None;
-            state.focus_phone = true;
+            state.desk.last_referral = None;
+            state.desk.focus_phone = true;
             return;
         }
         Action::AnswerNext => {
             if state
+                .desk
                 .draft
                 .as_ref()
                 .is_some_and(|d| d.incident_id.is_some() || !d.narrative.trim().is_empty())
@@ -153,9 +154,9 @@ pub fn perform(state: &mut ConsoleState, action: Action, cmds: &mut Vec<Command>
             return;
         }
         Action::Confirm => {
-            if let Some(c) = state.confirm.take() {
+            if let Some(c) = state.desk.confirm.take() {
                 // One pending action at a time: an earlier one goes now.
-                if let Some(p) = state.pending.take() {
+                if let Some(p) = state.desk.pending.take() {
                     cmds.push(p.command);
                 }
                 let done = match &c.command {
@@ -164,23 +165,23 @@ pub fn perform(state: &mut ConsoleState, action: Action, cmds: &mut Vec<Command>
                     } => k!("will_link"),
                     _ => k!("will_close"),
                 };
-                state.pending = Some(Pending {
+                state.desk.pending = Some(Pending {
                     command: c.command,
                     draft: c.draft,
-                    due: std::time::Instant::now() + state.undo_window,
+                    due: std::time::Instant::now() + state.desk.undo_window,
                     done,
                 });
                 state.set_call(None);
-                state.notice = None;
+                state.notice.current = None;
             }
             return;
         }
         Action::CancelConfirm => {
-            state.confirm = None;
+            state.desk.confirm = None;
             return;
         }
         Action::Undo => {
-            if let Some(p) = state.pending.take() {
+            if let Some(p) = state.desk.pending.take() {
                 let (id, phone) = (p.draft.incident_id, p.draft.phone.trim().to_owned());
                 state.set_call(Some(p.draft));
                 if let Some(id) = id {
@@ -193,11 +194,11 @@ pub fn perform(state: &mut ConsoleState, action: Action, cmds: &mut Vec<Command>
         }
         _ => {}
     }
-    let Some(draft) = state.draft.clone() else {
+    let Some(draft) = state.desk.draft.clone() else {
         state.notice(lang.tr(k!("no_call")), true);
         return;
     };
-    let suggestion = state.suggestion.as_ref();
+    let suggestion = state.desk.suggestion.as_ref();
     let then = match action {
         Action::Dispatch => match best_available(state) {
             Some(u) => Some(Then::Dispatch {
@@ -222,7 +223,7 @@ pub fn perform(state: &mut ConsoleState, action: Action, cmds: &mut Vec<Command>
             CloseReason::Invalid,
             Some(lang.tr(k!("reason_invalid")).to_owned()),
         )),
-        Action::Link => match state.duplicates.first() {
+        Action::Link => match state.desk.duplicates.first() {
             Some(d) => Some(Then::Link(d.incident.id)),
             None => {
                 state.notice(lang.tr(k!("no_duplicates")), true);
@@ -234,7 +235,7 @@ pub fn perform(state: &mut ConsoleState, action: Action, cmds: &mut Vec<Command>
     let command = match (draft.incident_id, action) {
         (Some(id), Action::Release) => Command::Release(id),
         (None, Action::Release) => {
-            state.draft = None;
+            state.desk.draft = None;
             return;
         }
         (Some(id), Action::Save) => match draft.to_patch(suggestion) {
@@ -267,7 +268,7 @@ pub fn perform(state: &mut ConsoleState, action: Action, cmds: &mut Vec<Command>
             return;
         }
     };
-    state.confirm = Some(Confirm {
+    state.desk.confirm = Some(Confirm {
         question,
         command,
         draft,
@@ -276,9 +277,9 @@ pub fn perform(state: &mut ConsoleState, action: Action, cmds: &mut Vec<Command>
 
 /// A merge with a chosen candidate asks first, as F5 does.
 pub(crate) fn ask_link(state: &mut ConsoleState, of: crate::model::IncidentId) {
-    let Some(draft) = state.draft.clone() else { return };
+    let Some(draft) = state.desk.draft.clone() else { return };
     let Some(id) = draft.incident_id else { return };
-    state.confirm = Some(crate::console::state::Confirm {
+    state.desk.confirm = Some(crate::console::state::Confirm {
         question: k!("confirm_link"),
         command: Command::Act {
             id,
@@ -291,7 +292,7 @@ pub(crate) fn ask_link(state: &mut ConsoleState, of: crate::model::IncidentId) {
 /// The question a close or merge asks before it goes ahead.
 pub(crate) fn confirm_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     let lang = state.lang();
-    let Some(c) = &state.confirm else { return };
+    let Some(c) = &state.desk.confirm else { return };
     let target = match &c.command {
         Command::Act {
             then: Then::Link(of), ..
@@ -319,7 +320,7 @@ pub(crate) fn confirm_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<C
 /// A confirmed close or merge, with the time left to take it back.
 pub(crate) fn undo_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     let lang = state.lang();
-    let Some(p) = &state.pending else { return };
+    let Some(p) = &state.desk.pending else { return };
     let left = p.due.saturating_duration_since(std::time::Instant::now()).as_secs() + 1;
     let id = p.draft.incident_id.map_or_else(String::new, |id| format!(" #{id}"));
     let mut undo = false;

@@ -6,10 +6,10 @@ use super::*;
 /// prefilled from the suggestion and always overridable.
 pub fn intake_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     let lang = state.lang();
-    let suggestion = state.suggestion.clone();
-    let focus_phone = std::mem::take(&mut state.focus_phone);
+    let suggestion = state.desk.suggestion.clone();
+    let focus_phone = std::mem::take(&mut state.desk.focus_phone);
     undo_ui(ui, state, cmds);
-    let Some(draft) = state.draft.as_mut() else {
+    let Some(draft) = state.desk.draft.as_mut() else {
         ui.label(lang.tr(k!("no_call")));
         // The outcome of the last action stays visible: the work-order number
         // is read to the caller after the form has moved on.
@@ -65,9 +65,16 @@ pub fn intake_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
     )
     .labelled_by(l.id);
     if let Some(id) = draft.incident_id {
-        supplements_ui(ui, lang, id, &state.supplements, &mut state.supplement_text, cmds);
+        supplements_ui(
+            ui,
+            lang,
+            id,
+            &state.desk.supplements,
+            &mut state.desk.supplement_text,
+            cmds,
+        );
     }
-    let Some(draft) = state.draft.as_mut() else { return };
+    let Some(draft) = state.desk.draft.as_mut() else { return };
     code_combo(
         ui,
         lang,
@@ -92,7 +99,7 @@ pub fn intake_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
         &mut draft.priority,
         suggestion.as_ref().map(|s| s.priority),
     );
-    if phone.lost_focus() && draft.phone != before_phone || phone.lost_focus() && state.history.is_none() {
+    if phone.lost_focus() && draft.phone != before_phone || phone.lost_focus() && state.desk.history.is_none() {
         let p = draft.phone.trim().to_owned();
         if crate::model::CallerPhone::parse(&p).is_ok() {
             cmds.push(Command::History(p));

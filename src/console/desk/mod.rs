@@ -33,20 +33,22 @@ pub use units::*;
 /// half-done, otherwise the calls still held go back to the queue.
 pub(crate) fn sign_out(state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     let lang = state.lang();
-    if state.outbox_pending > 0 {
+    if state.connection.outbox_pending > 0 {
         return state.notice(lang.tr(k!("sign_out_outbox")), true);
     }
     if state
+        .desk
         .draft
         .as_ref()
         .is_some_and(|d| d.incident_id.is_none() && !d.narrative.trim().is_empty())
-        || state.pending.is_some()
+        || state.desk.pending.is_some()
     {
         return state.notice(lang.tr(k!("sign_out_form")), true);
     }
     let me = state.me.id;
     let release = state
         .queue
+        .calls
         .values()
         .filter(|e| e.holder.as_ref().is_some_and(|h| h.id == me))
         .map(|e| e.id)
@@ -70,17 +72,17 @@ pub fn top_bar_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>
         ui.separator();
         ui.label(format!("{} · {}", state.me.name, state.me.role));
         ui.separator();
-        let (text, color) = match &state.conn {
+        let (text, color) = match &state.connection.status {
             Conn::Live => (lang.tr(k!("live")).to_owned(), GREEN),
             Conn::Connecting | Conn::Reconnecting(_) => (lang.tr(k!("reconnecting")).to_owned(), AMBER),
         };
         ui.label(RichText::new(format!("● {text}")).color(color));
-        if state.outbox_pending > 0 {
+        if state.connection.outbox_pending > 0 {
             ui.label(
                 RichText::new(format!(
                     "{} {} {}",
                     lang.tr(k!("offline")),
-                    state.outbox_pending,
+                    state.connection.outbox_pending,
                     lang.tr(k!("pending_writes"))
                 ))
                 .color(RED),

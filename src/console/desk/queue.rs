@@ -10,13 +10,13 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
     let lang = state.lang();
     ui.horizontal(|ui| {
         ui.strong(lang.tr(k!("queue")));
-        ui.label(format!("({})", state.queue.len()));
+        ui.label(format!("({})", state.queue.calls.len()));
         filter_combo(
             ui,
             lang,
             "queue_channel",
             lang.tr(k!("channel")),
-            &mut state.filter_channel,
+            &mut state.queue.filter_channel,
             Channel::ALL,
         );
         filter_combo(
@@ -24,7 +24,7 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
             lang,
             "queue_status",
             lang.tr(k!("status")),
-            &mut state.filter_status,
+            &mut state.queue.filter_status,
             &[Status::New, Status::InProgress],
         );
         filter_combo(
@@ -32,7 +32,7 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
             lang,
             "queue_category",
             lang.tr(k!("category")),
-            &mut state.filter_category,
+            &mut state.queue.filter_category,
             Category::ALL,
         );
         if ui.button(lang.tr(k!("answer_next"))).clicked() {
@@ -48,16 +48,20 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
     // so a mouse parked over the list does not hide new calls.
     let over = ui.ui_contains_pointer();
     if over && ui.input(|i| i.pointer.delta() != egui::Vec2::ZERO || i.pointer.any_down()) {
-        state.pointer_busy_at = Some(std::time::Instant::now());
+        state.queue.pointer_busy_at = Some(std::time::Instant::now());
     }
-    let hovered = over && state.pointer_busy_at.is_some_and(|t| t.elapsed() < QUEUE_FREEZE);
-    if hovered && state.frozen.is_none() {
-        state.frozen = Some(state.shown.clone());
-    } else if !hovered && state.frozen.is_some() {
-        state.frozen = None;
-        state.departed.clear();
+    let hovered = over && state.queue.pointer_busy_at.is_some_and(|t| t.elapsed() < QUEUE_FREEZE);
+    if hovered && state.queue.frozen.is_none() {
+        state.queue.frozen = Some(state.queue.shown.clone());
+    } else if !hovered && state.queue.frozen.is_some() {
+        state.queue.frozen = None;
+        state.queue.departed.clear();
     }
-    let (channel, status, category) = (state.filter_channel, state.filter_status, state.filter_category);
+    let (channel, status, category) = (
+        state.queue.filter_channel,
+        state.queue.filter_status,
+        state.queue.filter_category,
+    );
     let visible = |i: &QueueEntry| {
         channel.is_none_or(|c| i.channel == c)
             && status.is_none_or(|s| i.status == s)
@@ -67,13 +71,13 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
         .sorted_ids()
         .to_vec()
         .into_iter()
-        .filter(|id| state.queue.get(id).is_some_and(visible))
+        .filter(|id| state.queue.calls.get(id).is_some_and(visible))
         .collect();
-    let ids: Vec<_> = match &state.frozen {
+    let ids: Vec<_> = match &state.queue.frozen {
         Some(frozen) => frozen
             .iter()
             .copied()
-            .filter(|id| state.queue.get(id).is_some_and(visible) || state.departed.contains_key(id))
+            .filter(|id| state.queue.calls.get(id).is_some_and(visible) || state.queue.departed.contains_key(id))
             .collect(),
         None => live.clone(),
     };
@@ -82,7 +86,7 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
     if !arrived.is_empty() {
         let p1 = arrived
             .iter()
-            .filter(|id| state.queue.get(id).is_some_and(|e| e.priority == Priority::P1))
+            .filter(|id| state.queue.calls.get(id).is_some_and(|e| e.priority == Priority::P1))
             .count();
         let mut text = format!("↑ {} {}", arrived.len(), lang.tr(k!("new_calls")));
         if p1 > 0 {
@@ -97,7 +101,7 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
         );
     }
     ui.separator();
-    state.shown = ids.clone();
+    state.queue.shown = ids.clone();
     let now = Utc::now();
     let (amber, red) = (state.prefs.amber_secs, state.prefs.red_secs);
     let me = state.me.id;
@@ -107,7 +111,7 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
         .auto_shrink([false, false])
         .show_rows(ui, row_height, ids.len(), |ui, range| {
             for id in &ids[range] {
-                if let Some(gone) = state.departed.get(id) {
+                if let Some(gone) = state.queue.departed.get(id) {
                     ui.horizontal(|ui| {
                         ui.label(
                             RichText::new(format!(
@@ -122,7 +126,7 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
                     });
                     continue;
                 }
-                let Some(inc) = state.queue.get(id) else { continue };
+                let Some(inc) = state.queue.calls.get(id) else { continue };
                 let p = inc.priority;
                 let wait = (now - inc.received_at).num_seconds().max(0);
                 ui.horizontal(|ui| {
@@ -137,8 +141,8 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
                     match &inc.holder {
                         Some(h) if h.id == me => {
                             ui.label(RichText::new(format!("◀ {}", h.name)).color(GREEN));
-                            let open = state.draft.as_ref().and_then(|d| d.incident_id) == Some(inc.id);
-                            if state.pending.as_ref().and_then(|p| p.draft.incident_id) == Some(inc.id) {
+                            let open = state.desk.draft.as_ref().and_then(|d| d.incident_id) == Some(inc.id);
+                            if state.desk.pending.as_ref().and_then(|p| p.draft.incident_id) == Some(inc.id) {
                                 // About to be closed: resuming it would race the
                                 // pending close, taking it back is what is meant.
                                 if ui.button(format!("{} #{}", lang.tr(k!("undo")), inc.id)).clicked() {
@@ -171,6 +175,7 @@ pub fn next_call(state: &mut ConsoleState) -> Option<crate::model::IncidentId> {
     ids.into_iter().find(|id| {
         state
             .queue
+            .calls
             .get(id)
             .is_some_and(|e| e.holder.is_none() && e.status == Status::New)
     })

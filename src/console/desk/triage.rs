@@ -5,7 +5,7 @@ use super::*;
 /// The suggestion, the caller's history, duplicates and units.
 pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     let lang = state.lang();
-    if let Some(h) = &state.history {
+    if let Some(h) = &state.desk.history {
         if h.nuisance_warning().is_some() {
             egui::Frame::new().fill(RED).inner_margin(6.0).show(ui, |ui| {
                 ui.label(
@@ -31,7 +31,7 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
         ));
     }
     ui.strong(lang.tr(k!("triage")));
-    match &state.suggestion {
+    match &state.desk.suggestion {
         None => {
             ui.label("—");
         }
@@ -77,7 +77,7 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
                         .background_color(RED),
                 );
             }
-            if let Some(d) = &state.draft {
+            if let Some(d) = &state.desk.draft {
                 let spans: Vec<(usize, usize)> = s
                     .reasons
                     .iter()
@@ -98,11 +98,11 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
             });
         }
     }
-    if !state.duplicates.is_empty() {
+    if !state.desk.duplicates.is_empty() {
         ui.separator();
         ui.strong(lang.tr(k!("duplicates")));
         let mut link = None;
-        for (n, d) in state.duplicates.iter().take(5).enumerate() {
+        for (n, d) in state.desk.duplicates.iter().take(5).enumerate() {
             // "同一地点 · 12 分钟前 · 同类": why the operator should look.
             let mut why: Vec<String> = d
                 .evidence
@@ -127,7 +127,7 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
             });
             ui.horizontal(|ui| {
                 ui.label(RichText::new(why.join(" · ")).weak());
-                if state.draft.as_ref().and_then(|x| x.incident_id).is_some() {
+                if state.desk.draft.as_ref().and_then(|x| x.incident_id).is_some() {
                     let label = if n == 0 {
                         format!("{} #{}", lang.tr(k!("link_duplicate")), d.incident.id)
                     } else {
@@ -144,15 +144,16 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
         }
     }
     let co = state
+        .desk
         .draft
         .as_ref()
-        .map(|d| co_notify(d, state.suggestion.as_ref()))
+        .map(|d| co_notify(d, state.desk.suggestion.as_ref()))
         .unwrap_or_default();
-    if state.recommendation.is_some() && state.draft.as_ref().and_then(|x| x.incident_id).is_some() {
+    if state.desk.recommendation.is_some() && state.desk.draft.as_ref().and_then(|x| x.incident_id).is_some() {
         ui.separator();
         co_notify_ui(ui, state, &co);
     }
-    if let Some(rec) = &state.recommendation {
+    if let Some(rec) = &state.desk.recommendation {
         ui.strong(lang.tr(k!("units")));
         if let Some(j) = &rec.jurisdiction {
             ui.label(RichText::new(format!("{} {} · {}", j.district, j.station, j.matched)).weak());
@@ -160,7 +161,7 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
         if rec.units.is_empty() {
             ui.label(lang.tr(k!("no_units")));
         }
-        let id = state.draft.as_ref().and_then(|x| x.incident_id);
+        let id = state.desk.draft.as_ref().and_then(|x| x.incident_id);
         let best = best_available(state).map(|u| u.id);
         for u in rec.units.iter().take(6) {
             let status = live_status(state, u);
@@ -224,7 +225,7 @@ pub(crate) fn co_notify(draft: &Draft, suggestion: Option<&Suggestion>) -> Vec<A
 /// with one click, sent in the same action as the patrol.
 pub(crate) fn co_notify_ui(ui: &mut Ui, state: &mut ConsoleState, current: &[Agency]) {
     let lang = state.lang();
-    let Some(draft) = state.draft.as_mut() else { return };
+    let Some(draft) = state.desk.draft.as_mut() else { return };
     const BOXES: [Agency; 2] = [Agency::Fire, Agency::Ambulance];
     ui.horizontal(|ui| {
         ui.label(lang.tr(k!("co_notify")));

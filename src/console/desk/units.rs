@@ -14,7 +14,7 @@ pub(crate) fn live_status(state: &ConsoleState, unit: &Unit) -> UnitStatus {
 
 /// The best recommended unit that is still available: what F2 dispatches.
 pub(crate) fn best_available(state: &ConsoleState) -> Option<&Unit> {
-    let rec = state.recommendation.as_ref()?;
+    let rec = state.desk.recommendation.as_ref()?;
     rec.units
         .iter()
         .find(|u| live_status(state, u) == UnitStatus::Available)
@@ -32,7 +32,8 @@ pub fn units_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
             ui.horizontal(|ui| {
                 let color = unit_color(u.status);
                 ui.label(RichText::new("●").color(color));
-                let may_move = state.me.is_lead() || u.incident_id.is_some_and(|i| state.dispatched_by_me.contains(&i));
+                let may_move =
+                    state.me.is_lead() || u.incident_id.is_some_and(|i| state.desk.dispatched_by_me.contains(&i));
                 if may_move {
                     let mut status = u.status;
                     let l = ui.label(&u.name);

@@ -220,7 +220,7 @@ pub fn lead_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     });
     // The line is kept even when empty, so a message arriving does not move
     // the buttons below under the lead's pointer.
-    if state.notice.is_some() {
+    if state.notice.current.is_some() {
         super::widgets::notice_ui(ui, state);
     } else {
         ui.label(" ");

@@ -104,7 +104,9 @@ pub fn oversight_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Comman
             }
             ui.end_row();
             for id in ids {
-                let Some(inc) = state.queue.get(&id) else { continue };
+                let Some(inc) = state.queue.calls.get(&id) else {
+                    continue;
+                };
                 let p = inc.priority;
                 ui.label(format!("#{id}"));
                 priority_badge(ui, p);

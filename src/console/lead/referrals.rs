@@ -21,7 +21,12 @@ pub fn referrals_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Comman
                 ui.strong(lang.tr(key));
             }
             ui.end_row();
-            for r in state.referrals.iter().filter(|r| r.status != ReferralStatus::Closed) {
+            for r in state
+                .inbox
+                .referrals
+                .iter()
+                .filter(|r| r.status != ReferralStatus::Closed)
+            {
                 ui.label(&r.number);
                 ui.label(code_name(lang, r.agency.as_str()));
                 if r.overdue {
