@@ -171,9 +171,7 @@ impl SqlStore {
             .fetch_optional(c)
             .await
             .db()?);
-        let flag = row
-            .ok_or_else(|| StoreError::NotFound(format!("caller flag {id}")))?
-            .into_model()?;
+        let flag = row.or_not_found(|| format!("caller flag {id}"))?.into_model()?;
         on_tx!(&mut tx, |c| sqlx::query(
             "UPDATE caller_flags SET removed_at = $1, removed_by_id = $2 WHERE id = $3"
         )

@@ -271,10 +271,8 @@ impl SqlStore {
 
     pub(super) async fn incident(&self, id: IncidentId) -> Result<Incident> {
         let sql = format!("SELECT {INCIDENT_COLS} FROM incidents WHERE id = $1");
-        self.read_incidents(sql, vec![id])
-            .await?
-            .pop()
-            .ok_or_else(|| StoreError::NotFound(format!("incident #{id}")))
+        let row: Option<IncidentRow> = self.rows(sql, &[id]).await?.pop();
+        row.or_not_found(|| format!("incident #{id}"))?.into_model()
     }
 
     pub(super) async fn queue_snapshot(&self) -> Result<(EventId, Vec<QueueEntry>)> {
@@ -322,17 +320,19 @@ impl SqlStore {
     }
 
     pub(super) async fn incidents(&self, f: &IncidentFilter) -> Result<Vec<Incident>> {
-        let mut sql = format!("SELECT {INCIDENT_COLS} FROM incidents WHERE received_at >= $1 AND received_at <= $2");
-        if !f.statuses.is_empty() {
-            // Codes come from a closed enum, so inlining them is safe.
-            let list: Vec<String> = f.statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
-            sql.push_str(&format!(" AND status IN ({})", list.join(", ")));
-        }
-        sql.push_str(" ORDER BY received_at DESC, id DESC LIMIT $3");
-        let since = f.since.map_or(i64::MIN, ms);
-        let until = f.until.map_or(i64::MAX, ms);
-        let limit = if f.limit > 0 { f.limit } else { 1000 };
-        self.read_incidents(sql, vec![since, until, limit]).await
+        let mut q = Filtered::new(format!(
+            "SELECT {INCIDENT_COLS} FROM incidents WHERE received_at >= $1 AND received_at <= $2"
+        ));
+        q.int(f.since.map_or(i64::MIN, ms));
+        q.int(f.until.map_or(i64::MAX, ms));
+        let statuses: Vec<&str> = f.statuses.iter().map(|s| s.as_str()).collect();
+        q.and_in("status", &statuses);
+        q.then(
+            "ORDER BY received_at DESC, id DESC",
+            if f.limit > 0 { f.limit } else { 1000 },
+        );
+        let rows: Vec<IncidentRow> = self.fetch(q).await?;
+        rows.into_iter().map(IncidentRow::into_model).collect()
     }
 
     pub(super) async fn mutate(
@@ -360,22 +360,17 @@ impl SqlStore {
     }
 
     pub(super) async fn referrals(&self, f: &ReferralFilter, now: DateTime<Utc>) -> Result<Vec<Referral>> {
-        let mut sql = format!("SELECT {REFERRAL_COLS} FROM referrals WHERE 1 = 1");
+        let mut q = Filtered::new(format!("SELECT {REFERRAL_COLS} FROM referrals WHERE 1 = 1"));
         if let Some(a) = f.agency {
-            sql.push_str(&format!(" AND agency = '{}'", a.as_str()));
+            q.and_eq("agency", Value::Text(a.as_str().to_owned()));
         }
-        if !f.statuses.is_empty() {
-            let list: Vec<String> = f.statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
-            sql.push_str(&format!(" AND status IN ({})", list.join(", ")));
-        }
+        let statuses: Vec<&str> = f.statuses.iter().map(|s| s.as_str()).collect();
+        q.and_in("status", &statuses);
         if let Some(i) = f.incident_id {
-            sql.push_str(&format!(" AND incident_id = {i}"));
+            q.and_eq("incident_id", Value::Int(i));
         }
-        sql.push_str(" ORDER BY due_at, id LIMIT 2000");
-        let rows: Vec<ReferralRow> = on_read!(self, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .fetch_all(c)
-            .await
-            .db()?);
+        q.then("ORDER BY due_at, id", 2000);
+        let rows: Vec<ReferralRow> = self.fetch(q).await?;
         let mut out: Vec<Referral> = rows.into_iter().map(|r| r.into_model(now)).collect::<Result<_>>()?;
         // Overdue first, then oldest.
         out.sort_by_key(|r| (!r.overdue, r.created_at));
@@ -398,9 +393,7 @@ impl SqlStore {
                 .fetch_optional(c)
                 .await
                 .db()?);
-            let before = row
-                .ok_or_else(|| StoreError::NotFound(format!("referral {id}")))?
-                .into_model(now)?;
+            let before = row.or_not_found(|| format!("referral {id}"))?.into_model(now)?;
             let mut r = before.clone();
             let kind = step.event_kind();
             model::apply_referral(&mut r, step.clone(), actor, now)?;
@@ -465,9 +458,7 @@ impl SqlStore {
             .fetch_optional(c)
             .await
             .db()?);
-        let before = row
-            .ok_or_else(|| StoreError::NotFound(format!("callback {id}")))?
-            .into_model()?;
+        let before = row.or_not_found(|| format!("callback {id}"))?.into_model()?;
         if before.status == CallbackStatus::Closed {
             return Err(StoreError::Conflict(format!("callback {id} is already closed")));
         }

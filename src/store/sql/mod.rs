@@ -112,6 +112,78 @@ macro_rules! on_read {
     };
 }
 
+/// "Load by id or not found", said one way everywhere.
+trait OrNotFound<T> {
+    fn or_not_found(self, what: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T> OrNotFound<T> for Option<T> {
+    fn or_not_found(self, what: impl FnOnce() -> String) -> Result<T> {
+        self.ok_or_else(|| StoreError::NotFound(what()))
+    }
+}
+
+/// A value bound to a numbered placeholder.
+enum Value {
+    Int(i64),
+    Text(String),
+}
+
+/// A query whose conditions depend on a filter: every value is a numbered
+/// bind (`$n`), never text spliced into the SQL, however it is built.
+struct Filtered {
+    sql: String,
+    values: Vec<Value>,
+}
+
+impl Filtered {
+    /// `select` ends in a WHERE clause; conditions are added with AND.
+    fn new(select: String) -> Self {
+        Filtered {
+            sql: select,
+            values: Vec::new(),
+        }
+    }
+
+    /// Binds `v` and returns its placeholder.
+    fn bind(&mut self, v: Value) -> String {
+        self.values.push(v);
+        format!("${}", self.values.len())
+    }
+
+    fn int(&mut self, v: i64) -> String {
+        self.bind(Value::Int(v))
+    }
+
+    /// `AND column = $n`.
+    fn and_eq(&mut self, column: &str, v: Value) {
+        let p = self.bind(v);
+        self.sql.push_str(&format!(" AND {column} = {p}"));
+    }
+
+    /// `AND column IN ($n, …)`; nothing when `codes` is empty (no filter).
+    fn and_in(&mut self, column: &str, codes: &[&str]) {
+        if codes.is_empty() {
+            return;
+        }
+        let ps: Vec<String> = codes.iter().map(|c| self.bind(Value::Text((*c).to_owned()))).collect();
+        self.sql.push_str(&format!(" AND {column} IN ({})", ps.join(", ")));
+    }
+
+    /// `AND column LIKE 'prefix%'`, the prefix taken literally.
+    fn and_starts_with(&mut self, column: &str, prefix: &str) {
+        let escaped = prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        let p = self.bind(Value::Text(format!("{escaped}%")));
+        self.sql.push_str(&format!(" AND {column} LIKE {p} ESCAPE '\\'"));
+    }
+
+    /// The rest of the statement (ORDER BY …); `LIMIT` is bound too.
+    fn then(&mut self, tail: &str, limit: i64) {
+        let p = self.int(limit);
+        self.sql.push_str(&format!(" {tail} LIMIT {p}"));
+    }
+}
+
 /// SQL conditions written once and used wherever they apply.
 mod cond {
     /// The calls still waiting or being worked: the queue.
@@ -353,18 +425,16 @@ impl SqlStore {
             .fetch_optional(c)
             .await
             .db()?);
-        row.ok_or_else(|| StoreError::NotFound(format!("incident #{id}")))?
-            .into_model()
+        row.or_not_found(|| format!("incident #{id}"))?.into_model()
     }
 
     async fn load_unit(tx: &mut Tx, id: UnitId) -> Result<Unit> {
         let sql = "SELECT id, code, name, kind, jurisdiction, status, incident_id, updated_at FROM units WHERE id = $1";
         let row: Option<UnitRow> = on_tx!(tx, |c| sqlx::query_as(sql).bind(id).fetch_optional(c).await.db()?);
-        row.ok_or_else(|| StoreError::NotFound(format!("unit {id}")))?
-            .into_model()
+        row.or_not_found(|| format!("unit {id}"))?.into_model()
     }
 
-    /// Rows of an aggregate query whose parameters are all integers.
+    /// Rows of a query whose parameters are all integers.
     async fn rows<T>(&self, sql: String, binds: &[i64]) -> Result<Vec<T>>
     where
         T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
@@ -394,15 +464,24 @@ impl SqlStore {
             .ok_or_else(|| StoreError::Internal("an aggregate returned no row".into()))
     }
 
-    async fn read_incidents(&self, sql: String, binds: Vec<i64>) -> Result<Vec<Incident>> {
-        let rows: Vec<IncidentRow> = on_read!(self, |c| {
-            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-            for b in binds {
-                q = q.bind(b);
+    /// Runs a [`Filtered`] query on the read pool.
+    async fn fetch<T>(&self, f: Filtered) -> Result<Vec<T>>
+    where
+        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        Ok(on_read!(self, |c| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(f.sql));
+            for v in f.values {
+                q = match v {
+                    Value::Int(i) => q.bind(i),
+                    Value::Text(t) => q.bind(t),
+                };
             }
             q.fetch_all(c).await.db()?
-        });
-        rows.into_iter().map(IncidentRow::into_model).collect()
+        }))
     }
 }
 

@@ -510,41 +510,20 @@ impl SqlStore {
     }
 
     pub(super) async fn audit(&self, f: &AuditFilter) -> Result<Vec<Event>> {
-        let mut sql = format!("SELECT {EVENT_COLS} FROM events WHERE at >= $1 AND at <= $2");
-        let mut n = 2;
-        let mut ints = Vec::new();
+        let mut q = Filtered::new(format!("SELECT {EVENT_COLS} FROM events WHERE at >= $1 AND at <= $2"));
+        q.int(f.since.map_or(i64::MIN, ms));
+        q.int(f.until.map_or(i64::MAX, ms));
         if let Some(a) = f.actor_id {
-            n += 1;
-            sql.push_str(&format!(" AND actor_id = ${n}"));
-            ints.push(a);
+            q.and_eq("actor_id", Value::Int(a));
         }
         if let Some(i) = f.incident_id {
-            n += 1;
-            sql.push_str(&format!(" AND incident_id = ${n}"));
-            ints.push(i);
+            q.and_eq("incident_id", Value::Int(i));
         }
-        if f.kind_prefix.is_some() {
-            n += 1;
-            sql.push_str(&format!(" AND kind LIKE ${n} ESCAPE '\\'"));
+        if let Some(k) = &f.kind_prefix {
+            q.and_starts_with("kind", k);
         }
-        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", n + 1));
-        let limit = if f.limit > 0 { f.limit.min(5000) } else { 500 };
-        let like = f.kind_prefix.as_ref().map(|k| {
-            let escaped = k.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-            format!("{escaped}%")
-        });
-        let rows: Vec<EventRow> = on_read!(self, |c| {
-            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(f.since.map_or(i64::MIN, ms))
-                .bind(f.until.map_or(i64::MAX, ms));
-            for i in &ints {
-                q = q.bind(*i);
-            }
-            if let Some(l) = &like {
-                q = q.bind(l.clone());
-            }
-            q.bind(limit).fetch_all(c).await.db()?
-        });
+        q.then("ORDER BY id DESC", if f.limit > 0 { f.limit.min(5000) } else { 500 });
+        let rows: Vec<EventRow> = self.fetch(q).await?;
         rows.into_iter().map(EventRow::into_model).collect()
     }
 }
