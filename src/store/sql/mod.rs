@@ -123,6 +123,20 @@ impl<T> OrNotFound<T> for Option<T> {
     }
 }
 
+/// A row type either backend can read.
+trait ReadRow:
+    for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin
+{
+}
+
+impl<T> ReadRow for T where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin
+{
+}
+
 /// A value bound to a numbered placeholder.
 enum Value {
     Int(i64),
@@ -435,29 +449,15 @@ impl SqlStore {
     }
 
     /// Rows of a query whose parameters are all integers.
-    async fn rows<T>(&self, sql: String, binds: &[i64]) -> Result<Vec<T>>
-    where
-        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-            + Send
-            + Unpin,
-    {
-        Ok(on_read!(self, |c| {
-            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
-            for b in binds {
-                q = q.bind(*b);
-            }
-            q.fetch_all(c).await.db()?
-        }))
+    async fn rows<T: ReadRow>(&self, sql: String, binds: &[i64]) -> Result<Vec<T>> {
+        self.fetch(Filtered {
+            sql,
+            values: binds.iter().map(|b| Value::Int(*b)).collect(),
+        })
+        .await
     }
 
-    async fn row<T>(&self, sql: String, binds: &[i64]) -> Result<T>
-    where
-        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-            + Send
-            + Unpin,
-    {
+    async fn row<T: ReadRow>(&self, sql: String, binds: &[i64]) -> Result<T> {
         self.rows(sql, binds)
             .await?
             .pop()
@@ -465,13 +465,7 @@ impl SqlStore {
     }
 
     /// Runs a [`Filtered`] query on the read pool.
-    async fn fetch<T>(&self, f: Filtered) -> Result<Vec<T>>
-    where
-        T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
-            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
-            + Send
-            + Unpin,
-    {
+    async fn fetch<T: ReadRow>(&self, f: Filtered) -> Result<Vec<T>> {
         Ok(on_read!(self, |c| {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(f.sql));
             for v in f.values {
