@@ -175,7 +175,7 @@ pub fn covers(unit_jurisdiction: &str, incident_jurisdiction: &str) -> bool {
 const ROAD_WORDS: [&str; 8] = ["车祸", "追尾", "撞车", "相撞", "撞了", "交通事故", "剐蹭", "翻车"];
 
 /// Whether the narrative speaks of a road accident.
-pub fn on_the_road(narrative: &str) -> bool {
+fn on_the_road(narrative: &str) -> bool {
     ROAD_WORDS.iter().any(|w| narrative.contains(w))
 }
 

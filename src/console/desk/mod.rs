@@ -15,7 +15,7 @@ use crate::model::{
 };
 use crate::triage::DANGER_TO_LIFE;
 
-pub(crate) use crate::console::widgets::*;
+use crate::console::widgets::*;
 
 mod actions;
 mod form;

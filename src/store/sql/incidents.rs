@@ -325,8 +325,7 @@ impl SqlStore {
         ));
         q.int(f.since.map_or(i64::MIN, ms));
         q.int(f.until.map_or(i64::MAX, ms));
-        let statuses: Vec<&str> = f.statuses.iter().map(|s| s.as_str()).collect();
-        q.and_in("status", &statuses);
+        q.and_in("status", &f.statuses);
         q.then(
             "ORDER BY received_at DESC, id DESC",
             if f.limit > 0 { f.limit } else { 1000 },
@@ -364,8 +363,7 @@ impl SqlStore {
         if let Some(a) = f.agency {
             q.and_eq("agency", Value::Text(a.as_str().to_owned()));
         }
-        let statuses: Vec<&str> = f.statuses.iter().map(|s| s.as_str()).collect();
-        q.and_in("status", &statuses);
+        q.and_in("status", &f.statuses);
         if let Some(i) = f.incident_id {
             q.and_eq("incident_id", Value::Int(i));
         }

@@ -290,7 +290,8 @@ impl SqlStore {
 
         if !fresh.is_empty() {
             hold_event_log(t, locked).await?;
-            let jsons: Vec<Option<String>> = incs.iter().map(to_json).collect::<Result<_>>()?;
+            // Only the calls this batch created get an event: replays have theirs.
+            let after: Vec<Option<String>> = fresh.iter().map(|&i| to_json(&incs[i])).collect::<Result<_>>()?;
             let col = |f: &dyn Fn(usize) -> Option<String>| fresh.iter().map(|&i| f(i)).collect::<Vec<_>>();
             sqlx::query(
                 "INSERT INTO events (at, actor_id, actor_name, kind, incident_id, after_json) \
@@ -302,7 +303,7 @@ impl SqlStore {
             .bind(col(&|i| Some(batch[i].actor.name.clone())))
             .bind("incident.created")
             .bind(fresh.iter().map(|&i| incs[i].id).collect::<Vec<_>>())
-            .bind(col(&|i| jsons[i].clone()))
+            .bind(after)
             .execute(&mut **t)
             .await
             .db()?;

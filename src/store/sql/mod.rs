@@ -176,11 +176,14 @@ impl Filtered {
     }
 
     /// `AND column IN ($n, …)`; nothing when `codes` is empty (no filter).
-    fn and_in(&mut self, column: &str, codes: &[&str]) {
+    fn and_in<T: model::Coded>(&mut self, column: &str, codes: &[T]) {
         if codes.is_empty() {
             return;
         }
-        let ps: Vec<String> = codes.iter().map(|c| self.bind(Value::Text((*c).to_owned()))).collect();
+        let ps: Vec<String> = codes
+            .iter()
+            .map(|c| self.bind(Value::Text(c.as_str().to_owned())))
+            .collect();
         self.sql.push_str(&format!(" AND {column} IN ({})", ps.join(", ")));
     }
 
