@@ -1,14 +1,15 @@
 //! `jiejing` with no subcommand: the whole centre on one machine for a demo —
 //! the incident service on a local SQLite file, demo accounts, the simulated
-//! channel gateways, two simulated colleagues working the queue, and the
-//! console signed in as a call taker (or, with `--lead`, as the shift lead).
+//! channel gateways, two simulated colleagues working the queue, simulated
+//! linked agencies working (and sometimes returning) their referrals, and
+//! the console signed in as a call taker (or, with `--lead`, as the shift lead).
 
 use std::time::Instant;
 
 use anyhow::Context as _;
 use chrono::Utc;
 use jiejing::client::ApiClient;
-use jiejing::model::Role;
+use jiejing::model::{Agency, Role};
 use jiejing::server::{Config, Server, auth};
 use tokio_util::sync::CancellationToken;
 
@@ -33,6 +34,12 @@ struct Demo {
     operator: ApiClient,
     gateway: ApiClient,
     colleagues: Vec<ApiClient>,
+    agencies: Vec<ApiClient>,
+}
+
+/// The demo account of a linked agency.
+fn agency_account(a: Agency) -> String {
+    format!("demo-{}", a.as_str())
 }
 
 async fn start(lead: bool) -> anyhow::Result<Demo> {
@@ -52,10 +59,14 @@ async fn start(lead: bool) -> anyhow::Result<Demo> {
     ]
     .into_iter()
     .chain(COLLEAGUES.map(|c| (c, Role::CallTaker)));
-    for (name, role) in accounts {
-        if store.credentials(name).await?.is_none() {
+    let linked = Agency::ALL.iter().copied().filter(|a| *a != Agency::None);
+    let accounts = accounts
+        .map(|(name, role)| (name.to_owned(), role, None))
+        .chain(linked.clone().map(|a| (agency_account(a), Role::Agency, Some(a))));
+    for (name, role, agency) in accounts {
+        if store.credentials(&name).await?.is_none() {
             let hash = auth::hash_password(DEMO_PASSWORD, auth::HashCost::CHEAP)?;
-            store.create_user(None, name, role, None, &hash, Utc::now()).await?;
+            store.create_user(None, &name, role, agency, &hash, Utc::now()).await?;
         }
     }
     let url = format!("http://{}", server.addr);
@@ -65,11 +76,16 @@ async fn start(lead: bool) -> anyhow::Result<Demo> {
     for name in COLLEAGUES {
         colleagues.push(signed_in(&url, name).await?);
     }
+    let mut agencies = Vec::new();
+    for a in linked {
+        agencies.push(signed_in(&url, &agency_account(a)).await?);
+    }
     Ok(Demo {
         server,
         operator,
         gateway,
         colleagues,
+        agencies,
     })
 }
 
@@ -105,6 +121,7 @@ pub fn run(rt: &tokio::runtime::Runtime, lead: bool) -> anyhow::Result<()> {
         operator,
         gateway,
         colleagues,
+        agencies,
     } = rt.block_on(start(lead))?;
     let me = rt.block_on(async { operator.login_info().await })?;
     let cancel = CancellationToken::new();
@@ -129,6 +146,12 @@ pub fn run(rt: &tokio::runtime::Runtime, lead: bool) -> anyhow::Result<()> {
             cancel.clone(),
         ));
     }
+    rt.spawn(jiejing::sim::agencies(
+        agencies,
+        jiejing::sim::AgencyPace::default(),
+        rand::random(),
+        cancel.clone(),
+    ));
     let dir = jiejing::console::data_dir().context("cannot find a data directory")?;
     let outbox = rt.block_on(jiejing::console::Outbox::open(&dir.join("outbox-demo.db")))?;
     let handle = rt.handle().clone();

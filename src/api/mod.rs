@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::model::gazetteer::Jurisdiction;
 use crate::model::{
     Agency, CallerFlagKind, Category, Channel, CloseReason, EventId, Incident, IncidentId, Priority, Referral,
-    ReferralStatus, Role, Status, Unit, UnitId, UnitStatus, User, UserId,
+    ReferralReview, ReferralStatus, ReturnReason, Role, Status, Unit, UnitId, UnitStatus, User, UserId,
 };
 
 // ---------------------------------------------------------------- errors
@@ -261,6 +261,8 @@ pub struct UnitStatusRequest {
 #[into_params(parameter_in = Query)]
 pub struct ReferralQuery {
     pub status: Option<ReferralStatus>,
+    /// Only orders still in play (not closed or withdrawn), however old.
+    pub open: Option<bool>,
     pub agency: Option<Agency>,
     pub incident_id: Option<IncidentId>,
 }
@@ -275,6 +277,76 @@ pub struct FeedbackRequest {
         pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
     )]
     pub text: String,
+}
+
+/// An agency hands a referral back to 110.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "police_first", "note": "现场有人持械，需公安先到"}))]
+pub struct ReturnRequest {
+    pub reason: ReturnReason,
+    /// What the agency found; the shift lead reads it before deciding.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
+    pub note: String,
+}
+
+/// What a shift lead decides about a returned referral.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewDecision {
+    /// Send it to the same agency again.
+    Insist,
+    /// Withdraw it and refer to `agency`.
+    Reroute,
+    /// Withdraw it; the call goes back to the 110 queue.
+    TakeBack,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"decision": "reroute", "agency": "utilities", "note": "供水归水务，已与12345三方通话确认"}))]
+pub struct ReviewRequest {
+    pub decision: ReviewDecision,
+    /// The agency to re-route to (only with `reroute`).
+    pub agency: Option<Agency>,
+    /// Why; kept with the event in the audit log.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
+    pub note: String,
+}
+
+impl ReviewRequest {
+    /// The domain decision; `Err` names the field at fault.
+    pub fn into_review(self) -> Result<ReferralReview, (&'static str, &'static str)> {
+        let note = self.note;
+        match (self.decision, self.agency) {
+            (ReviewDecision::Insist, None) => Ok(ReferralReview::Insist { note }),
+            (ReviewDecision::TakeBack, None) => Ok(ReferralReview::TakeBack { note }),
+            (ReviewDecision::Reroute, Some(agency)) => Ok(ReferralReview::Reroute { agency, note }),
+            (ReviewDecision::Reroute, None) => Err(("agency", "name the agency to re-route to")),
+            (_, Some(_)) => Err(("agency", "an agency is named only to re-route")),
+        }
+    }
+
+    pub fn from_review(review: &ReferralReview) -> ReviewRequest {
+        let (decision, agency) = match review {
+            ReferralReview::Insist { .. } => (ReviewDecision::Insist, None),
+            ReferralReview::Reroute { agency, .. } => (ReviewDecision::Reroute, Some(*agency)),
+            ReferralReview::TakeBack { .. } => (ReviewDecision::TakeBack, None),
+        };
+        ReviewRequest {
+            decision,
+            agency,
+            note: review.note().to_owned(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
@@ -384,6 +456,8 @@ mod tests {
             ("ReassignRequest", super::ReassignRequest::schema()),
             ("PriorityRequest", super::PriorityRequest::schema()),
             ("FeedbackRequest", super::FeedbackRequest::schema()),
+            ("ReturnRequest", super::ReturnRequest::schema()),
+            ("ReviewRequest", super::ReviewRequest::schema()),
             ("CloseCallbackRequest", super::CloseCallbackRequest::schema()),
             ("FlagRequest", super::FlagRequest::schema()),
             ("IncidentPatch", crate::model::IncidentPatch::schema()),
@@ -399,6 +473,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(seen, 8, "the eight non-blank text fields");
+        assert_eq!(seen, 10, "the ten non-blank text fields");
     }
 }

@@ -20,7 +20,8 @@ use chrono::{DateTime, Utc};
 use crate::api::{
     AuditQuery, CloseRequest, DispatchRequest, DuplicateCandidate, ErrorBody, FeedbackRequest, FlagRequest,
     LinkRequest, ListQuery, LoginRequest, NuisanceParams, PriorityRequest, ReassignRequest, Recommendation,
-    ReferRequest, ReferResponse, ReleaseRequest, StatsParams, SupplementRequest, UnitStatusRequest, UnlinkRequest,
+    ReferRequest, ReferResponse, ReleaseRequest, ReturnRequest, ReviewRequest, StatsParams, SupplementRequest,
+    UnitStatusRequest, UnlinkRequest,
 };
 use crate::model::stats::{AlertQuery, Alerts, Dossier, NuisanceCaller, ShiftStats};
 use crate::model::{
@@ -400,8 +401,10 @@ impl ApiClient {
         self.get("/callbacks").await
     }
 
+    /// Orders still in play (the lead's review and the agency's inbox):
+    /// finished ones would crowd them out of the page in a busy centre.
     pub async fn referrals(&self) -> Result<Vec<Referral>, ClientError> {
-        self.get("/referrals").await
+        self.get("/referrals?open=true").await
     }
 
     /// Every account (shift leads: to pick whom to reassign a call to).
@@ -530,7 +533,27 @@ impl ApiClient {
                 .await
             }
             S::Close => self.post_empty(&format!("/referrals/{id}/close")).await,
+            S::Return { reason, note } => {
+                self.post(
+                    &format!("/referrals/{id}/return"),
+                    &ReturnRequest {
+                        reason: *reason,
+                        note: note.clone(),
+                    },
+                )
+                .await
+            }
         }
+    }
+
+    /// A shift lead's decision on a returned referral.
+    pub async fn review_referral(
+        &self,
+        id: crate::model::ReferralId,
+        review: &crate::model::ReferralReview,
+    ) -> Result<crate::model::ReviewOutcome, ClientError> {
+        self.post(&format!("/referrals/{id}/review"), &ReviewRequest::from_review(review))
+            .await
     }
 
     /// Follows the live event stream until `cancel`, reconnecting after any

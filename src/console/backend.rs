@@ -496,6 +496,12 @@ impl Backend {
                 self.send(done(Done::Reassigned, c.reassign(id, to, &reason).await));
                 self.send(Msg::LeadChanged);
             }
+            Command::ReviewReferral(id, review) => {
+                let outcome = c.review_referral(id, &review).await.map(|o| o.incident);
+                self.send(done(Done::Reviewed, outcome));
+                self.reload_referrals().await;
+                self.send(Msg::LeadChanged);
+            }
             Command::Reprioritise { id, priority, reason } => {
                 self.send(done(Done::Reprioritised, c.reprioritise(id, priority, &reason).await));
                 self.send(Msg::LeadChanged);

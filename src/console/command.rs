@@ -53,6 +53,8 @@ pub enum Command {
     RefreshUnits,
     /// An agency account works a referral.
     ReferralStep(crate::model::ReferralId, crate::model::ReferralStep),
+    /// A shift lead decides on a returned referral.
+    ReviewReferral(crate::model::ReferralId, crate::model::ReferralReview),
     // The shift lead's view.
     Reassign {
         id: IncidentId,
@@ -136,12 +138,14 @@ pub enum Done {
     Reassigned,
     /// A shift lead changed the call's priority.
     Reprioritised,
+    /// A shift lead decided on a returned referral.
+    Reviewed,
     /// A call from the outbox reached the service.
     SentFromOutbox,
 }
 
 impl Done {
-    pub const ALL: [Done; 12] = [
+    pub const ALL: [Done; 13] = [
         Done::Saved,
         Done::Claimed,
         Done::Resumed,
@@ -153,6 +157,7 @@ impl Done {
         Done::Unlinked,
         Done::Reassigned,
         Done::Reprioritised,
+        Done::Reviewed,
         Done::SentFromOutbox,
     ];
 
@@ -170,6 +175,7 @@ impl Done {
             Done::Unlinked => k!("unlinked"),
             Done::Reassigned => k!("reassigned"),
             Done::Reprioritised => k!("reprioritised"),
+            Done::Reviewed => k!("reviewed"),
             Done::SentFromOutbox => k!("sent_from_outbox"),
         }
     }

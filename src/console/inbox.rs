@@ -17,6 +17,7 @@ pub fn inbox_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
     ui.heading(lang.tr(k!("inbox")));
     outcome_ui(ui, state);
     let referrals = state.inbox.referrals.clone();
+    let state = &mut *state;
     egui::ScrollArea::vertical().show(ui, |ui| {
         for r in &referrals {
             ui.separator();
@@ -30,6 +31,10 @@ pub fn inbox_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
             });
             if let Some(f) = &r.feedback {
                 ui.label(RichText::new(f).weak());
+            }
+            if let Some(note) = &r.review_note {
+                // The lead insisted: why it is this agency's after all.
+                ui.label(RichText::new(format!("{}: {note}", lang.tr(k!("review_note")))).color(AMBER));
             }
             ui.horizontal(|ui| match r.status {
                 ReferralStatus::Sent => {
@@ -60,8 +65,53 @@ pub fn inbox_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
                         cmds.push(Command::ReferralStep(r.id, ReferralStep::Close));
                     }
                 }
-                ReferralStatus::Closed => {}
+                ReferralStatus::Closed | ReferralStatus::Returned | ReferralStatus::Withdrawn => {}
             });
+            if matches!(r.status, ReferralStatus::Sent | ReferralStatus::Accepted) {
+                return_ui(ui, state, r, cmds);
+            }
+        }
+    });
+}
+
+/// Handing an order back to 110: why, in a word and a sentence.
+fn return_ui(ui: &mut Ui, state: &mut ConsoleState, r: &crate::model::Referral, cmds: &mut Vec<Command>) {
+    use crate::model::{ReferralStep, ReturnReason};
+    let lang = state.lang();
+    let (reason, note) = state
+        .inbox
+        .returning
+        .entry(r.id)
+        .or_insert((ReturnReason::NotOurs, String::new()));
+    ui.horizontal(|ui| {
+        egui::ComboBox::new(("return_reason", r.id), lang.tr(k!("return_reason")))
+            .selected_text(code_name(lang, reason.as_str()))
+            .show_ui(ui, |ui| {
+                for x in ReturnReason::ALL {
+                    ui.selectable_value(reason, *x, code_name(lang, x.as_str()));
+                }
+            });
+        let l = ui.label(format!("{} {}", lang.tr(k!("return_note")), r.number));
+        ui.add(
+            egui::TextEdit::singleline(note)
+                .id_salt(("return_note", r.id))
+                .desired_width(260.0),
+        )
+        .labelled_by(l.id);
+        if ui
+            .add_enabled(
+                !note.trim().is_empty(),
+                egui::Button::new(format!("{} {}", lang.tr(k!("return_referral")), r.number)),
+            )
+            .clicked()
+        {
+            cmds.push(Command::ReferralStep(
+                r.id,
+                ReferralStep::Return {
+                    reason: *reason,
+                    note: std::mem::take(note),
+                },
+            ));
         }
     });
 }

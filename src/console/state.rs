@@ -288,6 +288,8 @@ impl Default for Desk {
 pub struct Inbox {
     pub referrals: Vec<Referral>,
     pub feedback: std::collections::HashMap<crate::model::ReferralId, String>,
+    /// A return being written: its reason and note.
+    pub returning: std::collections::HashMap<crate::model::ReferralId, (crate::model::ReturnReason, String)>,
 }
 
 /// The link to the service, and the calls waiting to cross it.

@@ -236,8 +236,35 @@ string_enum! {
 }
 
 string_enum! {
-    /// A referral work order's state, moved forward by the agency.
-    pub enum ReferralStatus { Sent = "sent", Accepted = "accepted", Feedback = "feedback", Closed = "closed" }
+    /// A referral work order's state, moved forward by the agency. A
+    /// returned order waits for the shift lead, who sends it again
+    /// (`sent`) or withdraws it (re-routed to another agency or taken back
+    /// as police business).
+    pub enum ReferralStatus {
+        Sent = "sent",
+        Accepted = "accepted",
+        Feedback = "feedback",
+        Closed = "closed",
+        Returned = "returned",
+        Withdrawn = "withdrawn",
+    }
+}
+
+impl ReferralStatus {
+    /// Until the agency has accepted, the first receiver (110) still
+    /// answers for the matter (国办发〔2022〕12号).
+    pub fn still_ours(self) -> bool {
+        matches!(self, ReferralStatus::Sent | ReferralStatus::Returned)
+    }
+    /// Nothing more will happen to it.
+    pub fn is_final(self) -> bool {
+        matches!(self, ReferralStatus::Closed | ReferralStatus::Withdrawn)
+    }
+}
+
+string_enum! {
+    /// Why an agency hands a referral back.
+    pub enum ReturnReason { NotOurs = "not_ours", PoliceFirst = "police_first" }
 }
 
 string_enum! {

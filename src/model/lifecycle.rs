@@ -49,6 +49,18 @@ pub enum IncidentOp {
         priority: Priority,
         reason: String,
     },
+    /// A shift lead re-routes a returned referral to another agency: the
+    /// incident stays referred, to the new agency, and a new work order is
+    /// issued (see [`crate::model::review_referral`]).
+    Reroute {
+        agency: Agency,
+        reason: String,
+    },
+    /// A shift lead takes a returned referral back: the call is queued
+    /// again as police business, in its place by arrival time.
+    TakeBack {
+        reason: String,
+    },
 }
 
 impl IncidentOp {
@@ -67,13 +79,18 @@ impl IncidentOp {
             IncidentOp::Unlink => "incident.unlinked",
             IncidentOp::Reassign { .. } => "incident.reassigned",
             IncidentOp::Reprioritise { .. } => "incident.reprioritised",
+            IncidentOp::Reroute { .. } => "incident.rerouted",
+            IncidentOp::TakeBack { .. } => "incident.taken_back",
         }
     }
 
     /// The reason recorded with the event, for operations that need one.
     pub fn reason(&self) -> Option<&str> {
         match self {
-            IncidentOp::Reassign { reason, .. } | IncidentOp::Reprioritise { reason, .. } => Some(reason),
+            IncidentOp::Reassign { reason, .. }
+            | IncidentOp::Reprioritise { reason, .. }
+            | IncidentOp::Reroute { reason, .. }
+            | IncidentOp::TakeBack { reason } => Some(reason),
             IncidentOp::Release { reason: Some(reason) } => Some(reason),
             _ => None,
         }
@@ -356,6 +373,33 @@ pub fn apply(
             inc.held_since = Some(now);
             inc.claimed_at.get_or_insert(now);
             inc.status = InProgress;
+        }
+        IncidentOp::Reroute { agency, reason } => {
+            must_lead(actor, "re-route a referral")?;
+            require_reason(&reason)?;
+            if inc.status != Referred {
+                return Err(illegal("re-route", inc.status));
+            }
+            if agency == Agency::None {
+                return Err(DomainError::invalid("agency", "choose the agency to re-route to"));
+            }
+            inc.agency = Some(agency);
+            effects.referral = Some(agency);
+        }
+        IncidentOp::TakeBack { reason } => {
+            must_lead(actor, "take a referral back")?;
+            require_reason(&reason)?;
+            if inc.status != Referred {
+                return Err(illegal("take back", inc.status));
+            }
+            inc.status = New;
+            inc.agency = None;
+            // The agency said it is police business: the call taker decides
+            // the category afresh, with the suggestion still there to help.
+            inc.category = None;
+            inc.closed_at = None;
+            inc.holder = None;
+            inc.held_since = None;
         }
         IncidentOp::Reprioritise { priority, reason } => {
             must_lead(actor, "change a call's priority")?;

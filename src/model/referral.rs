@@ -38,11 +38,29 @@ pub struct Referral {
     pub feedback_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     pub overdue: bool,
+    /// Why the agency handed it back, and when.
+    #[serde(default)]
+    pub return_reason: Option<ReturnReason>,
+    #[serde(default)]
+    pub return_note: Option<String>,
+    #[serde(default)]
+    pub returned_at: Option<DateTime<Utc>>,
+    /// The shift lead's decision on a return, and when.
+    #[serde(default)]
+    pub review_note: Option<String>,
+    #[serde(default)]
+    pub reviewed_at: Option<DateTime<Utc>>,
+    /// The withdrawn referral this one re-routes, if any.
+    #[serde(default)]
+    pub replaces: Option<ReferralId>,
 }
 
-/// The work-order number for a referral: date plus a zero-padded sequence.
-pub fn referral_number(id: ReferralId, at: DateTime<Utc>) -> String {
-    format!("FL{}-{id:06}", at.format("%Y%m%d"))
+/// The work-order number for a referral: date plus the incident id, zero
+/// padded; an incident's second and later referrals (after a return was
+/// re-routed) add their ordinal.
+pub fn referral_number(incident: IncidentId, ordinal: i64, at: DateTime<Utc>) -> String {
+    let base = format!("FL{}-{incident:06}", at.format("%Y%m%d"));
+    if ordinal > 1 { format!("{base}-{ordinal}") } else { base }
 }
 
 /// A step an agency account takes on a referral.
@@ -51,6 +69,12 @@ pub enum ReferralStep {
     Accept,
     Feedback(String),
     Close,
+    /// Hands it back to 110 before or after accepting: not the agency's
+    /// matter, or police must act first.
+    Return {
+        reason: ReturnReason,
+        note: String,
+    },
 }
 
 impl ReferralStep {
@@ -59,8 +83,114 @@ impl ReferralStep {
             ReferralStep::Accept => "referral.accepted",
             ReferralStep::Feedback(_) => "referral.feedback",
             ReferralStep::Close => "referral.closed",
+            ReferralStep::Return { .. } => "referral.returned",
         }
     }
+}
+
+/// A shift lead's decision on a returned referral.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "decision", rename_all = "snake_case")]
+pub enum ReferralReview {
+    /// The agency is responsible after all: the order is sent to it again
+    /// with a fresh acceptance deadline.
+    Insist { note: String },
+    /// Withdrawn and referred to another agency.
+    Reroute { agency: Agency, note: String },
+    /// Withdrawn; the call goes back to the 110 queue as police business.
+    TakeBack { note: String },
+}
+
+impl ReferralReview {
+    pub fn note(&self) -> &str {
+        match self {
+            ReferralReview::Insist { note }
+            | ReferralReview::Reroute { note, .. }
+            | ReferralReview::TakeBack { note } => note,
+        }
+    }
+    pub fn event_kind(&self) -> &'static str {
+        match self {
+            ReferralReview::Insist { .. } => "referral.insisted",
+            ReferralReview::Reroute { .. } | ReferralReview::TakeBack { .. } => "referral.withdrawn",
+        }
+    }
+}
+
+/// What a review did: the reviewed order, the new order a re-route issued,
+/// and the incident as it now stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ReviewOutcome {
+    pub referral: Referral,
+    pub rerouted: Option<Referral>,
+    pub incident: Incident,
+}
+
+fn checked_note(field: &str, text: &str, what: &str) -> Result<String, DomainError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(DomainError::invalid(field, format!("{what} is empty")));
+    }
+    if text.chars().count() > MAX_SHORT_FIELD_CHARS {
+        return Err(DomainError::invalid(
+            field,
+            format!("{what} is too long (at most {MAX_SHORT_FIELD_CHARS} characters)"),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// Applies a shift lead's review to a returned referral. `accept_within` is
+/// the acceptance time a re-sent order gets. Re-routing and taking back also
+/// change the incident; the store does that in the same transaction.
+pub fn review_referral(
+    r: &mut Referral,
+    review: &ReferralReview,
+    actor: &User,
+    now: DateTime<Utc>,
+    accept_within: chrono::Duration,
+) -> Result<(), DomainError> {
+    if !actor.is_lead() {
+        return Err(DomainError::forbidden(
+            "lead_only",
+            "only a shift lead reviews a returned referral",
+        ));
+    }
+    if r.status != ReferralStatus::Returned {
+        return Err(DomainError::conflict(
+            "wrong_state",
+            format!("only a returned referral is reviewed; this one is {}", r.status),
+        ));
+    }
+    let note = checked_note("note", review.note(), "the review note")?;
+    match review {
+        ReferralReview::Insist { .. } => {
+            r.status = ReferralStatus::Sent;
+            r.due_at = now + accept_within;
+            r.accepted_at = None;
+        }
+        ReferralReview::Reroute { agency, .. } => {
+            if *agency == Agency::None {
+                return Err(DomainError::invalid("agency", "choose the agency to re-route to"));
+            }
+            if *agency == r.agency {
+                return Err(DomainError::invalid(
+                    "agency",
+                    format!("{} returned it; to send it there again, insist instead", r.agency),
+                ));
+            }
+            r.status = ReferralStatus::Withdrawn;
+            r.closed_at = Some(now);
+        }
+        ReferralReview::TakeBack { .. } => {
+            r.status = ReferralStatus::Withdrawn;
+            r.closed_at = Some(now);
+        }
+    }
+    r.review_note = Some(note);
+    r.reviewed_at = Some(now);
+    r.overdue = false;
+    Ok(())
 }
 
 /// Moves a referral forward: sent → accepted → feedback → closed (feedback may
@@ -99,6 +229,12 @@ pub fn apply_referral(
             r.status = Closed;
             r.closed_at = Some(now);
         }
+        (ReferralStep::Return { reason, note }, Sent | Accepted) => {
+            r.status = Returned;
+            r.return_reason = Some(reason);
+            r.return_note = Some(checked_note("note", &note, "the reason for returning")?);
+            r.returned_at = Some(now);
+        }
         (step, status) => {
             return Err(DomainError::conflict(
                 "wrong_state",
@@ -108,6 +244,7 @@ pub fn apply_referral(
                         ReferralStep::Accept => "accept",
                         ReferralStep::Feedback(_) => "give feedback on",
                         ReferralStep::Close => "close",
+                        ReferralStep::Return { .. } => "return",
                     }
                 ),
             ));

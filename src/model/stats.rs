@@ -215,6 +215,27 @@ pub struct ShiftStats {
     /// suggestion (calls with both a suggestion and an operator's category).
     #[serde(default)]
     pub triage_agreement: Vec<TriageAgreement>,
+    /// How each linked agency worked the orders sent to it in the range.
+    #[serde(default)]
+    pub agency_work: Vec<AgencyWork>,
+}
+
+/// One agency's work orders created in the range (12345–110 linkage):
+/// how fast it accepts and completes, and how often it hands orders back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AgencyWork {
+    pub agency: Agency,
+    pub sent: i64,
+    pub accepted: i64,
+    /// Handed back at least once (whatever the lead decided).
+    pub returned: i64,
+    pub closed: i64,
+    /// Still waiting for acceptance past the deadline now.
+    pub overdue: i64,
+    /// Mean time from the order to acceptance, of those accepted.
+    pub avg_accept_secs: Option<f64>,
+    /// Mean time from the order to closing, of those closed.
+    pub avg_close_secs: Option<f64>,
 }
 
 /// Whether operators keep triage's suggestions for one suggested category:

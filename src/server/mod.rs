@@ -221,6 +221,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(resources::accept_referral))
         .routes(routes!(resources::referral_feedback))
         .routes(routes!(resources::close_referral))
+        .routes(routes!(resources::return_referral))
+        .routes(routes!(resources::review_referral))
         .routes(routes!(resources::callbacks))
         .routes(routes!(resources::close_callback))
         .routes(routes!(resources::caller_history))

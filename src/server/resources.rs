@@ -12,10 +12,11 @@ use super::error::{ApiError, ApiJson, ApiResult, ErrorBody};
 use super::{ApiPath, ApiQuery, AppState};
 use crate::api::{
     AuditQuery, CallbackQuery, CloseCallbackRequest, FeedbackRequest, FlagRequest, ReferralQuery, ReloadResponse,
-    UnitStatusRequest,
+    ReturnRequest, ReviewRequest, UnitStatusRequest,
 };
 use crate::model::{
-    Agency, Callback, CallerFlag, CallerHistory, Event, Referral, ReferralId, ReferralStep, Role, Unit, UnitId,
+    Agency, Callback, CallerFlag, CallerHistory, Event, Referral, ReferralId, ReferralStatus, ReferralStep,
+    ReviewOutcome, Role, Unit, UnitId,
 };
 use crate::store::{AuditFilter, ReferralFilter};
 
@@ -79,9 +80,14 @@ pub async fn referrals(
     } else {
         q.agency
     };
+    let statuses = match (q.status, q.open) {
+        (Some(s), _) => vec![s],
+        (None, Some(true)) => ReferralStatus::ALL.iter().copied().filter(|s| !s.is_final()).collect(),
+        (None, _) => Vec::new(),
+    };
     let filter = ReferralFilter {
         agency,
-        statuses: q.status.into_iter().collect(),
+        statuses,
         incident_id: q.incident_id,
     };
     Ok(Json(state.store.referrals(&filter, Utc::now()).await?))
@@ -93,7 +99,15 @@ async fn step(
     id: ReferralId,
     step: ReferralStep,
 ) -> ApiResult<Json<Referral>> {
-    let actor = &auth.user;
+    step_as(state, &auth.user, id, step).await
+}
+
+async fn step_as(
+    state: &AppState,
+    actor: &crate::model::User,
+    id: ReferralId,
+    step: ReferralStep,
+) -> ApiResult<Json<Referral>> {
     let r = state.store.referral_step(actor, id, step, Utc::now()).await?;
     state.hub.wake();
     Ok(Json(r))
@@ -131,6 +145,45 @@ pub async fn close_referral(
     ApiPath(id): ApiPath<ReferralId>,
 ) -> ApiResult<Json<Referral>> {
     step(&state, &auth, id, ReferralStep::Close).await
+}
+
+/// The agency hands the work order back (12345–110 linkage): not its
+/// matter, or police must act first. It waits in the shift lead's review
+/// queue; until an agency accepts, 110 still answers for the call.
+#[utoipa::path(post, path = "/referrals/{id}/return", tag = "referrals", security(("bearer" = [])), request_body = ReturnRequest,
+    responses((status = 200, body = Referral), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn return_referral(
+    State(state): State<AppState>,
+    auth: Auth<Agencies>,
+    ApiPath(id): ApiPath<ReferralId>,
+    ApiJson(req): ApiJson<ReturnRequest>,
+) -> ApiResult<Json<Referral>> {
+    let step = ReferralStep::Return {
+        reason: req.reason,
+        note: req.note,
+    };
+    step_as(&state, &auth.user, id, step).await
+}
+
+/// The shift lead decides on a returned work order: insist (sent to the
+/// same agency again with a fresh deadline), re-route to another agency
+/// (a new order), or take the call back into the 110 queue.
+#[utoipa::path(post, path = "/referrals/{id}/review", tag = "referrals", security(("bearer" = [])), request_body = ReviewRequest,
+    responses((status = 200, body = ReviewOutcome), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn review_referral(
+    State(state): State<AppState>,
+    auth: Auth<Leads>,
+    ApiPath(id): ApiPath<ReferralId>,
+    ApiJson(req): ApiJson<ReviewRequest>,
+) -> ApiResult<Json<ReviewOutcome>> {
+    let review = req
+        .into_review()
+        .map_err(|(field, msg)| ApiError::invalid(field, msg))?;
+    let outcome = state.store.review_referral(&auth.user, id, &review, Utc::now()).await?;
+    state.hub.wake();
+    Ok(Json(outcome))
 }
 
 /// Call-back tasks for calls that hung up or stayed silent.

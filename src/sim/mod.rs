@@ -1,10 +1,11 @@
 //! The simulator: plays the four channels' gateways for demos, load and
-//! tests, posting realistic calls through the real intake API.
+//! tests, posting realistic calls through the real intake API, and the
+//! colleagues and linked agencies that work those calls in a demo.
 //!
 //! Owns: what a centre's traffic looks like — about 70% of calls not police
 //! business or invalid (Jilin 2019), a few repeat nuisance callers, some
 //! hang-ups — drawn from the labelled narratives in `assets/triage/`. Must not
-//! touch: storage or the service's internals; it is just another gateway.
+//! touch: storage or the service's internals; it is just another client.
 
 use std::time::Duration;
 
@@ -352,6 +353,117 @@ pub async fn colleague(client: ApiClient, pace: Pace, seed: u64, cancel: Cancell
             // override): hand the call back rather than sit on it.
             tracing::info!("simulated colleague gives back #{id}: {e}");
             client.release(id).await.ok();
+        }
+    }
+}
+
+/// How simulated agencies answer their work orders, in seconds after the
+/// order was sent (or after the previous step).
+#[derive(Debug, Clone)]
+pub struct AgencyPace {
+    /// Between looks at the inbox.
+    pub between: f64,
+    pub accept: (f64, f64),
+    pub feedback: (f64, f64),
+    pub close: (f64, f64),
+    /// Share of orders handed back to 110 (not ours / police first).
+    pub returns: f64,
+    /// Share of orders accepted only after their deadline.
+    pub late: f64,
+}
+
+impl Default for AgencyPace {
+    fn default() -> Self {
+        AgencyPace {
+            between: 3.0,
+            accept: (15.0, 120.0),
+            feedback: (60.0, 300.0),
+            close: (30.0, 240.0),
+            returns: 0.08,
+            late: 0.05,
+        }
+    }
+}
+
+/// What the simulated agencies write when they hand an order back.
+const RETURN_NOTES: &[(crate::model::ReturnReason, &str)] = &[
+    (
+        crate::model::ReturnReason::NotOurs,
+        "经核实不属于本单位职责范围，请重新研判",
+    ),
+    (crate::model::ReturnReason::NotOurs, "该地址不在本单位服务区域"),
+    (
+        crate::model::ReturnReason::PoliceFirst,
+        "现场有纠纷升级迹象，需公安先行处置",
+    ),
+    (crate::model::ReturnReason::PoliceFirst, "涉及人身安全，请110先派警"),
+];
+
+/// Linked agencies for demos and tests: each client is an agency account.
+/// Decisions are drawn from the order's id and the seed and timed from the
+/// order's own timestamps, so a restarted simulator picks up where it was.
+/// A returned order the lead insisted on is always accepted.
+pub async fn agencies(clients: Vec<ApiClient>, pace: AgencyPace, seed: u64, cancel: CancellationToken) {
+    use crate::model::{ReferralStatus, ReferralStep};
+    // One stream of draws per order: stable for its id, varied by the seed.
+    let draw =
+        |id: i64, salt: u64| StdRng::seed_from_u64(seed ^ (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt);
+    let span = |rng: &mut StdRng, (lo, hi): (f64, f64)| rng.random_range(lo..hi.max(lo + 1e-3));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs_f64(pace.between)) => {}
+            _ = cancel.cancelled() => return,
+        }
+        let now = chrono::Utc::now();
+        for client in &clients {
+            let Ok(inbox) = client.referrals().await else { continue };
+            for r in inbox {
+                let since = |t: chrono::DateTime<chrono::Utc>| (now - t).num_milliseconds() as f64 / 1000.0;
+                let step = match r.status {
+                    ReferralStatus::Sent => {
+                        let mut rng = draw(r.id, 1);
+                        let returns = r.review_note.is_none() && rng.random_bool(pace.returns);
+                        let late = rng.random_bool(pace.late);
+                        let wait = span(&mut rng, pace.accept);
+                        let from = r.reviewed_at.unwrap_or(r.created_at);
+                        let wait = if late {
+                            (r.due_at - from).num_seconds() as f64 + wait
+                        } else {
+                            wait
+                        };
+                        if since(from) < wait {
+                            continue;
+                        }
+                        if returns {
+                            let (reason, note) = RETURN_NOTES[rng.random_range(0..RETURN_NOTES.len())];
+                            ReferralStep::Return {
+                                reason,
+                                note: note.to_owned(),
+                            }
+                        } else {
+                            ReferralStep::Accept
+                        }
+                    }
+                    ReferralStatus::Accepted => {
+                        let wait = span(&mut draw(r.id, 2), pace.feedback);
+                        if r.accepted_at.is_none_or(|t| since(t) < wait) {
+                            continue;
+                        }
+                        ReferralStep::Feedback(format!("{}已到场处置，情况已向来电人说明", r.agency.display_name_zh()))
+                    }
+                    ReferralStatus::Feedback => {
+                        let wait = span(&mut draw(r.id, 3), pace.close);
+                        if r.feedback_at.is_none_or(|t| since(t) < wait) {
+                            continue;
+                        }
+                        ReferralStep::Close
+                    }
+                    _ => continue,
+                };
+                if let Err(e) = client.referral_step(r.id, &step).await {
+                    tracing::info!("simulated agency could not work {}: {e}", r.number);
+                }
+            }
         }
     }
 }

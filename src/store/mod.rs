@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{
     Agency, Callback, CallerFlag, CallerFlagKind, CallerHistory, CallerPhone, DomainError, Event, EventId, Incident,
-    IncidentId, IncidentOp, NewIncident, QueueEntry, Referral, ReferralId, ReferralStatus, ReferralStep, Role, Status,
-    Supplement, Unit, UnitId, UnitStatus, User, UserId,
+    IncidentId, IncidentOp, NewIncident, QueueEntry, Referral, ReferralId, ReferralReview, ReferralStatus,
+    ReferralStep, ReviewOutcome, Role, Status, Supplement, Unit, UnitId, UnitStatus, User, UserId,
     gazetteer::UnitSeed,
     stats::{AlertQuery, Alerts, Dossier, NuisanceCaller, ShiftStats, StatsQuery},
 };
@@ -174,6 +174,15 @@ pub trait Store: Send + Sync + 'static {
         step: ReferralStep,
         now: DateTime<Utc>,
     ) -> Result<Referral>;
+    /// A shift lead's decision on a returned referral, with what it does
+    /// to the incident, atomically.
+    async fn review_referral(
+        &self,
+        actor: &User,
+        id: ReferralId,
+        review: &ReferralReview,
+        now: DateTime<Utc>,
+    ) -> Result<ReviewOutcome>;
 
     async fn callbacks(&self, open_only: bool) -> Result<Vec<Callback>>;
     async fn close_callback(&self, actor: &User, id: i64, outcome: &str, now: DateTime<Utc>) -> Result<Callback>;

@@ -193,3 +193,93 @@ async fn the_feed_resumes_after_the_service_restarts() {
     cancel.cancel();
     feed.await.expect("feed task ends on cancel");
 }
+
+/// The simulated agencies work their inboxes: most orders are accepted,
+/// answered and closed; some are handed back, and an order the lead sent
+/// again after a return is accepted, not returned twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulated_agencies_accept_answer_close_and_return() {
+    use jiejing::model::{Agency, ReferralReview, ReferralStatus};
+    let srv = spawn_server(Backend::Sqlite).await;
+    srv.user("ct", Role::CallTaker, None).await;
+    srv.user("lead", Role::ShiftLead, None).await;
+    srv.user("water", Role::Agency, Some(Agency::Utilities)).await;
+    let ct = signed_in(srv.addr, "ct").await;
+    let lead = signed_in(srv.addr, "lead").await;
+    let mut ids = vec![];
+    for n in 0..16 {
+        let inc = ct
+            .intake(&voice(&format!("{n}号楼停水了")), &format!("water-{n}"))
+            .await
+            .expect("intake")
+            .incident;
+        ids.push(ct.refer(inc.id, Agency::Utilities).await.expect("refer").1.id);
+    }
+    let pace = jiejing::sim::AgencyPace {
+        between: 0.05,
+        accept: (0.01, 0.05),
+        feedback: (0.01, 0.05),
+        close: (0.01, 0.05),
+        returns: 0.3,
+        late: 0.0,
+    };
+    let cancel = CancellationToken::new();
+    let water = signed_in(srv.addr, "water").await;
+    let sim = tokio::spawn(jiejing::sim::agencies(vec![water], pace, 11, cancel.clone()));
+    let settled = |orders: &[jiejing::model::Referral]| {
+        orders
+            .iter()
+            .all(|r| matches!(r.status, ReferralStatus::Closed | ReferralStatus::Returned))
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let all = || async {
+        let (_, v) = srv.admin.get("/referrals").await;
+        serde_json::from_value::<Vec<jiejing::model::Referral>>(v).expect("orders")
+    };
+    let mut orders = all().await;
+    while !settled(&orders) {
+        assert!(tokio::time::Instant::now() < deadline, "agency left {orders:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        orders = all().await;
+    }
+    let returned: Vec<_> = orders.iter().filter(|r| r.status == ReferralStatus::Returned).collect();
+    let closed = orders.iter().filter(|r| r.status == ReferralStatus::Closed).count();
+    assert_eq!(orders.len(), ids.len());
+    assert!(
+        !returned.is_empty() && closed > returned.len(),
+        "{returned:?}, {closed} closed"
+    );
+    assert!(
+        orders
+            .iter()
+            .filter(|r| r.status == ReferralStatus::Closed)
+            .all(|r| r.feedback.is_some())
+    );
+    assert!(
+        returned
+            .iter()
+            .all(|r| r.return_note.as_deref().is_some_and(|n| !n.is_empty()))
+    );
+    // Sent again after review: the agency accepts and closes it this time.
+    let again = returned[0].id;
+    lead.review_referral(
+        again,
+        &ReferralReview::Insist {
+            note: "供水归你们管".into(),
+        },
+    )
+    .await
+    .expect("insist");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = all().await.into_iter().find(|r| r.id == again).expect("order");
+        if r.status == ReferralStatus::Closed {
+            break;
+        }
+        assert_ne!(r.status, ReferralStatus::Returned, "returned twice");
+        assert!(tokio::time::Instant::now() < deadline, "left at {r:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    cancel.cancel();
+    sim.await.expect("agencies stop on cancel");
+}

@@ -4,7 +4,7 @@
 
 use egui::accesskit::Role as A11y;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable as _;
+use egui_kittest::kittest::{NodeT as _, Queryable as _};
 use jiejing::console::ConsoleApp;
 use jiejing::console::export::{self, Table};
 use jiejing::console::i18n::Lang;
@@ -423,4 +423,73 @@ fn freeing_a_colleagues_call_asks_for_a_reason() {
         .block_on(env.lead.get(&format!("/audit?incident_id={id}&kind=incident.released")))
         .1;
     assert_eq!(events[0]["note"], "ct 离开工位十分钟");
+}
+
+/// The 12345–110 linkage on screen: the agency hands an order back from its
+/// inbox with a reason; the shift lead reads it and re-routes the call.
+#[test]
+fn an_agency_returns_an_order_and_the_lead_reroutes_it() {
+    let env = env();
+    let id = post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310021", "narrative": "楼道里水管冻裂了，水漫到一楼"}),
+    );
+    let ct = call_taker(&env, "ct");
+    ok(&env, &ct, &format!("/incidents/{id}/claim"), json!({}));
+    let r = ok(
+        &env,
+        &ct,
+        &format!("/incidents/{id}/refer"),
+        json!({"agency": "telecom"}),
+    );
+    let number = r["referral"]["number"].as_str().expect("number").to_owned();
+    env.rt.block_on(
+        env.srv
+            .user("telecom", Role::Agency, Some(jiejing::model::Agency::Telecom)),
+    );
+    let orders = |env: &Env| {
+        env.rt
+            .block_on(env.lead.get(&format!("/referrals?incident_id={id}")))
+            .1
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+
+    let mut h = console_as(&env, "telecom");
+    let note_field = format!("退回说明 {number}");
+    step_until(&mut h, "the return form", |h| h.query_by_label(&note_field).is_some());
+    let button = format!("退回 {number}");
+    assert!(
+        h.get_by_label(&button).accesskit_node().is_disabled(),
+        "no return without a note"
+    );
+    choose(&mut h, "退回原因", "需公安先处置");
+    type_into(&mut h, &note_field, "不是通信故障，是供水管道");
+    h.get_by_label(&button).click();
+    step_until(&mut h, "returned", |_| orders(&env)[0]["status"] == "returned");
+    assert_eq!(orders(&env)[0]["return_reason"], "police_first");
+    assert_eq!(orders(&env)[0]["return_note"], "不是通信故障，是供水管道");
+    drop(h);
+
+    let mut h = lead_console(&env, "分流跟踪");
+    let note_field = format!("审核意见 {number}");
+    step_until(&mut h, "the returned order in review", |h| {
+        h.query_by_label(&note_field).is_some() && h.query_by_label("不是通信故障，是供水管道").is_some()
+    });
+    type_into(&mut h, &note_field, "供水管道归水务");
+    choose(&mut h, "改派至", "水电气暖");
+    h.get_by_label(&format!("确认改派 {number}")).click();
+    step_until(&mut h, "re-routed", |_| orders(&env).len() == 2);
+    let all = orders(&env);
+    let old = all.iter().find(|o| o["number"] == number.as_str()).expect("old order");
+    let new = all.iter().find(|o| o["number"] != number.as_str()).expect("new order");
+    assert_eq!(
+        (&old["status"], &old["review_note"]),
+        (&json!("withdrawn"), &json!("供水管道归水务"))
+    );
+    assert_eq!((&new["agency"], &new["status"]), (&json!("utilities"), &json!("sent")));
+    step_until(&mut h, "the review queue empties", |h| {
+        h.query_by_label(&note_field).is_none()
+    });
 }

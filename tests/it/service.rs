@@ -21,6 +21,7 @@ backend_tests!(
     dispatch_lifecycle_moves_the_unit,
     optimistic_concurrency_and_illegal_transitions,
     referral_work_order_by_agency,
+    a_returned_referral_is_reviewed_and_rerouted,
     close_link_and_duplicate_candidates,
     supplements_add_to_a_call_and_follow_a_merge,
     hangup_opens_a_callback_task,
@@ -631,6 +632,240 @@ async fn referral_work_order_by_agency(backend: Backend) {
         .post(&format!("/incidents/{}/refer", inc2["id"]), json!({"agency": "none"}))
         .await;
     assert_error(s, &b, StatusCode::BAD_REQUEST);
+}
+
+/// The 12345–110 linkage: an agency hands an order back; the shift lead
+/// re-routes it, takes it back into the queue, or insists.
+async fn a_returned_referral_is_reviewed_and_rerouted(backend: Backend) {
+    let srv = spawn_server(backend).await;
+    let ct = srv.user("ct", Role::CallTaker, None).await;
+    let lead = srv.user("lead", Role::ShiftLead, None).await;
+    let telecom = srv.user("telecom", Role::Agency, Some(Agency::Telecom)).await;
+    let water = srv.user("water", Role::Agency, Some(Agency::Utilities)).await;
+    let civil = srv.user("civil", Role::Agency, Some(Agency::CivilAffairs)).await;
+    let refer = |phone: &'static str, text: &'static str, agency: &'static str| {
+        let ct = &ct;
+        async move {
+            let inc = ct.intake(voice(phone, "", text)).await;
+            let id = inc["id"].as_i64().expect("id");
+            let (s, r) = ct
+                .post(&format!("/incidents/{id}/refer"), json!({"agency": agency}))
+                .await;
+            assert_eq!(s, StatusCode::OK, "{r}");
+            (
+                id,
+                r["referral"]["id"].as_i64().expect("rid"),
+                r["referral"]["number"].as_str().expect("no").to_owned(),
+            )
+        }
+    };
+
+    // 1. Returned as not ours, re-routed to the water company.
+    let (a, rid, number) = refer("13804310011", "楼里没水了，水管冻裂往外冒水", "telecom").await;
+    let (s, b) = ct
+        .post(
+            &format!("/referrals/{rid}/return"),
+            json!({"reason": "not_ours", "note": "x"}),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::FORBIDDEN);
+    let (s, b) = telecom
+        .post(
+            &format!("/referrals/{rid}/return"),
+            json!({"reason": "not_ours", "note": "  "}),
+        )
+        .await;
+    assert_eq!(assert_error(s, &b, StatusCode::BAD_REQUEST)["field"], "note");
+    let (s, r) = telecom
+        .post(
+            &format!("/referrals/{rid}/return"),
+            json!({"reason": "not_ours", "note": "供水管道不归电信，请转水务"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    assert_eq!(
+        (&r["status"], &r["return_reason"]),
+        (&json!("returned"), &json!("not_ours"))
+    );
+    assert!(r["returned_at"].is_string(), "{r}");
+    // Until another agency accepts, the call stays referred on our side.
+    let (_, inc) = ct.get(&format!("/incidents/{a}")).await;
+    assert_eq!(inc["status"], "referred");
+    // Only a shift lead reviews; a bad decision is refused and changes nothing.
+    let review = |decision: &str, agency: Option<&str>, note: &str| json!({"decision": decision, "agency": agency, "note": note});
+    let path = format!("/referrals/{rid}/review");
+    let (s, b) = ct.post(&path, review("insist", None, "是电信的")).await;
+    assert_error(s, &b, StatusCode::FORBIDDEN);
+    for (body, field) in [
+        (review("reroute", Some("telecom"), "再派一次"), "agency"),
+        (review("reroute", None, "改派"), "agency"),
+        (review("insist", Some("utilities"), "坚持"), "agency"),
+        (review("take_back", None, " "), "note"),
+    ] {
+        let (s, b) = lead.post(&path, body.clone()).await;
+        assert_eq!(assert_error(s, &b, StatusCode::BAD_REQUEST)["field"], field, "{body}");
+    }
+    let (_, still) = lead.get(&format!("/referrals?incident_id={a}")).await;
+    assert_eq!(still.as_array().map(Vec::len), Some(1), "{still}");
+    assert_eq!(still[0]["status"], "returned");
+    let (s, out) = lead
+        .post(
+            &path,
+            review("reroute", Some("utilities"), "水管冻裂归水务，已三方通话确认"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{out}");
+    assert_eq!(out["referral"]["status"], "withdrawn");
+    assert_eq!(out["referral"]["review_note"], "水管冻裂归水务，已三方通话确认");
+    let new = &out["rerouted"];
+    assert_eq!((&new["agency"], &new["status"]), (&json!("utilities"), &json!("sent")));
+    assert_eq!(new["replaces"], rid);
+    assert_eq!(new["number"], format!("{number}-2"));
+    assert_eq!(
+        (&out["incident"]["status"], &out["incident"]["agency"]),
+        (&json!("referred"), &json!("utilities"))
+    );
+    let (s, b) = lead.post(&path, review("insist", None, "再审一次")).await;
+    assert_error(s, &b, StatusCode::CONFLICT);
+    let new_id = new["id"].as_i64().expect("new id");
+    let (_, theirs) = telecom.get("/referrals?open=true").await;
+    assert_eq!(theirs.as_array().map(Vec::len), Some(0), "{theirs}");
+    let (s, acc) = water.post_empty(&format!("/referrals/{new_id}/accept")).await;
+    assert_eq!((s, &acc["status"]), (StatusCode::OK, &json!("accepted")));
+    let (_, events) = lead.get(&format!("/incidents/{a}/events")).await;
+    let kinds: Vec<&str> = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    for kind in [
+        "referral.returned",
+        "referral.withdrawn",
+        "incident.rerouted",
+        "referral.accepted",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+
+    // 2. Returned as police business first: taken back into the queue.
+    let (b_id, rid, _) = refer("13804310012", "邻居家老人好几天没出门了，敲门没人应", "civil_affairs").await;
+    let (s, r) = civil
+        .post(
+            &format!("/referrals/{rid}/return"),
+            json!({"reason": "police_first", "note": "可能有人倒在屋里，需公安破门"}),
+        )
+        .await;
+    assert_eq!((s, &r["status"]), (StatusCode::OK, &json!("returned")), "{r}");
+    assert!(!queue_ids(&ct).await.contains(&b_id));
+    let (s, out) = lead
+        .post(
+            &format!("/referrals/{rid}/review"),
+            review("take_back", None, "疑似独居老人出事，转警情派警"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{out}");
+    assert_eq!(
+        (&out["referral"]["status"], &out["rerouted"]),
+        (&json!("withdrawn"), &json!(null))
+    );
+    assert_eq!(out["incident"]["status"], "new");
+    assert_eq!(
+        (&out["incident"]["agency"], &out["incident"]["category"]),
+        (&json!(null), &json!(null))
+    );
+    assert!(queue_ids(&ct).await.contains(&b_id), "back in the queue");
+    let (s, c) = ct.post_empty(&format!("/incidents/{b_id}/claim")).await;
+    assert_eq!((s, &c["status"]), (StatusCode::OK, &json!("in_progress")), "{c}");
+
+    // 3. Returned, and the lead insists: sent again with a fresh deadline.
+    let (c_id, rid, _) = refer("13804310013", "小区门口的电话亭被撞坏了", "telecom").await;
+    let (_, sent) = lead.get(&format!("/referrals?incident_id={c_id}")).await;
+    let first_due = sent[0]["due_at"].as_str().expect("due").to_owned();
+    telecom
+        .post(
+            &format!("/referrals/{rid}/return"),
+            json!({"reason": "not_ours", "note": "不是我们的"}),
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let (s, out) = lead
+        .post(
+            &format!("/referrals/{rid}/review"),
+            review("insist", None, "公用电话设施归电信运营商"),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{out}");
+    assert_eq!(out["referral"]["status"], "sent");
+    assert!(out["referral"]["due_at"].as_str().expect("due") > first_due.as_str());
+    assert_eq!(
+        out["referral"]["return_reason"], "not_ours",
+        "the return stays on record"
+    );
+    let (s, acc) = telecom.post_empty(&format!("/referrals/{rid}/accept")).await;
+    assert_eq!((s, &acc["status"]), (StatusCode::OK, &json!("accepted")));
+    telecom
+        .post(&format!("/referrals/{rid}/feedback"), json!({"text": "已派人修复"}))
+        .await;
+    let (s, b) = telecom
+        .post(
+            &format!("/referrals/{rid}/return"),
+            json!({"reason": "not_ours", "note": "反悔"}),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::CONFLICT);
+
+    // Open orders only: the two withdrawn ones are not in play.
+    let (_, open) = lead.get("/referrals?open=true").await;
+    let statuses: Vec<&str> = open
+        .as_array()
+        .expect("open")
+        .iter()
+        .filter_map(|r| r["status"].as_str())
+        .collect();
+    assert_eq!(statuses.len(), 2, "{open}");
+    assert!(
+        statuses.iter().all(|s| *s != "withdrawn" && *s != "closed"),
+        "{statuses:?}"
+    );
+
+    // The lead's statistics: each agency's orders, accepted, handed back.
+    let at = |d: chrono::Duration| (chrono::Utc::now() + d).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (s, stats) = lead
+        .get(&format!(
+            "/stats?from={}&to={}",
+            at(-chrono::Duration::hours(1)),
+            at(chrono::Duration::hours(1))
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{stats}");
+    type Work = (String, i64, i64, i64, i64, i64, bool, bool);
+    let work: Vec<Work> = stats["agency_work"]
+        .as_array()
+        .expect("agency_work")
+        .iter()
+        .map(|w| {
+            (
+                w["agency"].as_str().expect("agency").to_owned(),
+                w["sent"].as_i64().expect("sent"),
+                w["accepted"].as_i64().expect("accepted"),
+                w["returned"].as_i64().expect("returned"),
+                w["closed"].as_i64().expect("closed"),
+                w["overdue"].as_i64().expect("overdue"),
+                w["avg_accept_secs"].is_f64(),
+                w["avg_close_secs"].is_f64(),
+            )
+        })
+        .collect();
+    let row = |a: &str, n: [i64; 5], accept: bool| (a.to_owned(), n[0], n[1], n[2], n[3], n[4], accept, false);
+    assert_eq!(
+        work,
+        vec![
+            row("civil_affairs", [1, 0, 1, 0, 0], false),
+            row("telecom", [2, 1, 2, 0, 0], true),
+            row("utilities", [1, 1, 0, 0, 0], true),
+        ]
+    );
 }
 
 async fn close_link_and_duplicate_candidates(backend: Backend) {

@@ -137,6 +137,9 @@ pub struct LeadState {
     pub audit_incident: String,
     pub audit_kind: String,
     /// When each tab's data was last asked for; `None` forces a load.
+    /// Notes and re-route targets typed for returned referrals.
+    pub review_note: std::collections::HashMap<crate::model::ReferralId, String>,
+    pub review_agency: std::collections::HashMap<crate::model::ReferralId, crate::model::Agency>,
     pub stats_asked: Option<Instant>,
     pub referrals_asked: Option<Instant>,
     pub nuisance_asked: Option<Instant>,
@@ -164,6 +167,8 @@ impl Default for LeadState {
             audit_actor: None,
             audit_incident: String::new(),
             audit_kind: String::new(),
+            review_note: Default::default(),
+            review_agency: Default::default(),
             stats_asked: None,
             referrals_asked: None,
             nuisance_asked: None,

@@ -1,20 +1,41 @@
-//! Open referrals across agencies, with their deadlines.
+//! Referrals across agencies: the returned ones waiting for the lead's
+//! decision (12345–110 linkage), then every open order with its deadline.
 
 use super::*;
+use crate::model::{Agency, Referral, ReferralReview};
 
-/// Every referral not closed yet, overdue first, with its age.
+/// Returned referrals first, each with the agency's reason and the three
+/// decisions; then every order not finished, overdue first, with the time
+/// left to accept and whether 110 still answers for the call.
 pub fn referrals_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     let lang = state.lang();
     if due(&mut state.lead.referrals_asked) {
         cmds.push(Command::LoadReferrals);
     }
     let now = Utc::now();
+    let returned: Vec<Referral> = state
+        .inbox
+        .referrals
+        .iter()
+        .filter(|r| r.status == ReferralStatus::Returned)
+        .cloned()
+        .collect();
     egui::ScrollArea::vertical().id_salt("lead_referrals").show(ui, |ui| {
+        ui.heading(format!("{} ({})", lang.tr(k!("returned_for_review")), returned.len()));
+        if returned.is_empty() {
+            ui.label(RichText::new(lang.tr(k!("no_returns"))).weak());
+        }
+        for r in &returned {
+            review_ui(ui, state, r, now, cmds);
+        }
+        ui.separator();
+        ui.heading(lang.tr(k!("open_referrals")));
         egui::Grid::new("referrals_grid").striped(true).show(ui, |ui| {
             for key in [
                 k!("referral_number"),
                 k!("agency"),
                 k!("status"),
+                k!("deadline"),
                 k!("age"),
                 k!("incident"),
             ] {
@@ -25,27 +46,125 @@ pub fn referrals_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Comman
                 .inbox
                 .referrals
                 .iter()
-                .filter(|r| r.status != ReferralStatus::Closed)
+                .filter(|r| !r.status.is_final() && r.status != ReferralStatus::Returned)
             {
                 ui.label(&r.number);
                 ui.label(code_name(lang, r.agency.as_str()));
-                if r.overdue {
-                    ui.label(
-                        RichText::new(format!(
-                            "{} {}",
-                            code_name(lang, r.status.as_str()),
-                            lang.tr(k!("overdue"))
-                        ))
-                        .strong()
-                        .color(RED),
-                    );
-                } else {
-                    ui.label(code_name(lang, r.status.as_str()));
-                }
+                ui.label(code_name(lang, r.status.as_str()));
+                deadline_ui(ui, lang, r, now);
                 ui.label(wait_text((now - r.created_at).num_seconds().max(0)));
                 ui.label(format!("#{}", r.incident_id));
                 ui.end_row();
             }
         });
+    });
+}
+
+/// Time left to accept, red once overdue; 110 answers for the call until
+/// the agency accepts, so an unaccepted order says so.
+fn deadline_ui(ui: &mut Ui, lang: Lang, r: &Referral, now: DateTime<Utc>) {
+    if r.status != ReferralStatus::Sent {
+        ui.label("—");
+        return;
+    }
+    let left = (r.due_at - now).num_seconds();
+    let text = if left >= 0 {
+        RichText::new(format!("{} · {}", wait_text(left), lang.tr(k!("still_ours"))))
+    } else {
+        RichText::new(format!(
+            "{} +{} · {}",
+            lang.tr(k!("overdue")),
+            wait_text(-left),
+            lang.tr(k!("still_ours"))
+        ))
+        .strong()
+        .color(RED)
+    };
+    ui.label(text);
+}
+
+/// One returned order: what the agency said, a note, and the decisions.
+fn review_ui(ui: &mut Ui, state: &mut ConsoleState, r: &Referral, now: DateTime<Utc>, cmds: &mut Vec<Command>) {
+    let lang = state.lang();
+    ui.group(|ui| {
+        ui.horizontal_wrapped(|ui| {
+            ui.strong(&r.number);
+            ui.label(code_name(lang, r.agency.as_str()));
+            ui.label(format!("#{}", r.incident_id));
+            if let Some(reason) = r.return_reason {
+                ui.label(RichText::new(code_name(lang, reason.as_str())).strong().color(AMBER));
+            }
+            if let Some(at) = r.returned_at {
+                ui.label(RichText::new(wait_text((now - at).num_seconds().max(0))).weak());
+            }
+        });
+        if let Some(note) = &r.return_note {
+            ui.label(note);
+        }
+        let note = state.lead.review_note.entry(r.id).or_default();
+        ui.horizontal(|ui| {
+            let l = ui.label(format!("{} {}", lang.tr(k!("review_note")), r.number));
+            ui.add(
+                egui::TextEdit::singleline(note)
+                    .id_salt(("review_note", r.id))
+                    .desired_width(360.0),
+            )
+            .labelled_by(l.id);
+        });
+        let ready = !note.trim().is_empty();
+        let note = note.trim().to_owned();
+        let target = *state
+            .lead
+            .review_agency
+            .entry(r.id)
+            .or_insert(if r.agency == Agency::Hotline12345 {
+                Agency::Utilities
+            } else {
+                Agency::Hotline12345
+            });
+        let mut chosen = target;
+        ui.horizontal(|ui| {
+            let review = |review| Command::ReviewReferral(r.id, review);
+            if ui
+                .add_enabled(
+                    ready,
+                    egui::Button::new(format!("{} {}", lang.tr(k!("insist")), r.number)),
+                )
+                .clicked()
+            {
+                cmds.push(review(ReferralReview::Insist { note: note.clone() }));
+            }
+            egui::ComboBox::new(("reroute_to", r.id), lang.tr(k!("reroute_to")))
+                .selected_text(code_name(lang, chosen.as_str()))
+                // All eleven agencies at once: no scrolling for the one wanted.
+                .height(400.0)
+                .show_ui(ui, |ui| {
+                    for a in Agency::ALL.iter().filter(|a| **a != Agency::None && **a != r.agency) {
+                        ui.selectable_value(&mut chosen, *a, code_name(lang, a.as_str()));
+                    }
+                });
+            if ui
+                .add_enabled(
+                    ready,
+                    egui::Button::new(format!("{} {}", lang.tr(k!("reroute")), r.number)),
+                )
+                .clicked()
+            {
+                cmds.push(review(ReferralReview::Reroute {
+                    agency: chosen,
+                    note: note.clone(),
+                }));
+            }
+            if ui
+                .add_enabled(
+                    ready,
+                    egui::Button::new(format!("{} {}", lang.tr(k!("take_back")), r.number)),
+                )
+                .clicked()
+            {
+                cmds.push(review(ReferralReview::TakeBack { note: note.clone() }));
+            }
+        });
+        state.lead.review_agency.insert(r.id, chosen);
     });
 }

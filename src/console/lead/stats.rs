@@ -109,7 +109,49 @@ pub fn stats_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
         ui.separator();
         triage_agreement_ui(ui, lang, s);
         ui.separator();
+        agency_work_ui(ui, lang, s);
+        ui.separator();
         charts_ui(ui, lang, s);
+    });
+}
+
+/// Each linked agency's orders of the range: accepted, handed back,
+/// closed, overdue now, and its mean times to accept and to close.
+pub(crate) fn agency_work_ui(ui: &mut Ui, lang: Lang, s: &ShiftStats) {
+    ui.strong(lang.tr(k!("agency_work")));
+    if s.agency_work.is_empty() {
+        ui.label(RichText::new(lang.tr(k!("no_referrals_in_range"))).weak());
+        return;
+    }
+    egui::Grid::new("agency_work").striped(true).show(ui, |ui| {
+        for key in [
+            k!("agency"),
+            k!("referrals_sent"),
+            k!("accepted_n"),
+            k!("returned_n"),
+            k!("closed_n"),
+            k!("overdue"),
+            k!("avg_accept"),
+            k!("avg_close"),
+        ] {
+            ui.strong(lang.tr(key));
+        }
+        ui.end_row();
+        for w in &s.agency_work {
+            ui.label(code_name(lang, w.agency.as_str()));
+            ui.label(w.sent.to_string());
+            ui.label(w.accepted.to_string());
+            ui.label(w.returned.to_string());
+            ui.label(w.closed.to_string());
+            if w.overdue > 0 {
+                ui.label(RichText::new(w.overdue.to_string()).strong().color(RED));
+            } else {
+                ui.label("0");
+            }
+            ui.label(secs_text(lang, w.avg_accept_secs));
+            ui.label(secs_text(lang, w.avg_close_secs));
+            ui.end_row();
+        }
     });
 }
 

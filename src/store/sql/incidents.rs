@@ -55,7 +55,31 @@ impl SqlStore {
         // Times are kept to the millisecond: what a write returns must equal what a later read returns.
         let now = at_ms(now);
         let mut tx = self.begin().await?;
-        let mut inc = Self::load_incident(&mut tx, id).await?;
+        let m = self
+            .mutate_in(&mut tx, actor, id, expected_version, op, None, now)
+            .await?;
+        if m.is_some() {
+            Self::commit(tx).await?;
+        }
+        Ok(m)
+    }
+
+    /// The body of [`Self::try_mutate`] inside a caller's transaction, so
+    /// a referral review changes the order and the incident together.
+    /// `replaces` is the withdrawn order a new referral re-routes. `None`
+    /// when a concurrent writer won; the caller rolls back and retries.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn mutate_in(
+        &self,
+        tx: &mut Tx,
+        actor: &User,
+        id: IncidentId,
+        expected_version: Option<i64>,
+        op: IncidentOp,
+        replaces: Option<ReferralId>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Mutation>> {
+        let mut inc = Self::load_incident(tx, id).await?;
         if let Some(v) = expected_version
             && v != inc.version
         {
@@ -68,11 +92,11 @@ impl SqlStore {
             )));
         }
         let unit = match &op {
-            IncidentOp::Dispatch { unit_id, .. } => Some(Self::load_unit(&mut tx, *unit_id).await?),
+            IncidentOp::Dispatch { unit_id, .. } => Some(Self::load_unit(tx, *unit_id).await?),
             _ => None,
         };
         let merged_into = match &op {
-            IncidentOp::LinkDuplicate { of } => Some(Self::load_incident(&mut tx, *of).await?.id),
+            IncidentOp::LinkDuplicate { of } => Some(Self::load_incident(tx, *of).await?.id),
             _ => None,
         };
         let kind = op.event_kind();
@@ -80,7 +104,7 @@ impl SqlStore {
         let before = inc.clone();
         let effects = model::apply(&mut inc, op, actor, now, unit.as_ref())?;
         let row = IncidentRow::from_model(&inc)?;
-        let updated = on_tx!(&mut tx, |c| bind_incident!(sqlx::query(UPDATE_INCIDENT), row)
+        let updated = on_tx!(tx, |c| bind_incident!(sqlx::query(UPDATE_INCIDENT), row)
             .bind(id)
             .bind(before.version)
             .execute(c)
@@ -93,31 +117,37 @@ impl SqlStore {
         if let Some((unit_id, to)) = effects.unit_status {
             let current = match unit {
                 Some(u) => u,
-                None => Self::load_unit(&mut tx, unit_id).await?,
+                None => Self::load_unit(tx, unit_id).await?,
             };
             let working = (to != UnitStatus::Available).then_some(id);
-            if Self::move_unit(&mut tx, actor, &current, to, working, now)
-                .await?
-                .is_none()
-            {
+            if Self::move_unit(tx, actor, &current, to, working, now).await?.is_none() {
                 return Ok(None);
             }
         }
         let mut referral = None;
         if let Some(agency) = effects.referral {
-            // One referral per incident (referring closes it), so the
-            // incident id makes the work-order number unique.
-            let number = model::referral_number(id, now);
+            // The incident id and the order's ordinal (a re-routed call has
+            // several) make the work-order number unique; the incident row
+            // was just updated, so concurrent referrals of it are serialised.
+            let earlier: i64 = on_tx!(tx, |c| sqlx::query_scalar(
+                "SELECT COUNT(*) FROM referrals WHERE incident_id = $1"
+            )
+            .bind(id)
+            .fetch_one(c)
+            .await
+            .db()?);
+            let number = model::referral_number(id, earlier + 1, now);
             let due = ms(now) + self.policy.referral_accept_secs * 1000;
-            let sql = "INSERT INTO referrals (number, incident_id, agency, status, created_at, due_at) \
-                       VALUES ($1, $2, $3, $4, $5, $6) RETURNING id";
-            let rid: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(sql)
+            let sql = "INSERT INTO referrals (number, incident_id, agency, status, created_at, due_at, replaces) \
+                       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
+            let rid: i64 = on_tx!(tx, |c| sqlx::query_scalar(sql)
                 .bind(&number)
                 .bind(id)
                 .bind(agency.as_str())
                 .bind(ReferralStatus::Sent.as_str())
                 .bind(ms(now))
                 .bind(due)
+                .bind(replaces)
                 .fetch_one(c)
                 .await
                 .db()?);
@@ -134,6 +164,12 @@ impl SqlStore {
                 feedback_at: None,
                 closed_at: None,
                 overdue: false,
+                return_reason: None,
+                return_note: None,
+                returned_at: None,
+                review_note: None,
+                reviewed_at: None,
+                replaces,
             };
             let ev = NewEvent {
                 incident_id: Some(id),
@@ -141,7 +177,7 @@ impl SqlStore {
                 after: to_json(&r)?,
                 ..NewEvent::of(Some(actor), "referral.sent")
             };
-            Self::append_event(&mut tx, ev, now).await?;
+            Self::append_event(tx, ev, now).await?;
             referral = Some(r);
         }
         let ev = NewEvent {
@@ -153,14 +189,13 @@ impl SqlStore {
             note: reason.as_deref(),
             ..NewEvent::of(Some(actor), kind)
         };
-        Self::append_event(&mut tx, ev, now).await?;
+        Self::append_event(tx, ev, now).await?;
         // What the later caller said is kept on the call it duplicates.
         if let Some(of) = merged_into
             && !inc.narrative.trim().is_empty()
         {
-            Self::insert_supplement(&mut tx, actor, of, &inc.narrative, Some(id), now).await?;
+            Self::insert_supplement(tx, actor, of, &inc.narrative, Some(id), now).await?;
         }
-        Self::commit(tx).await?;
         Ok(Some(Mutation {
             incident: inc,
             referral,
@@ -385,31 +420,11 @@ impl SqlStore {
         let now = at_ms(now);
         for _ in 0..RACE_RETRIES {
             let mut tx = self.begin().await?;
-            let sql = format!("SELECT {REFERRAL_COLS} FROM referrals WHERE id = $1");
-            let row: Option<ReferralRow> = on_tx!(&mut tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(id)
-                .fetch_optional(c)
-                .await
-                .db()?);
-            let before = row.or_not_found(|| format!("referral {id}"))?.into_model(now)?;
+            let before = Self::load_referral(&mut tx, id, now).await?;
             let mut r = before.clone();
             let kind = step.event_kind();
             model::apply_referral(&mut r, step.clone(), actor, now)?;
-            let sql = "UPDATE referrals SET status = $1, feedback = $2, accepted_at = $3, feedback_at = $4, \
-                       closed_at = $5 WHERE id = $6 AND status = $7";
-            let n = on_tx!(&mut tx, |c| sqlx::query(sql)
-                .bind(r.status.as_str())
-                .bind(&r.feedback)
-                .bind(r.accepted_at.map(ms))
-                .bind(r.feedback_at.map(ms))
-                .bind(r.closed_at.map(ms))
-                .bind(id)
-                .bind(before.status.as_str())
-                .execute(c)
-                .await
-                .db()?
-                .rows_affected());
-            if n == 0 {
+            if !Self::save_referral(&mut tx, &r, before.status).await? {
                 continue;
             }
             let ev = NewEvent {
@@ -417,11 +432,118 @@ impl SqlStore {
                 referral_id: Some(id),
                 before: to_json(&before)?,
                 after: to_json(&r)?,
+                note: r
+                    .return_note
+                    .as_deref()
+                    .filter(|_| r.status == ReferralStatus::Returned),
                 ..NewEvent::of(Some(actor), kind)
             };
             Self::append_event(&mut tx, ev, now).await?;
             Self::commit(tx).await?;
             return Ok(r);
+        }
+        Err(StoreError::Conflict(format!(
+            "referral {id} is changing too often; try again"
+        )))
+    }
+
+    async fn load_referral(tx: &mut Tx, id: ReferralId, now: DateTime<Utc>) -> Result<Referral> {
+        let sql = format!("SELECT {REFERRAL_COLS} FROM referrals WHERE id = $1");
+        let row: Option<ReferralRow> = on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(c)
+            .await
+            .db()?);
+        row.or_not_found(|| format!("referral {id}"))?.into_model(now)
+    }
+
+    /// Writes a referral's mutable columns if it is still in `was`; false
+    /// when a concurrent step moved it first.
+    async fn save_referral(tx: &mut Tx, r: &Referral, was: ReferralStatus) -> Result<bool> {
+        let sql = "UPDATE referrals SET status = $1, feedback = $2, accepted_at = $3, feedback_at = $4, \
+                   closed_at = $5, due_at = $6, return_reason = $7, return_note = $8, returned_at = $9, \
+                   review_note = $10, reviewed_at = $11 WHERE id = $12 AND status = $13";
+        let n = on_tx!(tx, |c| sqlx::query(sql)
+            .bind(r.status.as_str())
+            .bind(&r.feedback)
+            .bind(r.accepted_at.map(ms))
+            .bind(r.feedback_at.map(ms))
+            .bind(r.closed_at.map(ms))
+            .bind(ms(r.due_at))
+            .bind(r.return_reason.map(|x| x.as_str()))
+            .bind(&r.return_note)
+            .bind(r.returned_at.map(ms))
+            .bind(&r.review_note)
+            .bind(r.reviewed_at.map(ms))
+            .bind(r.id)
+            .bind(was.as_str())
+            .execute(c)
+            .await
+            .db()?
+            .rows_affected());
+        Ok(n == 1)
+    }
+
+    /// A shift lead's decision on a returned referral, in one transaction
+    /// with what it does to the incident (re-route: a new order to another
+    /// agency; take back: the call is queued again).
+    pub(super) async fn review_referral(
+        &self,
+        actor: &User,
+        id: ReferralId,
+        review: &ReferralReview,
+        now: DateTime<Utc>,
+    ) -> Result<ReviewOutcome> {
+        let now = at_ms(now);
+        let accept_within = chrono::Duration::seconds(self.policy.referral_accept_secs);
+        for _ in 0..RACE_RETRIES {
+            let mut tx = self.begin().await?;
+            let before = Self::load_referral(&mut tx, id, now).await?;
+            let mut r = before.clone();
+            model::review_referral(&mut r, review, actor, now, accept_within)?;
+            if !Self::save_referral(&mut tx, &r, before.status).await? {
+                continue;
+            }
+            let ev = NewEvent {
+                incident_id: Some(r.incident_id),
+                referral_id: Some(id),
+                before: to_json(&before)?,
+                after: to_json(&r)?,
+                note: r.review_note.as_deref(),
+                ..NewEvent::of(Some(actor), review.event_kind())
+            };
+            Self::append_event(&mut tx, ev, now).await?;
+            let reason = r.review_note.clone().unwrap_or_default();
+            let op = match review {
+                ReferralReview::Insist { .. } => None,
+                ReferralReview::Reroute { agency, .. } => Some(IncidentOp::Reroute {
+                    agency: *agency,
+                    reason,
+                }),
+                ReferralReview::TakeBack { .. } => Some(IncidentOp::TakeBack { reason }),
+            };
+            let outcome = match op {
+                None => ReviewOutcome {
+                    incident: Self::load_incident(&mut tx, r.incident_id).await?,
+                    referral: r,
+                    rerouted: None,
+                },
+                Some(op) => {
+                    let Some(m) = self
+                        .mutate_in(&mut tx, actor, before.incident_id, None, op, Some(id), now)
+                        .await?
+                    else {
+                        continue;
+                    };
+                    ReviewOutcome {
+                        referral: r,
+                        rerouted: m.referral,
+                        incident: m.incident,
+                    }
+                }
+            };
+            Self::commit(tx).await?;
+            return Ok(outcome);
         }
         Err(StoreError::Conflict(format!(
             "referral {id} is changing too often; try again"

@@ -24,8 +24,8 @@ use super::{
 use crate::model::{
     self, Agency, Callback, CallbackStatus, Caller, CallerFlag, CallerFlagKind, CallerHistory, CallerPhone, Event,
     EventId, Incident, IncidentId, IncidentOp, IncidentSummary, Location, NewIncident, QUEUE_SUMMARY_CHARS, QueueEntry,
-    Referral, ReferralId, ReferralStatus, ReferralStep, Role, Supplement, Unit, UnitId, UnitStatus, User, UserId,
-    UserRef,
+    Referral, ReferralId, ReferralReview, ReferralStatus, ReferralStep, ReviewOutcome, Role, Supplement, Unit, UnitId,
+    UnitStatus, User, UserId, UserRef,
     gazetteer::UnitSeed,
     stats::{
         AlertQuery, Alerts, Classes, Dossier, HoldAlert, HourBucket, NuisanceCaller, OperatorStats, QueueNow,
@@ -610,6 +610,16 @@ impl Store for SqlStore {
         now: DateTime<Utc>,
     ) -> Result<Referral> {
         SqlStore::referral_step(self, actor, id, step, now).await
+    }
+
+    async fn review_referral(
+        &self,
+        actor: &User,
+        id: ReferralId,
+        review: &ReferralReview,
+        now: DateTime<Utc>,
+    ) -> Result<ReviewOutcome> {
+        SqlStore::review_referral(self, actor, id, review, now).await
     }
 
     async fn callbacks(&self, open_only: bool) -> Result<Vec<Callback>> {

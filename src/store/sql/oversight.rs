@@ -339,6 +339,35 @@ impl SqlStore {
         // In the taxonomy's order, police categories first.
         triage_agreement.sort_by_key(|a| a.suggested);
 
+        type WorkRow = (String, i64, i64, i64, i64, i64, Option<f64>, Option<f64>);
+        let work: Vec<WorkRow> = self
+            .rows(
+                "SELECT agency, COUNT(*), COUNT(accepted_at), COUNT(returned_at), \
+                 COUNT(CASE WHEN status = 'closed' THEN 1 END), \
+                 COUNT(CASE WHEN status = 'sent' AND due_at < $3 THEN 1 END), \
+                 CAST(AVG(accepted_at - created_at) AS DOUBLE PRECISION), \
+                 CAST(AVG(CASE WHEN status = 'closed' THEN closed_at - created_at END) AS DOUBLE PRECISION) \
+                 FROM referrals WHERE created_at >= $1 AND created_at < $2 GROUP BY agency ORDER BY agency"
+                    .to_owned(),
+                &[range[0], range[1], now_ms],
+            )
+            .await?;
+        let agency_work = work
+            .into_iter()
+            .map(|(a, sent, accepted, returned, closed, overdue, accept_ms, close_ms)| {
+                Ok(crate::model::stats::AgencyWork {
+                    agency: parse("agency", &a)?,
+                    sent,
+                    accepted,
+                    returned,
+                    closed,
+                    overdue,
+                    avg_accept_secs: accept_ms.map(|m| m / 1000.0),
+                    avg_close_secs: close_ms.map(|m| m / 1000.0),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+
         let mut categories = std::collections::BTreeMap::new();
         for (c, n) in by_category.into_iter().filter_map(|(c, n)| Some((c?, n))) {
             categories.insert(parse("category", &c)?, n);
@@ -370,6 +399,7 @@ impl SqlStore {
             operators,
             hourly,
             triage_agreement,
+            agency_work,
         })
     }
 

@@ -263,8 +263,8 @@ impl UnitRow {
     }
 }
 
-pub(super) const REFERRAL_COLS: &str =
-    "id, number, incident_id, agency, status, feedback, created_at, due_at, accepted_at, feedback_at, closed_at";
+pub(super) const REFERRAL_COLS: &str = "id, number, incident_id, agency, status, feedback, created_at, due_at, accepted_at, feedback_at, closed_at, \
+     return_reason, return_note, returned_at, review_note, reviewed_at, replaces";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct ReferralRow {
@@ -279,6 +279,12 @@ pub(super) struct ReferralRow {
     pub(super) accepted_at: Option<i64>,
     pub(super) feedback_at: Option<i64>,
     pub(super) closed_at: Option<i64>,
+    pub(super) return_reason: Option<String>,
+    pub(super) return_note: Option<String>,
+    pub(super) returned_at: Option<i64>,
+    pub(super) review_note: Option<String>,
+    pub(super) reviewed_at: Option<i64>,
+    pub(super) replaces: Option<i64>,
 }
 
 impl ReferralRow {
@@ -297,6 +303,12 @@ impl ReferralRow {
             feedback_at: self.feedback_at.map(read_ts).transpose()?,
             closed_at: self.closed_at.map(read_ts).transpose()?,
             overdue: status == ReferralStatus::Sent && ms(now) > self.due_at,
+            return_reason: parse_opt("return reason", self.return_reason.as_deref())?,
+            return_note: self.return_note,
+            returned_at: self.returned_at.map(read_ts).transpose()?,
+            review_note: self.review_note,
+            reviewed_at: self.reviewed_at.map(read_ts).transpose()?,
+            replaces: self.replaces,
         })
     }
 }
