@@ -123,15 +123,26 @@ pub struct Vocabulary {
 
 impl Vocabulary {
     /// Keeps n-grams seen in at least `min_df` texts.
-    pub fn build<'a>(texts: impl IntoIterator<Item = &'a str>, min_df: u32) -> Vocabulary {
-        let mut df: HashMap<u64, u32> = HashMap::new();
-        let mut n = 0u32;
-        for t in texts {
-            n += 1;
-            for k in ngram_counts(t).into_keys() {
-                *df.entry(k).or_insert(0) += 1;
+    pub fn build(texts: &[&str], min_df: u32) -> Vocabulary {
+        let count = |part: &[&str]| {
+            let mut df: HashMap<u64, u32> = HashMap::new();
+            for t in part {
+                for k in ngram_counts(t).into_keys() {
+                    *df.entry(k).or_insert(0) += 1;
+                }
             }
+            df
+        };
+        // Counted by halves on two threads: part of the engine's start-up.
+        let (mut df, other) = std::thread::scope(|s| {
+            let second = s.spawn(|| count(&texts[texts.len() / 2..]));
+            let first = count(&texts[..texts.len() / 2]);
+            (first, second.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        });
+        for (k, d) in other {
+            *df.entry(k).or_insert(0) += d;
         }
+        let n = texts.len() as u32;
         let mut keys: Vec<(u64, u32)> = df.into_iter().filter(|(_, d)| *d >= min_df).collect();
         // Sorted so the feature order, and with it training, is reproducible.
         keys.sort_unstable();
@@ -356,7 +367,7 @@ mod tests {
 
     #[test]
     fn vectors_are_unit_length_and_ignore_unseen_ngrams() {
-        let v = Vocabulary::build(["有人偷车", "着火了"], 1);
+        let v = Vocabulary::build(&["有人偷车", "着火了"], 1);
         let x = v.vectorize("有人偷车 快来");
         let norm: f32 = x.iter().map(|(_, v)| v * v).sum();
         assert!((norm - 1.0).abs() < 1e-5);
@@ -367,7 +378,7 @@ mod tests {
     fn softmax_learns_a_separable_problem_and_explains_it() {
         let texts = ["偷车", "偷钱包", "车被偷", "着火", "火很大", "楼着火"];
         let ys = [0, 0, 0, 1, 1, 1];
-        let v = Vocabulary::build(texts, 1);
+        let v = Vocabulary::build(&texts, 1);
         let xs: Vec<Sparse> = texts.iter().map(|t| v.vectorize(t)).collect();
         let m = Softmax::train(&xs, &ys, None, v.len(), 2, TrainOptions::default());
         let p = m.predict(&v.vectorize("有人偷东西"));

@@ -227,10 +227,11 @@ fn a_centres_confirmed_labels_change_what_triage_suggests() {
         text,
         history: None,
     });
-    assert_ne!(
-        before.agency,
-        Agency::Transport,
-        "the shipped corpus alone does not know this"
+    // The shipped corpus barely knows it: at best a guess (since the fifth
+    // round of data, transport at 0.32).
+    assert!(
+        before.agency != Agency::Transport || before.agency_confidence < 0.5,
+        "the shipped corpus alone is sure already: {before:?}"
     );
     assert_eq!(
         (after.category, after.agency),
@@ -238,5 +239,11 @@ fn a_centres_confirmed_labels_change_what_triage_suggests() {
         "before: {:?} {:?}",
         before.category,
         before.agency
+    );
+    assert!(
+        after.agency_confidence >= 0.8,
+        "the centre's labels make it sure: {} before, {} after",
+        before.agency_confidence,
+        after.agency_confidence
     );
 }

@@ -41,15 +41,17 @@ const TARGETS: Targets = Targets {
 /// Any corpus edit reshuffles training and moves a figure by up to ±0.02
 /// (assets/triage/DATA.md): a floor that fails after one is a reason to
 /// score the edit on held-out training batches (`triage --eval
-/// assets/triage/batch-tN.jsonl --folds 1`) before deciding it.
+/// assets/triage/batch-tN.jsonl --folds 1`) before deciding it. (The fifth
+/// round of data lowered two floors by one row each, blind-c's P1 recall
+/// and review's agency, after the held-out batches favoured it: DATA.md.)
 const FLOORS: &[(&str, Targets)] = &[
     (
         "tests/data/blind-a.jsonl",
         Targets {
-            category: 0.945,
-            macro_f1: 0.942,
-            agency_non_police: 0.938,
-            priority: 0.905,
+            category: 0.948,
+            macro_f1: 0.948,
+            agency_non_police: 0.948,
+            priority: 0.911,
             p1_recall: 0.978,
             confident_misses: 0,
         },
@@ -57,32 +59,32 @@ const FLOORS: &[(&str, Targets)] = &[
     (
         "tests/data/blind-b.jsonl",
         Targets {
-            category: 0.917,
-            macro_f1: 0.919,
-            agency_non_police: 0.917,
-            priority: 0.878,
-            p1_recall: 0.979,
+            category: 0.923,
+            macro_f1: 0.921,
+            agency_non_police: 0.938,
+            priority: 0.887,
+            p1_recall: 0.99,
             confident_misses: 0,
         },
     ),
     (
         "tests/data/blind-c.jsonl",
         Targets {
-            category: 0.896,
-            macro_f1: 0.895,
+            category: 0.899,
+            macro_f1: 0.898,
             agency_non_police: 0.919,
             priority: 0.878,
-            p1_recall: 0.968,
+            p1_recall: 0.957,
             confident_misses: 1,
         },
     ),
     (
         "tests/data/blind-d.jsonl",
         Targets {
-            category: 0.942,
-            macro_f1: 0.941,
+            category: 0.951,
+            macro_f1: 0.953,
             agency_non_police: 0.959,
-            priority: 0.893,
+            priority: 0.908,
             p1_recall: 0.968,
             confident_misses: 0,
         },
@@ -92,18 +94,29 @@ const FLOORS: &[(&str, Targets)] = &[
         Targets {
             category: 0.899,
             macro_f1: 0.898,
-            agency_non_police: 0.802,
-            priority: 0.86,
-            p1_recall: 0.944,
+            agency_non_police: 0.813,
+            priority: 0.875,
+            p1_recall: 0.956,
             confident_misses: 1,
+        },
+    ),
+    (
+        "tests/data/blind-f.jsonl",
+        Targets {
+            category: 0.887,
+            macro_f1: 0.89,
+            agency_non_police: 0.907,
+            priority: 0.838,
+            p1_recall: 0.978,
+            confident_misses: 0,
         },
     ),
 ];
 
 const REVIEW_FLOOR: Targets = Targets {
-    category: 0.945,
-    macro_f1: 0.944,
-    agency_non_police: 0.947,
+    category: 0.955,
+    macro_f1: 0.959,
+    agency_non_police: 0.925,
     priority: 0.925,
     p1_recall: 0.972,
     confident_misses: 0,
