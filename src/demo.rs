@@ -1,7 +1,8 @@
 //! `jiejing` with no subcommand: the whole centre on one machine for a demo —
 //! the incident service on a local SQLite file, demo accounts, the simulated
 //! channel gateways, two simulated colleagues working the queue, simulated
-//! linked agencies working (and sometimes returning) their referrals, and
+//! linked agencies working (and sometimes returning) their referrals,
+//! callers answering follow-ups, and
 //! the console signed in as a call taker (or, with `--lead`, as the shift lead).
 
 use std::time::Instant;
@@ -33,6 +34,8 @@ struct Demo {
     server: Server,
     operator: ApiClient,
     gateway: ApiClient,
+    /// The same gateway account, relaying callers' answers to follow-up SMS.
+    sms_gateway: ApiClient,
     colleagues: Vec<ApiClient>,
     agencies: Vec<ApiClient>,
 }
@@ -72,6 +75,7 @@ async fn start(lead: bool) -> anyhow::Result<Demo> {
     let url = format!("http://{}", server.addr);
     let operator = signed_in(&url, if lead { LEAD } else { CALL_TAKER }).await?;
     let gateway = signed_in(&url, GATEWAY).await?;
+    let sms_gateway = signed_in(&url, GATEWAY).await?;
     let mut colleagues = Vec::new();
     for name in COLLEAGUES {
         colleagues.push(signed_in(&url, name).await?);
@@ -84,6 +88,7 @@ async fn start(lead: bool) -> anyhow::Result<Demo> {
         server,
         operator,
         gateway,
+        sms_gateway,
         colleagues,
         agencies,
     })
@@ -120,6 +125,7 @@ pub fn run(rt: &tokio::runtime::Runtime, lead: bool) -> anyhow::Result<()> {
         server,
         operator,
         gateway,
+        sms_gateway,
         colleagues,
         agencies,
     } = rt.block_on(start(lead))?;
@@ -138,6 +144,20 @@ pub fn run(rt: &tokio::runtime::Runtime, lead: bool) -> anyhow::Result<()> {
             tracing::warn!("demo simulator stopped: {e}");
         }
     });
+    // Callers answer follow-ups: SMS replies through the gateway, and a
+    // colleague's calls back between calls.
+    for (client, channel) in [
+        (sms_gateway, jiejing::model::FollowupChannel::Sms),
+        (colleagues[0].clone(), jiejing::model::FollowupChannel::Phone),
+    ] {
+        rt.spawn(jiejing::sim::followup_replies(
+            client,
+            channel,
+            (30.0, 180.0),
+            rand::random(),
+            cancel.clone(),
+        ));
+    }
     for (i, c) in colleagues.into_iter().enumerate() {
         rt.spawn(jiejing::sim::colleague(
             c,

@@ -45,6 +45,12 @@ enum Command {
         /// Minutes an agency has to accept a referral before it is overdue.
         #[arg(long, env = "JIEJING_REFERRAL_ACCEPT_MINUTES", default_value_t = 30)]
         referral_accept_minutes: i64,
+        /// Share (0 to 1) of P3 and P4 calls dealt with that get a follow-up (回访); P1 and P2 always do.
+        #[arg(long, env = "JIEJING_FOLLOWUP_SHARE", default_value_t = 0.1, value_parser = share)]
+        followup_share: f64,
+        /// Working days to put right what a dissatisfied caller complained of.
+        #[arg(long, env = "JIEJING_RECTIFY_WORKING_DAYS", default_value_t = 5)]
+        rectify_working_days: u32,
         /// A triage rule file to use instead of the built-in one (reload with POST /api/v1/triage/reload).
         #[arg(long, env = "JIEJING_TRIAGE_RULES")]
         triage_rules: Option<std::path::PathBuf>,
@@ -186,12 +192,22 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// A share between 0 and 1, for clap.
+fn share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a share between 0 and 1 (e.g. 0.1)")),
+    }
+}
+
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve {
             db,
             listen,
             referral_accept_minutes,
+            followup_share,
+            rectify_working_days,
             triage_rules,
             triage_learn,
         } => {
@@ -202,6 +218,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let mut config = server::Config::new(db);
             config.admin_password = std::env::var("JIEJING_ADMIN_PASSWORD").ok();
             config.policy.referral_accept_secs = referral_accept_minutes * 60;
+            config.policy.followup_share = followup_share;
+            config.policy.rectify_working_days = rectify_working_days;
             config.triage_rules = triage_rules;
             config.triage_learn = triage_learn;
             let listener = tokio::net::TcpListener::bind(listen)

@@ -12,8 +12,9 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::model::gazetteer::Jurisdiction;
 use crate::model::{
-    Agency, CallerFlagKind, Category, Channel, CloseReason, EventId, Incident, IncidentId, Priority, Referral,
-    ReferralReview, ReferralStatus, ReturnReason, Role, Status, Unit, UnitId, UnitStatus, User, UserId,
+    Agency, CallerFlagKind, Category, Channel, CloseReason, EventId, FollowupChannel, Incident, IncidentId, Priority,
+    Referral, ReferralReview, ReferralStatus, ReturnReason, Role, Satisfaction, Status, Unit, UnitId, UnitStatus, User,
+    UserId,
 };
 
 // ---------------------------------------------------------------- errors
@@ -351,6 +352,46 @@ impl ReviewRequest {
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
 #[into_params(parameter_in = Query)]
+pub struct FollowupQuery {
+    /// Only those still to do (default true).
+    pub open: Option<bool>,
+    pub channel: Option<FollowupChannel>,
+    pub incident_id: Option<IncidentId>,
+}
+
+/// What the caller said when followed up.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"outcome": "dissatisfied", "reason": "民警四十分钟才到"}))]
+pub struct FollowupRequest {
+    pub outcome: Satisfaction,
+    /// Why, in the caller's words; required when dissatisfied.
+    #[schema(max_length = 200, pattern = "^[^\\u0000]*$")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RectificationQuery {
+    /// Only those still open (default true).
+    pub open: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"note": "已约谈出警民警，向来电人致歉"}))]
+pub struct CloseRectificationRequest {
+    /// What was done about the complaint.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CallbackQuery {
     /// Only open tasks (default true).
     pub open: Option<bool>,
@@ -458,6 +499,7 @@ mod tests {
             ("FeedbackRequest", super::FeedbackRequest::schema()),
             ("ReturnRequest", super::ReturnRequest::schema()),
             ("ReviewRequest", super::ReviewRequest::schema()),
+            ("CloseRectificationRequest", super::CloseRectificationRequest::schema()),
             ("CloseCallbackRequest", super::CloseCallbackRequest::schema()),
             ("FlagRequest", super::FlagRequest::schema()),
             ("IncidentPatch", crate::model::IncidentPatch::schema()),
@@ -473,6 +515,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(seen, 10, "the ten non-blank text fields");
+        assert_eq!(seen, 11, "the eleven non-blank text fields");
     }
 }

@@ -546,6 +546,46 @@ impl ApiClient {
         }
     }
 
+    /// Open follow-ups of one channel, oldest first (a gateway gets the SMS
+    /// ones whatever it asks).
+    pub async fn followups(
+        &self,
+        channel: crate::model::FollowupChannel,
+    ) -> Result<Vec<crate::model::Followup>, ClientError> {
+        self.get(&format!("/followups?open=true&channel={}", channel.as_str()))
+            .await
+    }
+
+    /// What the caller said when followed up.
+    pub async fn record_followup(
+        &self,
+        id: i64,
+        outcome: crate::model::Satisfaction,
+        reason: Option<&str>,
+    ) -> Result<crate::model::FollowupOutcome, ClientError> {
+        self.post(
+            &format!("/followups/{id}/outcome"),
+            &crate::api::FollowupRequest {
+                outcome,
+                reason: reason.map(str::to_owned),
+            },
+        )
+        .await
+    }
+
+    /// Open rectifications, soonest deadline first.
+    pub async fn rectifications(&self) -> Result<Vec<crate::model::Rectification>, ClientError> {
+        self.get("/rectifications?open=true").await
+    }
+
+    pub async fn close_rectification(&self, id: i64, note: &str) -> Result<crate::model::Rectification, ClientError> {
+        self.post(
+            &format!("/rectifications/{id}/close"),
+            &crate::api::CloseRectificationRequest { note: note.to_owned() },
+        )
+        .await
+    }
+
     /// A shift lead's decision on a returned referral.
     pub async fn review_referral(
         &self,

@@ -105,6 +105,14 @@ impl ConsoleApp {
                     self.add_supplements(s.incident_id, vec![s]);
                 } else if e.kind == "unit.status" {
                     cmds.push(Command::RefreshUnits);
+                } else if e.kind.starts_with("followup.") {
+                    // Another operator may have made the call back already.
+                    cmds.push(Command::LoadFollowups);
+                } else if e.kind.starts_with("rectification.") && self.state.me.is_lead() {
+                    cmds.push(Command::LoadRectifications);
+                } else if e.kind == "referral.returned" && self.state.me.is_lead() {
+                    // The review queue is the lead's to answer: show it at once.
+                    cmds.push(Command::LoadReferrals);
                 } else if e.kind.starts_with("referral.")
                     && let Some(r) = e
                         .after
@@ -199,6 +207,8 @@ impl ConsoleApp {
                 self.state.connection.status = Conn::Live;
                 self.state.inbox.referrals = r;
             }
+            Msg::Followups(f) => self.state.followups.tasks = f,
+            Msg::Rectifications(r) => self.state.followups.rectifications = r,
             Msg::Outbox { pending } => self.state.connection.outbox_pending = pending,
             Msg::Stats(s) => self.state.lead.stats = Some(*s),
             Msg::Alerts(a) => self.state.lead.alerts = a,
@@ -292,6 +302,8 @@ pub fn draw(ui: &mut egui::Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>
                 desk::triage_ui(ui, state, cmds);
                 ui.separator();
                 desk::units_ui(ui, state, cmds);
+                ui.separator();
+                desk::followups_ui(ui, state, cmds);
             });
         });
     egui::CentralPanel::default_margins().show(ui, |ui| desk::intake_ui(ui, state, cmds));

@@ -496,6 +496,33 @@ impl Backend {
                 self.send(done(Done::Reassigned, c.reassign(id, to, &reason).await));
                 self.send(Msg::LeadChanged);
             }
+            Command::LoadFollowups => match c.followups(crate::model::FollowupChannel::Phone).await {
+                Ok(f) => self.send(Msg::Followups(f)),
+                Err(e) => self.send(Msg::Failed(Failure::Service(e))),
+            },
+            Command::RecordFollowup { id, outcome, reason } => {
+                match c.record_followup(id, outcome, reason.as_deref()).await {
+                    Ok(_) => {
+                        if let Ok(f) = c.followups(crate::model::FollowupChannel::Phone).await {
+                            self.send(Msg::Followups(f));
+                        }
+                    }
+                    Err(e) => self.send(Msg::Failed(Failure::Service(e))),
+                }
+            }
+            Command::LoadRectifications => match c.rectifications().await {
+                Ok(r) => self.send(Msg::Rectifications(r)),
+                Err(e) => self.send(Msg::Failed(Failure::Service(e))),
+            },
+            Command::CloseRectification { id, note } => match c.close_rectification(id, &note).await {
+                Ok(_) => {
+                    if let Ok(r) = c.rectifications().await {
+                        self.send(Msg::Rectifications(r));
+                    }
+                    self.send(Msg::LeadChanged);
+                }
+                Err(e) => self.send(Msg::Failed(Failure::Service(e))),
+            },
             Command::ReviewReferral(id, review) => {
                 let outcome = c.review_referral(id, &review).await.map(|o| o.incident);
                 self.send(done(Done::Reviewed, outcome));

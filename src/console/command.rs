@@ -53,6 +53,19 @@ pub enum Command {
     RefreshUnits,
     /// An agency account works a referral.
     ReferralStep(crate::model::ReferralId, crate::model::ReferralStep),
+    /// Open phone follow-ups, oldest first.
+    LoadFollowups,
+    /// What the caller said when called back.
+    RecordFollowup {
+        id: i64,
+        outcome: crate::model::Satisfaction,
+        reason: Option<String>,
+    },
+    LoadRectifications,
+    CloseRectification {
+        id: i64,
+        note: String,
+    },
     /// A shift lead decides on a returned referral.
     ReviewReferral(crate::model::ReferralId, crate::model::ReferralReview),
     // The shift lead's view.
@@ -209,6 +222,8 @@ pub enum Msg {
     /// An incident's supplements (all of them, or one just added).
     Supplements(IncidentId, Vec<crate::model::Supplement>),
     Referrals(Vec<Referral>),
+    Followups(Vec<crate::model::Followup>),
+    Rectifications(Vec<crate::model::Rectification>),
     Outbox {
         pending: usize,
     },

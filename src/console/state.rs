@@ -292,6 +292,20 @@ pub struct Inbox {
     pub returning: std::collections::HashMap<crate::model::ReferralId, (crate::model::ReturnReason, String)>,
 }
 
+/// Follow-ups (回访) to make by phone, and for a lead the rectifications
+/// they opened.
+#[derive(Default)]
+pub struct Followups {
+    pub tasks: Vec<crate::model::Followup>,
+    /// A dissatisfied caller's reason being typed, per follow-up.
+    pub reason: std::collections::HashMap<i64, String>,
+    pub asked: Option<std::time::Instant>,
+    pub rectifications: Vec<crate::model::Rectification>,
+    /// What was done, being typed, per rectification.
+    pub note: std::collections::HashMap<i64, String>,
+    pub rectifications_asked: Option<std::time::Instant>,
+}
+
 /// The link to the service, and the calls waiting to cross it.
 pub struct Connection {
     pub status: Conn,
@@ -319,6 +333,7 @@ pub struct ConsoleState {
     pub desk: Desk,
     pub units: Vec<Unit>,
     pub inbox: Inbox,
+    pub followups: Followups,
     pub lead: super::lead::LeadState,
     /// The session ended; the launcher returns to the sign-in screen.
     pub signed_out: bool,
@@ -340,6 +355,7 @@ impl ConsoleState {
             desk: Desk::default(),
             units: Vec::new(),
             inbox: Inbox::default(),
+            followups: Followups::default(),
             lead: Default::default(),
             signed_out: false,
         }

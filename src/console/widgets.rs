@@ -9,6 +9,19 @@ use super::i18n::{Lang, code_name};
 use super::state::ConsoleState;
 use crate::model::{Coded, Priority, QueueEntry, UnitStatus};
 
+/// Data on a panel is re-read when it is older than this while it is shown.
+const STALE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Whether a panel's data, last asked for at `asked`, is due again; if so
+/// the time is reset (`None` forces a load).
+pub(crate) fn due(asked: &mut Option<std::time::Instant>) -> bool {
+    if asked.is_some_and(|t| t.elapsed() < STALE) {
+        return false;
+    }
+    *asked = Some(std::time::Instant::now());
+    true
+}
+
 pub(crate) const RED: Color32 = Color32::from_rgb(0xd6, 0x2d, 0x20);
 pub(super) const AMBER: Color32 = Color32::from_rgb(0xe6, 0x9b, 0x00);
 pub(super) const GREEN: Color32 = Color32::from_rgb(0x2e, 0x9d, 0x4f);

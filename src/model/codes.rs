@@ -263,6 +263,24 @@ impl ReferralStatus {
 }
 
 string_enum! {
+    /// How a follow-up (回访) reaches the caller.
+    pub enum FollowupChannel { Phone = "phone", Sms = "sms" }
+}
+
+string_enum! {
+    pub enum FollowupStatus { Open = "open", Done = "done" }
+}
+
+string_enum! {
+    /// What a follow-up found.
+    pub enum Satisfaction { Satisfied = "satisfied", Dissatisfied = "dissatisfied", Unreachable = "unreachable" }
+}
+
+string_enum! {
+    pub enum RectificationStatus { Open = "open", Closed = "closed" }
+}
+
+string_enum! {
     /// Why an agency hands a referral back.
     pub enum ReturnReason { NotOurs = "not_ours", PoliceFirst = "police_first" }
 }

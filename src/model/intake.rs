@@ -11,6 +11,22 @@ use utoipa::ToSchema;
 pub const MAX_NARRATIVE_CHARS: usize = 10_000;
 pub(super) const MAX_SHORT_FIELD_CHARS: usize = 200;
 
+/// A required short note (a reason, what was done): trimmed, not empty, at
+/// most [`MAX_SHORT_FIELD_CHARS`]; `what` names it in the error.
+pub(super) fn short_note(field: &str, text: &str, what: &str) -> Result<String, DomainError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(DomainError::invalid(field, format!("{what} is empty")));
+    }
+    if text.chars().count() > MAX_SHORT_FIELD_CHARS {
+        return Err(DomainError::invalid(
+            field,
+            format!("{what} is too long (at most {MAX_SHORT_FIELD_CHARS} characters)"),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
 /// An intake as posted by a gateway or an operator, before validation.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -1,5 +1,5 @@
 //! Domain types shared by the service and the console: incidents and their
-//! lifecycle, referrals, units, callers, users, events.
+//! lifecycle, referrals, follow-ups, units, callers, users, events.
 //!
 //! Owns: parsing input into valid values and every state transition, as pure
 //! functions. Must not touch: I/O, SQL, HTTP or egui.
@@ -8,6 +8,7 @@ mod caller;
 mod codes;
 pub mod duplicates;
 mod event;
+mod followup;
 pub mod gazetteer;
 mod incident;
 mod intake;
@@ -20,6 +21,7 @@ pub mod stats;
 pub use caller::*;
 pub use codes::*;
 pub use event::*;
+pub use followup::*;
 pub use incident::*;
 pub use intake::*;
 pub use lifecycle::*;

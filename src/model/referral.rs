@@ -126,20 +126,6 @@ pub struct ReviewOutcome {
     pub incident: Incident,
 }
 
-fn checked_note(field: &str, text: &str, what: &str) -> Result<String, DomainError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(DomainError::invalid(field, format!("{what} is empty")));
-    }
-    if text.chars().count() > MAX_SHORT_FIELD_CHARS {
-        return Err(DomainError::invalid(
-            field,
-            format!("{what} is too long (at most {MAX_SHORT_FIELD_CHARS} characters)"),
-        ));
-    }
-    Ok(text.to_owned())
-}
-
 /// Applies a shift lead's review to a returned referral. `accept_within` is
 /// the acceptance time a re-sent order gets. Re-routing and taking back also
 /// change the incident; the store does that in the same transaction.
@@ -162,7 +148,7 @@ pub fn review_referral(
             format!("only a returned referral is reviewed; this one is {}", r.status),
         ));
     }
-    let note = checked_note("note", review.note(), "the review note")?;
+    let note = short_note("note", review.note(), "the review note")?;
     match review {
         ReferralReview::Insist { .. } => {
             r.status = ReferralStatus::Sent;
@@ -232,7 +218,7 @@ pub fn apply_referral(
         (ReferralStep::Return { reason, note }, Sent | Accepted) => {
             r.status = Returned;
             r.return_reason = Some(reason);
-            r.return_note = Some(checked_note("note", &note, "the reason for returning")?);
+            r.return_note = Some(short_note("note", &note, "the reason for returning")?);
             r.returned_at = Some(now);
         }
         (step, status) => {

@@ -218,6 +218,60 @@ pub struct ShiftStats {
     /// How each linked agency worked the orders sent to it in the range.
     #[serde(default)]
     pub agency_work: Vec<AgencyWork>,
+    /// Follow-ups (回访) opened in the range and what callers said.
+    #[serde(default)]
+    pub followups: FollowupStats,
+}
+
+/// Follow-ups opened in the range, and the rectifications open now.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct FollowupStats {
+    pub opened: i64,
+    pub done: i64,
+    pub satisfied: i64,
+    pub dissatisfied: i64,
+    pub unreachable: i64,
+    pub rectifications_open: i64,
+    /// Of those, past their deadline.
+    pub rectifications_overdue: i64,
+    /// By the unit sent (its name), the agency referred to (its code), the
+    /// operator who dealt with the call (their name) and the category (its code).
+    pub by_unit: Vec<SatisfactionRow>,
+    pub by_agency: Vec<SatisfactionRow>,
+    pub by_operator: Vec<SatisfactionRow>,
+    pub by_category: Vec<SatisfactionRow>,
+}
+
+impl FollowupStats {
+    /// Follow-ups done of those opened.
+    pub fn coverage(&self) -> Option<f64> {
+        (self.opened > 0).then(|| self.done as f64 / self.opened as f64)
+    }
+    pub fn satisfaction(&self) -> Option<f64> {
+        satisfaction_rate(self.satisfied, self.dissatisfied)
+    }
+}
+
+/// Satisfied among the callers reached (the unreachable do not count).
+pub fn satisfaction_rate(satisfied: i64, dissatisfied: i64) -> Option<f64> {
+    let reached = satisfied + dissatisfied;
+    (reached > 0).then(|| satisfied as f64 / reached as f64)
+}
+
+/// Follow-ups done for one unit, agency, operator or category.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SatisfactionRow {
+    pub key: String,
+    pub done: i64,
+    pub satisfied: i64,
+    pub dissatisfied: i64,
+    pub unreachable: i64,
+}
+
+impl SatisfactionRow {
+    pub fn satisfaction(&self) -> Option<f64> {
+        satisfaction_rate(self.satisfied, self.dissatisfied)
+    }
 }
 
 /// One agency's work orders created in the range (12345–110 linkage):

@@ -187,6 +187,10 @@ roles! {
     Intakers = &[Role::Gateway, Role::CallTaker, Role::ShiftLead, Role::Admin];
     /// Whoever follows referrals: the staff and the agencies.
     ReferralReaders = &[Role::CallTaker, Role::ShiftLead, Role::Admin, Role::Agency];
+    /// Whoever records follow-ups: the staff by phone, the gateways by SMS.
+    FollowupWorkers = &[Role::Gateway, Role::CallTaker, Role::ShiftLead, Role::Admin];
+    /// Whoever sees rectifications: the leads, and each agency its own.
+    RectificationReaders = &[Role::ShiftLead, Role::Admin, Role::Agency];
 }
 
 /// The signed-in user of a request, whose role is one of `R`'s. Extracting it

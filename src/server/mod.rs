@@ -8,6 +8,7 @@
 pub mod auth;
 mod error;
 mod events;
+mod followups;
 mod incidents;
 mod lead;
 mod metrics;
@@ -173,7 +174,7 @@ pub enum ServerError {
 #[openapi(
     info(title = "jiejing incident service", description = "The REST API behind every 110 console."),
     modifiers(&SecurityAddon),
-    tags((name = "intake"), (name = "incidents"), (name = "referrals"), (name = "units"), (name = "callers"), (name = "auth"), (name = "users"), (name = "events"), (name = "oversight"), (name = "ops"))
+    tags((name = "intake"), (name = "incidents"), (name = "referrals"), (name = "followups"), (name = "units"), (name = "callers"), (name = "auth"), (name = "users"), (name = "events"), (name = "oversight"), (name = "ops"))
 )]
 struct ApiDoc;
 
@@ -223,6 +224,10 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(resources::close_referral))
         .routes(routes!(resources::return_referral))
         .routes(routes!(resources::review_referral))
+        .routes(routes!(followups::followups))
+        .routes(routes!(followups::record_followup))
+        .routes(routes!(followups::rectifications))
+        .routes(routes!(followups::close_rectification))
         .routes(routes!(resources::callbacks))
         .routes(routes!(resources::close_callback))
         .routes(routes!(resources::caller_history))

@@ -467,3 +467,56 @@ pub async fn agencies(clients: Vec<ApiClient>, pace: AgencyPace, seed: u64, canc
         }
     }
 }
+
+/// What dissatisfied callers say when followed up.
+const DISSATISFIED: &[&str] = &[
+    "民警到得太慢了，等了四十分钟",
+    "接警员态度不好，说话不耐烦",
+    "问题到现在也没解决",
+    "转给别的部门以后就没人联系我了",
+];
+
+/// Callers answering follow-ups of one channel: the SMS replies a gateway
+/// relays, or a colleague's calls back. Most are satisfied, some are not
+/// (with a reason), some cannot be reached; each answer comes a while
+/// after the follow-up opened, drawn from its id.
+pub async fn followup_replies(
+    client: ApiClient,
+    channel: crate::model::FollowupChannel,
+    after: (f64, f64),
+    seed: u64,
+    cancel: CancellationToken,
+) {
+    use crate::model::Satisfaction;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3)) => {}
+            _ = cancel.cancelled() => return,
+        }
+        let Ok(open) = client.followups(channel).await else {
+            continue;
+        };
+        let now = chrono::Utc::now();
+        for f in open {
+            let mut rng = StdRng::seed_from_u64(seed ^ (f.id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let wait = rng.random_range(after.0..after.1.max(after.0 + 1e-3));
+            if ((now - f.created_at).num_milliseconds() as f64) < wait * 1000.0 {
+                continue;
+            }
+            let roll: f64 = rng.random();
+            let (outcome, reason) = if roll < 0.86 {
+                (Satisfaction::Satisfied, None)
+            } else if roll < 0.94 {
+                (
+                    Satisfaction::Dissatisfied,
+                    Some(DISSATISFIED[rng.random_range(0..DISSATISFIED.len())]),
+                )
+            } else {
+                (Satisfaction::Unreachable, None)
+            };
+            if let Err(e) = client.record_followup(f.id, outcome, reason).await {
+                tracing::info!("simulated caller could not answer follow-up {}: {e}", f.id);
+            }
+        }
+    }
+}

@@ -12,9 +12,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::model::{
-    Agency, Callback, CallerFlag, CallerFlagKind, CallerHistory, CallerPhone, DomainError, Event, EventId, Incident,
-    IncidentId, IncidentOp, NewIncident, QueueEntry, Referral, ReferralId, ReferralReview, ReferralStatus,
-    ReferralStep, ReviewOutcome, Role, Status, Supplement, Unit, UnitId, UnitStatus, User, UserId,
+    Agency, Callback, CallerFlag, CallerFlagKind, CallerHistory, CallerPhone, DomainError, Event, EventId, Followup,
+    FollowupChannel, FollowupOutcome, Incident, IncidentId, IncidentOp, NewIncident, QueueEntry, Rectification,
+    Referral, ReferralId, ReferralReview, ReferralStatus, ReferralStep, ReviewOutcome, Role, Satisfaction, Status,
+    Supplement, Unit, UnitId, UnitStatus, User, UserId,
     gazetteer::UnitSeed,
     stats::{AlertQuery, Alerts, Dossier, NuisanceCaller, ShiftStats, StatsQuery},
 };
@@ -91,14 +92,30 @@ pub use crate::model::AuditFilter;
 pub struct Policy {
     /// A referral not accepted within this time is overdue.
     pub referral_accept_secs: i64,
+    /// Share of P3/P4 calls dealt with that get a follow-up (回访); P1 and
+    /// P2 always do.
+    pub followup_share: f64,
+    /// Working days to put right what a dissatisfied caller complained of
+    /// (5 in the published practice, e.g. Dongguan).
+    pub rectify_working_days: u32,
 }
 
 impl Default for Policy {
     fn default() -> Self {
         Policy {
             referral_accept_secs: 30 * 60,
+            followup_share: 0.1,
+            rectify_working_days: 5,
         }
     }
+}
+
+/// Which follow-ups to list.
+#[derive(Debug, Clone, Default)]
+pub struct FollowupFilter {
+    pub open_only: bool,
+    pub channel: Option<FollowupChannel>,
+    pub incident_id: Option<IncidentId>,
 }
 
 /// Everything the service persists. Each method is one transaction; a method
@@ -183,6 +200,26 @@ pub trait Store: Send + Sync + 'static {
         review: &ReferralReview,
         now: DateTime<Utc>,
     ) -> Result<ReviewOutcome>;
+
+    async fn followups(&self, filter: &FollowupFilter) -> Result<Vec<Followup>>;
+    /// Records a follow-up's outcome; a dissatisfied one opens a
+    /// rectification in the same transaction.
+    async fn record_followup(
+        &self,
+        actor: &User,
+        id: i64,
+        outcome: Satisfaction,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<FollowupOutcome>;
+    async fn rectifications(
+        &self,
+        open_only: bool,
+        agency: Option<Agency>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Rectification>>;
+    async fn close_rectification(&self, actor: &User, id: i64, note: &str, now: DateTime<Utc>)
+    -> Result<Rectification>;
 
     async fn callbacks(&self, open_only: bool) -> Result<Vec<Callback>>;
     async fn close_callback(&self, actor: &User, id: i64, outcome: &str, now: DateTime<Utc>) -> Result<Callback>;

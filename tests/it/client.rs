@@ -283,3 +283,63 @@ async fn simulated_agencies_accept_answer_close_and_return() {
     cancel.cancel();
     sim.await.expect("agencies stop on cancel");
 }
+
+/// Simulated callers answer the follow-up SMS a gateway relays: every one
+/// gets an answer, and a dissatisfied one says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulated_callers_answer_follow_ups() {
+    use jiejing::model::{Agency, FollowupChannel, Satisfaction};
+    let srv = crate::helpers::spawn_server_with(Backend::Sqlite, |c| c.policy.followup_share = 1.0).await;
+    srv.user("ct", Role::CallTaker, None).await;
+    srv.user("gateway", Role::Gateway, None).await;
+    srv.user("water", Role::Agency, Some(Agency::Utilities)).await;
+    let ct = signed_in(srv.addr, "ct").await;
+    let water = signed_in(srv.addr, "water").await;
+    for n in 0..40 {
+        let req: IntakeRequest = serde_json::from_value(serde_json::json!({
+            "channel": "sms", "phone": format!("138043100{n:02}"), "narrative": "小区停水了"
+        }))
+        .expect("intake request");
+        let inc = ct.intake(&req, &format!("sms-{n}")).await.expect("intake").incident;
+        let order = ct.refer(inc.id, Agency::Utilities).await.expect("refer").1;
+        for step in [
+            jiejing::model::ReferralStep::Accept,
+            jiejing::model::ReferralStep::Feedback("已恢复".into()),
+            jiejing::model::ReferralStep::Close,
+        ] {
+            water.referral_step(order.id, &step).await.expect("step");
+        }
+    }
+    let cancel = CancellationToken::new();
+    let gateway = signed_in(srv.addr, "gateway").await;
+    let sim = tokio::spawn(jiejing::sim::followup_replies(
+        gateway,
+        FollowupChannel::Sms,
+        (0.0, 0.2),
+        5,
+        cancel.clone(),
+    ));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let done = loop {
+        let (_, all) = srv.admin.get("/followups?open=false").await;
+        let all: Vec<jiejing::model::Followup> = serde_json::from_value(all).expect("followups");
+        if all.len() == 40 && all.iter().all(|f| f.outcome.is_some()) {
+            break all;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} answered",
+            all.iter().filter(|f| f.outcome.is_some()).count()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    cancel.cancel();
+    sim.await.expect("stops on cancel");
+    let count = |o: Satisfaction| done.iter().filter(|f| f.outcome == Some(o)).count();
+    assert!(count(Satisfaction::Satisfied) > count(Satisfaction::Dissatisfied) + count(Satisfaction::Unreachable));
+    assert!(
+        done.iter()
+            .filter(|f| f.outcome == Some(Satisfaction::Dissatisfied))
+            .all(|f| f.reason.as_deref().is_some_and(|r| !r.is_empty()))
+    );
+}

@@ -493,3 +493,67 @@ fn an_agency_returns_an_order_and_the_lead_reroutes_it() {
         h.query_by_label(&note_field).is_none()
     });
 }
+
+/// 回访 on screen: the call taker records a dissatisfied caller from the
+/// desk's follow-up list; the lead sees the rectification it opened and
+/// closes it with what was done.
+#[test]
+fn a_dissatisfied_follow_up_opens_a_rectification_the_lead_closes() {
+    let env = env();
+    let id = post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310041", "location": "红旗街万达广场门口", "narrative": "两辆车追尾，有人受伤流血"}),
+    );
+    let ct = call_taker(&env, "ct");
+    ok(&env, &ct, &format!("/incidents/{id}/claim"), json!({}));
+    let units = env.rt.block_on(ct.get(&format!("/incidents/{id}/units"))).1;
+    let unit_id = units["units"][0]["id"].as_i64().expect("a unit");
+    ok(
+        &env,
+        &ct,
+        &format!("/incidents/{id}/dispatch"),
+        json!({"unit_id": unit_id}),
+    );
+    ok(&env, &ct, &format!("/incidents/{id}/on-scene"), json!({}));
+    ok(&env, &ct, &format!("/incidents/{id}/resolve"), json!({}));
+    let followups = env.rt.block_on(ct.get(&format!("/followups?incident_id={id}"))).1;
+    let fid = followups[0]["id"].as_i64().expect("a P1 call gets a follow-up");
+
+    let mut h = console_as(&env, "ct");
+    let reason_field = format!("不满意原因 #{fid}");
+    step_until(&mut h, "the follow-up on the desk", |h| {
+        h.query_by_label(&reason_field).is_some()
+    });
+    let button = format!("不满意 #{fid}");
+    assert!(
+        h.get_by_label(&button).accesskit_node().is_disabled(),
+        "no dissatisfied without a reason"
+    );
+    // The list sits below the unit board: scroll to it, as a person would.
+    h.get_by_label(&reason_field).scroll_to_me();
+    h.step();
+    type_into(&mut h, &reason_field, "民警四十分钟才到");
+    h.get_by_label(&button).click();
+    let rectifications = |env: &Env| env.rt.block_on(env.lead.get("/rectifications")).1;
+    step_until(&mut h, "the rectification opened", |_| {
+        rectifications(&env).as_array().is_some_and(|a| a.len() == 1)
+    });
+    step_until(&mut h, "the follow-up leaves the desk", |h| {
+        h.query_by_label(&reason_field).is_none()
+    });
+    drop(h);
+
+    let rid = rectifications(&env)[0]["id"].as_i64().expect("rid");
+    let mut h = lead_console(&env, "回访整改");
+    let note_field = format!("整改情况 #{rid}");
+    step_until(&mut h, "the rectification with its reason", |h| {
+        h.query_by_label(&note_field).is_some() && h.query_by_label("民警四十分钟才到").is_some()
+    });
+    type_into(&mut h, &note_field, "已约谈出警民警，向来电人致歉");
+    h.get_by_label(&format!("整改完成 #{rid}")).click();
+    step_until(&mut h, "closed", |_| {
+        rectifications(&env).as_array().is_some_and(|a| a.is_empty())
+    });
+    let closed = env.rt.block_on(env.lead.get("/rectifications?open=false")).1;
+    assert_eq!(closed[0]["note"], "已约谈出警民警，向来电人致歉");
+}

@@ -22,6 +22,7 @@ backend_tests!(
     optimistic_concurrency_and_illegal_transitions,
     referral_work_order_by_agency,
     a_returned_referral_is_reviewed_and_rerouted,
+    follow_ups_and_rectifications,
     close_link_and_duplicate_candidates,
     supplements_add_to_a_call_and_follow_a_merge,
     hangup_opens_a_callback_task,
@@ -34,6 +35,34 @@ backend_tests!(
 
 fn voice(phone: &str, location: &str, narrative: &str) -> Value {
     json!({ "channel": "voice", "phone": phone, "location": location, "narrative": narrative })
+}
+
+/// The incident's audit trail has each of `kinds`.
+async fn assert_audited(api: &Api, incident: i64, kinds: &[&str]) {
+    let (_, events) = api.get(&format!("/incidents/{incident}/events")).await;
+    let seen: Vec<&str> = events
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    for kind in kinds {
+        assert!(seen.contains(kind), "{kind} in {seen:?}");
+    }
+}
+
+/// The shift statistics of the two hours around now.
+async fn stats_around_now(lead: &Api) -> Value {
+    let at = |d: chrono::Duration| (chrono::Utc::now() + d).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (s, stats) = lead
+        .get(&format!(
+            "/stats?from={}&to={}",
+            at(-chrono::Duration::hours(1)),
+            at(chrono::Duration::hours(1))
+        ))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{stats}");
+    stats
 }
 
 async fn queue_ids(api: &Api) -> Vec<i64> {
@@ -732,21 +761,17 @@ async fn a_returned_referral_is_reviewed_and_rerouted(backend: Backend) {
     assert_eq!(theirs.as_array().map(Vec::len), Some(0), "{theirs}");
     let (s, acc) = water.post_empty(&format!("/referrals/{new_id}/accept")).await;
     assert_eq!((s, &acc["status"]), (StatusCode::OK, &json!("accepted")));
-    let (_, events) = lead.get(&format!("/incidents/{a}/events")).await;
-    let kinds: Vec<&str> = events
-        .as_array()
-        .expect("events")
-        .iter()
-        .filter_map(|e| e["kind"].as_str())
-        .collect();
-    for kind in [
-        "referral.returned",
-        "referral.withdrawn",
-        "incident.rerouted",
-        "referral.accepted",
-    ] {
-        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
-    }
+    assert_audited(
+        &lead,
+        a,
+        &[
+            "referral.returned",
+            "referral.withdrawn",
+            "incident.rerouted",
+            "referral.accepted",
+        ],
+    )
+    .await;
 
     // 2. Returned as police business first: taken back into the queue.
     let (b_id, rid, _) = refer("13804310012", "邻居家老人好几天没出门了，敲门没人应", "civil_affairs").await;
@@ -830,15 +855,7 @@ async fn a_returned_referral_is_reviewed_and_rerouted(backend: Backend) {
     );
 
     // The lead's statistics: each agency's orders, accepted, handed back.
-    let at = |d: chrono::Duration| (chrono::Utc::now() + d).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let (s, stats) = lead
-        .get(&format!(
-            "/stats?from={}&to={}",
-            at(-chrono::Duration::hours(1)),
-            at(chrono::Duration::hours(1))
-        ))
-        .await;
-    assert_eq!(s, StatusCode::OK, "{stats}");
+    let stats = stats_around_now(&lead).await;
     type Work = (String, i64, i64, i64, i64, i64, bool, bool);
     let work: Vec<Work> = stats["agency_work"]
         .as_array()
@@ -865,6 +882,196 @@ async fn a_returned_referral_is_reviewed_and_rerouted(backend: Backend) {
             row("telecom", [2, 1, 2, 0, 0], true),
             row("utilities", [1, 1, 0, 0, 0], true),
         ]
+    );
+}
+
+/// 回访: a resolved call and a closed referral each get a follow-up (share
+/// 1.0 here; the sampling itself is a unit test); a dissatisfied caller
+/// opens a rectification owed by the unit within five working days; the
+/// lead closes it; the statistics sum it all.
+async fn follow_ups_and_rectifications(backend: Backend) {
+    let srv = spawn_server_with(backend, |c| c.policy.followup_share = 1.0).await;
+    let ct = srv.user("ct", Role::CallTaker, None).await;
+    let lead = srv.user("lead", Role::ShiftLead, None).await;
+    let gw = srv.user("gw", Role::Gateway, None).await;
+    let water = srv.user("water", Role::Agency, Some(Agency::Utilities)).await;
+
+    // A: a voice call dispatched, on scene, resolved.
+    let a = ct
+        .intake(voice("13804310031", "红旗街万达广场门口", "两辆车追尾，有人受伤流血"))
+        .await;
+    let a_id = a["id"].as_i64().expect("id");
+    let (_, rec) = ct.get(&format!("/incidents/{a_id}/units")).await;
+    let unit = rec["units"][0].clone();
+    let unit_id = unit["id"].as_i64().expect("unit");
+    let (s, d) = ct
+        .post(&format!("/incidents/{a_id}/dispatch"), json!({"unit_id": unit_id}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    ct.post_empty(&format!("/incidents/{a_id}/on-scene")).await;
+    let (_, none_yet) = ct.get("/followups").await;
+    assert_eq!(
+        none_yet.as_array().map(Vec::len),
+        Some(0),
+        "not before the call is dealt with"
+    );
+    let (s, r) = ct.post_empty(&format!("/incidents/{a_id}/resolve")).await;
+    assert_eq!((s, &r["status"]), (StatusCode::OK, &json!("resolved")));
+
+    // B: an SMS referred to the water company, which closes it.
+    let b = ct
+        .intake(json!({"channel": "sms", "phone": "13804310032", "narrative": "小区停水两天了"}))
+        .await;
+    let b_id = b["id"].as_i64().expect("id");
+    let (_, r) = ct
+        .post(&format!("/incidents/{b_id}/refer"), json!({"agency": "utilities"}))
+        .await;
+    let rid = r["referral"]["id"].as_i64().expect("rid");
+    water.post_empty(&format!("/referrals/{rid}/accept")).await;
+    water
+        .post(&format!("/referrals/{rid}/feedback"), json!({"text": "已恢复供水"}))
+        .await;
+    water.post_empty(&format!("/referrals/{rid}/close")).await;
+
+    let (_, open) = ct.get("/followups").await;
+    let open = open.as_array().expect("followups").clone();
+    assert_eq!(open.len(), 2, "{open:?}");
+    let fa = open.iter().find(|f| f["incident_id"] == a_id).expect("A's follow-up");
+    let fb = open.iter().find(|f| f["incident_id"] == b_id).expect("B's follow-up");
+    assert_eq!(
+        (&fa["channel"], &fa["unit_id"], &fa["operator"]["name"], &fa["phone"]),
+        (&json!("phone"), &json!(unit_id), &json!("ct"), &json!("13804310031"))
+    );
+    assert_eq!(
+        (&fb["channel"], &fb["agency"], &fb["referral_id"]),
+        (&json!("sms"), &json!("utilities"), &json!(rid))
+    );
+    let (fa_id, fb_id) = (fa["id"].as_i64().expect("id"), fb["id"].as_i64().expect("id"));
+    // The gateway sees and answers the SMS ones only.
+    let (_, sms) = gw.get("/followups?channel=phone").await;
+    assert_eq!(
+        sms.as_array()
+            .map(|a| a.iter().map(|f| f["id"].clone()).collect::<Vec<_>>()),
+        Some(vec![json!(fb_id)])
+    );
+    let (s, b) = gw
+        .post(&format!("/followups/{fa_id}/outcome"), json!({"outcome": "satisfied"}))
+        .await;
+    assert_error(s, &b, StatusCode::FORBIDDEN);
+    let (s, out) = gw
+        .post(&format!("/followups/{fb_id}/outcome"), json!({"outcome": "satisfied"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{out}");
+    assert_eq!(
+        (&out["followup"]["outcome"], &out["rectification"]),
+        (&json!("satisfied"), &json!(null))
+    );
+    let (s, b) = gw
+        .post(
+            &format!("/followups/{fb_id}/outcome"),
+            json!({"outcome": "unreachable"}),
+        )
+        .await;
+    assert_error(s, &b, StatusCode::CONFLICT);
+
+    // A dissatisfied caller must say why; that opens a rectification.
+    let path = format!("/followups/{fa_id}/outcome");
+    for body in [
+        json!({"outcome": "dissatisfied"}),
+        json!({"outcome": "dissatisfied", "reason": "  "}),
+    ] {
+        let (s, b) = ct.post(&path, body).await;
+        assert_eq!(assert_error(s, &b, StatusCode::BAD_REQUEST)["field"], "reason");
+    }
+    let (s, out) = ct
+        .post(&path, json!({"outcome": "dissatisfied", "reason": "民警四十分钟才到"}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{out}");
+    let rect = &out["rectification"];
+    assert_eq!(
+        (&rect["unit_id"], &rect["reason"], &rect["status"]),
+        (&json!(unit_id), &json!("民警四十分钟才到"), &json!("open"))
+    );
+    let created: chrono::DateTime<chrono::Utc> = serde_json::from_value(rect["created_at"].clone()).expect("created");
+    let due: chrono::DateTime<chrono::Utc> = serde_json::from_value(rect["due_at"].clone()).expect("due");
+    assert_eq!(due, jiejing::model::working_days_after(created, 5));
+    assert!(
+        (7..=9).contains(&(due - created).num_days()),
+        "five working days span a weekend: {created} → {due}"
+    );
+    let (_, left) = ct.get("/followups").await;
+    assert_eq!(left.as_array().map(Vec::len), Some(0), "{left}");
+
+    // The lead (not a call taker, not another agency) sees and closes it.
+    let (s, b) = ct.get("/rectifications").await;
+    assert_error(s, &b, StatusCode::FORBIDDEN);
+    let (_, theirs) = water.get("/rectifications").await;
+    assert_eq!(
+        theirs.as_array().map(Vec::len),
+        Some(0),
+        "the unit's, not the water company's"
+    );
+    let (_, mine) = lead.get("/rectifications").await;
+    let rect_id = mine[0]["id"].as_i64().expect("rect id");
+    let close = format!("/rectifications/{rect_id}/close");
+    let (s, b) = water.post(&close, json!({"note": "不是我们的"})).await;
+    assert_error(s, &b, StatusCode::FORBIDDEN);
+    let (s, b) = lead.post(&close, json!({"note": " "})).await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST);
+    let (s, c) = lead.post(&close, json!({"note": "已约谈出警民警，向来电人致歉"})).await;
+    assert_eq!((s, &c["status"]), (StatusCode::OK, &json!("closed")), "{c}");
+    let (s, b) = lead.post(&close, json!({"note": "再关一次"})).await;
+    assert_error(s, &b, StatusCode::CONFLICT);
+    assert_audited(
+        &lead,
+        a_id,
+        &[
+            "followup.opened",
+            "followup.done",
+            "rectification.opened",
+            "rectification.closed",
+        ],
+    )
+    .await;
+
+    // The statistics: coverage, satisfaction, and each breakdown.
+    let stats = stats_around_now(&lead).await;
+    let f = &stats["followups"];
+    assert_eq!(
+        [
+            &f["opened"],
+            &f["done"],
+            &f["satisfied"],
+            &f["dissatisfied"],
+            &f["unreachable"],
+            &f["rectifications_open"]
+        ],
+        [&json!(2), &json!(2), &json!(1), &json!(1), &json!(0), &json!(0)]
+    );
+    let rows = |by: &str| -> Vec<(String, i64, i64, i64)> {
+        f[by]
+            .as_array()
+            .expect("breakdown")
+            .iter()
+            .map(|r| {
+                (
+                    r["key"].as_str().expect("key").to_owned(),
+                    r["done"].as_i64().expect("done"),
+                    r["satisfied"].as_i64().expect("satisfied"),
+                    r["dissatisfied"].as_i64().expect("dissatisfied"),
+                )
+            })
+            .collect()
+    };
+    let unit_name = unit["name"].as_str().expect("unit name").to_owned();
+    assert_eq!(rows("by_unit"), vec![(unit_name, 1, 0, 1)]);
+    assert_eq!(rows("by_agency"), vec![("utilities".to_owned(), 1, 1, 0)]);
+    assert_eq!(rows("by_operator"), vec![("ct".to_owned(), 2, 1, 1)]);
+    assert_eq!(rows("by_category").iter().map(|r| r.1).sum::<i64>(), 2);
+    assert!(
+        rows("by_category").contains(&("non_police".to_owned(), 1, 1, 0)),
+        "{:?}",
+        rows("by_category")
     );
 }
 

@@ -1,5 +1,6 @@
 //! The call taker's desk: the top bar, the queue, the intake form, the
-//! triage panel, the unit board and the actions with their keys. Each part
+//! triage panel, the unit board, the follow-ups to make and the actions
+//! with their keys. Each part
 //! is a `*_ui` function over [`ConsoleState`] that draws and pushes
 //! [`Command`]s; none of them does I/O.
 
@@ -18,12 +19,14 @@ use crate::triage::DANGER_TO_LIFE;
 use crate::console::widgets::*;
 
 mod actions;
+mod followups;
 mod form;
 mod queue;
 mod triage;
 mod units;
 
 pub use actions::*;
+pub use followups::*;
 pub use form::*;
 pub use queue::*;
 pub use triage::*;

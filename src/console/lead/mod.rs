@@ -1,10 +1,11 @@
 //! The shift lead's view: alerts, queue oversight with overrides, shift
-//! statistics with charts, open referrals, nuisance callers with dossiers,
+//! statistics with charts, open referrals, follow-ups and rectifications,
+//! nuisance callers with dossiers,
 //! and the audit log. `*_ui` functions over [`LeadState`] that push
 //! [`Command`]s; none of them does I/O.
 
 use crate::k;
-use std::time::{Duration as StdDuration, Instant};
+use std::time::Instant;
 
 use chrono::{DateTime, Duration, Utc};
 use egui::{Color32, RichText, Ui};
@@ -13,7 +14,9 @@ use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, Points};
 use crate::console::command::{Command, ExportJob, Then};
 use crate::console::i18n::{Key, Lang, code_name};
 use crate::console::state::ConsoleState;
-use crate::console::widgets::{AMBER, GREEN, RED, first_words, priority_badge, priority_color, wait_label, wait_text};
+use crate::console::widgets::{
+    AMBER, GREEN, RED, due, first_words, priority_badge, priority_color, wait_label, wait_text,
+};
 use crate::model::stats::{Alerts, NuisanceCaller, ShiftStats, Timing, current_shift, local_time};
 use crate::model::{
     AuditFilter, CallerFlagKind, CallerHistory, Category, Channel, Event, IncidentId, Priority, ReferralStatus, Role,
@@ -21,19 +24,18 @@ use crate::model::{
 };
 
 mod audit;
+mod followups;
 mod nuisance;
 mod oversight;
 mod referrals;
 mod stats;
 
 pub use audit::*;
+pub use followups::*;
 pub use nuisance::*;
 pub use oversight::*;
 pub use referrals::*;
 pub use stats::*;
-
-/// Data on a tab is re-read when it is older than this while the tab is shown.
-const STALE: StdDuration = StdDuration::from_secs(30);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LeadTab {
@@ -41,15 +43,17 @@ pub enum LeadTab {
     Oversight,
     Stats,
     Referrals,
+    Followups,
     Nuisance,
     Audit,
 }
 
 impl LeadTab {
-    const ALL: [(LeadTab, Key); 5] = [
+    const ALL: [(LeadTab, Key); 6] = [
         (LeadTab::Oversight, k!("tab_oversight")),
         (LeadTab::Stats, k!("tab_stats")),
         (LeadTab::Referrals, k!("tab_referrals")),
+        (LeadTab::Followups, k!("tab_followups")),
         (LeadTab::Nuisance, k!("tab_nuisance")),
         (LeadTab::Audit, k!("tab_audit")),
     ];
@@ -194,15 +198,6 @@ impl LeadState {
     }
 }
 
-/// True when `asked` is unset or older than [`STALE`]; marks it asked.
-fn due(asked: &mut Option<Instant>) -> bool {
-    if asked.is_some_and(|t| t.elapsed() < STALE) {
-        return false;
-    }
-    *asked = Some(Instant::now());
-    true
-}
-
 fn secs_text(lang: Lang, s: Option<f64>) -> String {
     match s {
         None => "-".into(),
@@ -235,6 +230,7 @@ pub fn lead_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
         LeadTab::Oversight => oversight_ui(ui, state, cmds),
         LeadTab::Stats => stats_ui(ui, state, cmds),
         LeadTab::Referrals => referrals_ui(ui, state, cmds),
+        LeadTab::Followups => followups_ui(ui, state, cmds),
         LeadTab::Nuisance => nuisance_ui(ui, state, cmds),
         LeadTab::Audit => audit_ui(ui, state, cmds),
     }

@@ -190,6 +190,9 @@ impl SqlStore {
             ..NewEvent::of(Some(actor), kind)
         };
         Self::append_event(tx, ev, now).await?;
+        if inc.status == Status::Resolved && before.status != Status::Resolved {
+            self.open_followup(tx, actor, &inc, None, now).await?;
+        }
         // What the later caller said is kept on the call it duplicates.
         if let Some(of) = merged_into
             && !inc.narrative.trim().is_empty()
@@ -439,6 +442,10 @@ impl SqlStore {
                 ..NewEvent::of(Some(actor), kind)
             };
             Self::append_event(&mut tx, ev, now).await?;
+            if r.status == ReferralStatus::Closed {
+                let inc = Self::load_incident(&mut tx, r.incident_id).await?;
+                self.open_followup(&mut tx, actor, &inc, Some(&r), now).await?;
+            }
             Self::commit(tx).await?;
             return Ok(r);
         }
@@ -448,13 +455,8 @@ impl SqlStore {
     }
 
     async fn load_referral(tx: &mut Tx, id: ReferralId, now: DateTime<Utc>) -> Result<Referral> {
-        let sql = format!("SELECT {REFERRAL_COLS} FROM referrals WHERE id = $1");
-        let row: Option<ReferralRow> = on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(c)
-            .await
-            .db()?);
-        row.or_not_found(|| format!("referral {id}"))?.into_model(now)
+        let row: ReferralRow = row_by_id(tx, REFERRAL_COLS, "referrals", id, "referral").await?;
+        row.into_model(now)
     }
 
     /// Writes a referral's mutable columns if it is still in `was`; false
@@ -572,13 +574,8 @@ impl SqlStore {
     ) -> Result<Callback> {
         let now = at_ms(now);
         let mut tx = self.begin().await?;
-        let sql = format!("SELECT {CALLBACK_COLS} FROM callbacks WHERE id = $1");
-        let row: Option<CallbackRow> = on_tx!(&mut tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(c)
-            .await
-            .db()?);
-        let before = row.or_not_found(|| format!("callback {id}"))?.into_model()?;
+        let row: CallbackRow = row_by_id(&mut tx, CALLBACK_COLS, "callbacks", id, "callback").await?;
+        let before = row.into_model()?;
         if before.status == CallbackStatus::Closed {
             return Err(StoreError::Conflict(format!("callback {id} is already closed")));
         }

@@ -18,13 +18,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 use super::{
-    AuditFilter, Backend, CallerCounts, IncidentFilter, IntakeOutcome, Mutation, Policy, ReferralFilter, Result, Store,
-    StoreError,
+    AuditFilter, Backend, CallerCounts, FollowupFilter, IncidentFilter, IntakeOutcome, Mutation, Policy,
+    ReferralFilter, Result, Store, StoreError,
 };
 use crate::model::{
     self, Agency, Callback, CallbackStatus, Caller, CallerFlag, CallerFlagKind, CallerHistory, CallerPhone, Event,
-    EventId, Incident, IncidentId, IncidentOp, IncidentSummary, Location, NewIncident, QUEUE_SUMMARY_CHARS, QueueEntry,
-    Referral, ReferralId, ReferralReview, ReferralStatus, ReferralStep, ReviewOutcome, Role, Supplement, Unit, UnitId,
+    EventId, Followup, FollowupOutcome, FollowupStatus, Incident, IncidentId, IncidentOp, IncidentSummary, Location,
+    NewIncident, QUEUE_SUMMARY_CHARS, QueueEntry, Rectification, RectificationStatus, Referral, ReferralId,
+    ReferralReview, ReferralStatus, ReferralStep, ReviewOutcome, Role, Satisfaction, Status, Supplement, Unit, UnitId,
     UnitStatus, User, UserId, UserRef,
     gazetteer::UnitSeed,
     stats::{
@@ -217,6 +218,7 @@ mod cond {
 #[macro_use]
 mod rows;
 mod accounts;
+mod followups;
 mod incidents;
 mod intake;
 mod oversight;
@@ -322,6 +324,18 @@ impl Db {
             Db::Pg(p) => Tx::Pg(p.begin().await.db()?, false),
         })
     }
+}
+
+/// Reads the row `id` of `table` (with its `cols`) inside `tx`; `what`
+/// names it in the not-found error ("referral 7").
+async fn row_by_id<T: ReadRow>(tx: &mut Tx, cols: &str, table: &str, id: i64, what: &str) -> Result<T> {
+    let sql = format!("SELECT {cols} FROM {table} WHERE id = $1");
+    let row: Option<T> = on_tx!(tx, |c| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(c)
+        .await
+        .db()?);
+    row.or_not_found(|| format!("{what} {id}"))
 }
 
 /// How often a mutation is retried after losing a race to a concurrent change.
@@ -620,6 +634,40 @@ impl Store for SqlStore {
         now: DateTime<Utc>,
     ) -> Result<ReviewOutcome> {
         SqlStore::review_referral(self, actor, id, review, now).await
+    }
+
+    async fn followups(&self, filter: &FollowupFilter) -> Result<Vec<Followup>> {
+        SqlStore::followups(self, filter).await
+    }
+
+    async fn record_followup(
+        &self,
+        actor: &User,
+        id: i64,
+        outcome: Satisfaction,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<FollowupOutcome> {
+        SqlStore::record_followup(self, actor, id, outcome, reason, now).await
+    }
+
+    async fn rectifications(
+        &self,
+        open_only: bool,
+        agency: Option<Agency>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Rectification>> {
+        SqlStore::rectifications(self, open_only, agency, now).await
+    }
+
+    async fn close_rectification(
+        &self,
+        actor: &User,
+        id: i64,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Rectification> {
+        SqlStore::close_rectification(self, actor, id, note, now).await
     }
 
     async fn callbacks(&self, open_only: bool) -> Result<Vec<Callback>> {

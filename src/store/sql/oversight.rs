@@ -368,6 +368,8 @@ impl SqlStore {
             })
             .collect::<Result<Vec<_>>>()?;
 
+        let followups = self.followup_stats(range, now_ms).await?;
+
         let mut categories = std::collections::BTreeMap::new();
         for (c, n) in by_category.into_iter().filter_map(|(c, n)| Some((c?, n))) {
             categories.insert(parse("category", &c)?, n);
@@ -400,7 +402,67 @@ impl SqlStore {
             hourly,
             triage_agreement,
             agency_work,
+            followups,
         })
+    }
+
+    /// Follow-ups opened in `range`, by outcome and per unit, agency,
+    /// operator and category; rectifications open now.
+    async fn followup_stats(&self, range: [i64; 2], now_ms: i64) -> Result<crate::model::stats::FollowupStats> {
+        use crate::model::stats::FollowupStats;
+        let (within, counts) = (FOLLOWUPS_WITHIN, FOLLOWUP_COUNTS);
+        let (opened, done, satisfied, dissatisfied, unreachable): (i64, i64, i64, i64, i64) = self
+            .row(
+                format!("SELECT COUNT(*), COUNT(CASE WHEN f.status = 'done' THEN 1 END), {counts} {within}"),
+                &range,
+            )
+            .await?;
+        let (rectifications_open, rectifications_overdue): (i64, i64) = self
+            .row(
+                "SELECT COUNT(*), COUNT(CASE WHEN due_at < $1 THEN 1 END) FROM rectifications WHERE status = 'open'"
+                    .to_owned(),
+                &[now_ms],
+            )
+            .await?;
+        Ok(FollowupStats {
+            opened,
+            done,
+            satisfied,
+            dissatisfied,
+            unreachable,
+            rectifications_open,
+            rectifications_overdue,
+            by_unit: self.satisfaction_by("u.name", range).await?,
+            by_agency: self.satisfaction_by("f.agency", range).await?,
+            by_operator: self.satisfaction_by("f.operator_name", range).await?,
+            by_category: self.satisfaction_by("f.category", range).await?,
+        })
+    }
+
+    /// Follow-ups done in `range` grouped by `key` (a column of `followups
+    /// f` or `units u`).
+    async fn satisfaction_by(&self, key: &str, range: [i64; 2]) -> Result<Vec<crate::model::stats::SatisfactionRow>> {
+        let rows: Vec<(String, i64, i64, i64, i64)> = self
+            .rows(
+                format!(
+                    "SELECT {key}, COUNT(*), {FOLLOWUP_COUNTS} {FOLLOWUPS_WITHIN} AND f.status = 'done' \
+                     AND {key} IS NOT NULL GROUP BY {key} ORDER BY {key}"
+                ),
+                &range,
+            )
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(key, done, satisfied, dissatisfied, unreachable)| crate::model::stats::SatisfactionRow {
+                    key,
+                    done,
+                    satisfied,
+                    dissatisfied,
+                    unreachable,
+                },
+            )
+            .collect())
     }
 
     pub(super) async fn alerts(&self, q: &AlertQuery, now: DateTime<Utc>) -> Result<Alerts> {
@@ -557,3 +619,11 @@ impl SqlStore {
         rows.into_iter().map(EventRow::into_model).collect()
     }
 }
+
+/// Follow-ups opened in the range `$1..$2`, with the unit each is about.
+const FOLLOWUPS_WITHIN: &str =
+    "FROM followups f LEFT JOIN units u ON u.id = f.unit_id WHERE f.created_at >= $1 AND f.created_at < $2";
+/// Satisfied, dissatisfied and unreachable among them.
+const FOLLOWUP_COUNTS: &str = "COUNT(CASE WHEN f.outcome = 'satisfied' THEN 1 END), \
+     COUNT(CASE WHEN f.outcome = 'dissatisfied' THEN 1 END), \
+     COUNT(CASE WHEN f.outcome = 'unreachable' THEN 1 END)";

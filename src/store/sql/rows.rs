@@ -520,3 +520,101 @@ pub(super) fn to_json<T: serde::Serialize>(v: &T) -> Result<Option<String>> {
         .map(Some)
         .map_err(|e| StoreError::Internal(format!("cannot record the change for the audit trail: {e}")))
 }
+
+pub(super) const FOLLOWUP_COLS: &str = "id, incident_id, referral_id, channel, status, phone, category, priority, \
+    unit_id, agency, operator_id, operator_name, created_at, outcome, reason, done_at, done_by_id, done_by_name";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct FollowupRow {
+    pub(super) id: i64,
+    pub(super) incident_id: i64,
+    pub(super) referral_id: Option<i64>,
+    pub(super) channel: String,
+    pub(super) status: String,
+    pub(super) phone: Option<String>,
+    pub(super) category: Option<String>,
+    pub(super) priority: String,
+    pub(super) unit_id: Option<i64>,
+    pub(super) agency: Option<String>,
+    pub(super) operator_id: Option<i64>,
+    pub(super) operator_name: Option<String>,
+    pub(super) created_at: i64,
+    pub(super) outcome: Option<String>,
+    pub(super) reason: Option<String>,
+    pub(super) done_at: Option<i64>,
+    pub(super) done_by_id: Option<i64>,
+    pub(super) done_by_name: Option<String>,
+}
+
+impl FollowupRow {
+    pub(super) fn into_model(self) -> Result<Followup> {
+        Ok(Followup {
+            id: self.id,
+            incident_id: self.incident_id,
+            referral_id: self.referral_id,
+            channel: parse("follow-up channel", &self.channel)?,
+            status: parse("follow-up status", &self.status)?,
+            phone: phone(self.phone)?,
+            category: parse_opt("category", self.category.as_deref())?,
+            priority: parse("priority", &self.priority)?,
+            unit_id: self.unit_id,
+            agency: parse_opt("agency", self.agency.as_deref())?,
+            operator: self.operator_id.map(|id| UserRef {
+                id,
+                name: self.operator_name.unwrap_or_default(),
+            }),
+            created_at: read_ts(self.created_at)?,
+            outcome: parse_opt("satisfaction", self.outcome.as_deref())?,
+            reason: self.reason,
+            done_at: self.done_at.map(read_ts).transpose()?,
+            done_by: self.done_by_id.map(|id| UserRef {
+                id,
+                name: self.done_by_name.unwrap_or_default(),
+            }),
+        })
+    }
+}
+
+pub(super) const RECTIFICATION_COLS: &str = "id, followup_id, incident_id, unit_id, agency, reason, created_at, \
+    due_at, status, note, closed_at, closed_by_id, closed_by_name";
+
+#[derive(sqlx::FromRow)]
+pub(super) struct RectificationRow {
+    pub(super) id: i64,
+    pub(super) followup_id: i64,
+    pub(super) incident_id: i64,
+    pub(super) unit_id: Option<i64>,
+    pub(super) agency: Option<String>,
+    pub(super) reason: String,
+    pub(super) created_at: i64,
+    pub(super) due_at: i64,
+    pub(super) status: String,
+    pub(super) note: Option<String>,
+    pub(super) closed_at: Option<i64>,
+    pub(super) closed_by_id: Option<i64>,
+    pub(super) closed_by_name: Option<String>,
+}
+
+impl RectificationRow {
+    pub(super) fn into_model(self, now: DateTime<Utc>) -> Result<Rectification> {
+        let status: RectificationStatus = parse("rectification status", &self.status)?;
+        Ok(Rectification {
+            id: self.id,
+            followup_id: self.followup_id,
+            incident_id: self.incident_id,
+            unit_id: self.unit_id,
+            agency: parse_opt("agency", self.agency.as_deref())?,
+            reason: self.reason,
+            created_at: read_ts(self.created_at)?,
+            due_at: read_ts(self.due_at)?,
+            status,
+            note: self.note,
+            closed_at: self.closed_at.map(read_ts).transpose()?,
+            closed_by: self.closed_by_id.map(|id| UserRef {
+                id,
+                name: self.closed_by_name.unwrap_or_default(),
+            }),
+            overdue: status == RectificationStatus::Open && ms(now) > self.due_at,
+        })
+    }
+}
