@@ -249,6 +249,23 @@ pub struct NuisanceParams {
     pub limit: Option<i64>,
 }
 
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QaParams {
+    /// Default: the start of the current shift.
+    pub from: Option<DateTime<Utc>>,
+    /// Default: the end of the current shift; at most 31 days after `from`.
+    pub to: Option<DateTime<Utc>>,
+    /// Only calls that failed a check (for `/qa/calls`).
+    pub failed: Option<bool>,
+    /// P1 dispatch limit in seconds (default 60, NFPA 1225).
+    #[param(minimum = 1, maximum = 86400)]
+    pub p1_dispatch_secs: Option<i64>,
+    /// Hang-up call-back limit in seconds (default 600).
+    #[param(minimum = 1, maximum = 86400)]
+    pub callback_secs: Option<i64>,
+}
+
 // ---------------------------------------------------------------- units, referrals, callbacks, callers, audit, operations
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]

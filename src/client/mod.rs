@@ -573,6 +573,16 @@ impl ApiClient {
         .await
     }
 
+    /// Call-quality review of the calls received in `from..to`.
+    pub async fn qa_calls(
+        &self,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<crate::model::QaCall>, ClientError> {
+        let at = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        self.get(&format!("/qa/calls?from={}&to={}", at(from), at(to))).await
+    }
+
     /// Open rectifications, soonest deadline first.
     pub async fn rectifications(&self) -> Result<Vec<crate::model::Rectification>, ClientError> {
         self.get("/rectifications?open=true").await

@@ -209,6 +209,7 @@ impl ConsoleApp {
             }
             Msg::Followups(f) => self.state.followups.tasks = f,
             Msg::Rectifications(r) => self.state.followups.rectifications = r,
+            Msg::Qa(q) => self.state.lead.qa = Some(q),
             Msg::Outbox { pending } => self.state.connection.outbox_pending = pending,
             Msg::Stats(s) => self.state.lead.stats = Some(*s),
             Msg::Alerts(a) => self.state.lead.alerts = a,

@@ -510,6 +510,10 @@ impl Backend {
                     Err(e) => self.send(Msg::Failed(Failure::Service(e))),
                 }
             }
+            Command::LoadQa { from, to } => match c.qa_calls(from, to).await {
+                Ok(q) => self.send(Msg::Qa(q)),
+                Err(e) => self.send(Msg::Failed(Failure::Service(e))),
+            },
             Command::LoadRectifications => match c.rectifications().await {
                 Ok(r) => self.send(Msg::Rectifications(r)),
                 Err(e) => self.send(Msg::Failed(Failure::Service(e))),
@@ -602,6 +606,7 @@ impl Backend {
             .format("%Y%m%d-%H%M");
         let (name, ext) = match &job {
             ExportJob::Incidents { .. } => (format!("jiejing-incidents-{stamp}.csv"), "csv"),
+            ExportJob::Qa { .. } => (format!("jiejing-qa-{stamp}.csv"), "csv"),
             ExportJob::DossierCsv(p) => (format!("jiejing-dossier-{p}-{stamp}.csv"), "csv"),
             ExportJob::DossierHtml(p) => (format!("jiejing-dossier-{p}-{stamp}.html"), "html"),
         };
@@ -615,6 +620,10 @@ impl Backend {
             ExportJob::Incidents { from, to } => {
                 let incidents = self.incidents_in(from, to).await.map_err(Failure::Service)?;
                 export::csv_bytes(&export::incidents_table(lang, &incidents))
+            }
+            ExportJob::Qa { from, to } => {
+                let calls = c.qa_calls(from, to).await.map_err(Failure::Service)?;
+                export::csv_bytes(&export::qa_table(lang, &calls))
             }
             ExportJob::DossierCsv(p) => export::dossier_csv(lang, &c.dossier(&p).await.map_err(Failure::Service)?),
             ExportJob::DossierHtml(p) => {

@@ -62,6 +62,11 @@ pub enum Command {
         reason: Option<String>,
     },
     LoadRectifications,
+    /// The call-quality review of a range.
+    LoadQa {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    },
     CloseRectification {
         id: i64,
         note: String,
@@ -115,7 +120,15 @@ pub enum Command {
 /// A file a shift lead asked for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExportJob {
-    Incidents { from: DateTime<Utc>, to: DateTime<Utc> },
+    Incidents {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    },
+    /// Every reviewed call of the range with its checks and score.
+    Qa {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    },
     DossierCsv(String),
     DossierHtml(String),
 }
@@ -224,6 +237,7 @@ pub enum Msg {
     Referrals(Vec<Referral>),
     Followups(Vec<crate::model::Followup>),
     Rectifications(Vec<crate::model::Rectification>),
+    Qa(Vec<crate::model::QaCall>),
     Outbox {
         pending: usize,
     },

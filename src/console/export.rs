@@ -61,6 +61,49 @@ pub fn outcome(lang: Lang, i: &Incident) -> String {
 }
 
 /// One row per incident, the columns a centre's records need.
+/// The call-quality review: one row per call, each check as passed (1),
+/// failed (0) or not applicable (empty), and the score.
+pub fn qa_table(lang: Lang, calls: &[crate::model::QaCall]) -> Table {
+    use crate::model::QaCheck;
+    let mut header: Vec<String> = [
+        k!("id"),
+        k!("received"),
+        k!("channel"),
+        k!("priority"),
+        k!("status"),
+        k!("operator"),
+    ]
+    .iter()
+    .map(|key| lang.tr(*key).to_owned())
+    .collect();
+    header.extend(QaCheck::ALL.iter().map(|c| code_name(lang, c.as_str()).to_owned()));
+    header.push(lang.tr(k!("qa_score")).to_owned());
+    let rows = calls
+        .iter()
+        .map(|c| {
+            let mut row = vec![
+                c.incident_id.to_string(),
+                time(Some(c.received_at)),
+                name(lang, Some(c.channel)),
+                name(lang, Some(c.priority)),
+                name(lang, Some(c.status)),
+                c.operator.as_ref().map(|u| u.name.clone()).unwrap_or_default(),
+            ];
+            row.extend(
+                QaCheck::ALL
+                    .iter()
+                    .map(|k| match c.checks.iter().find(|r| r.check == *k) {
+                        Some(r) => if r.passed { "1" } else { "0" }.to_owned(),
+                        None => String::new(),
+                    }),
+            );
+            row.push(c.score.map(|s| format!("{s:.0}")).unwrap_or_default());
+            row
+        })
+        .collect();
+    Table { header, rows }
+}
+
 pub fn incidents_table(lang: Lang, incidents: &[Incident]) -> Table {
     let header = [
         k!("id"),

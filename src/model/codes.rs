@@ -277,6 +277,20 @@ string_enum! {
 }
 
 string_enum! {
+    /// The automatic checks of a call's quality (质检), from its record.
+    pub enum QaCheck {
+        /// A place was recorded before the unit went.
+        LocationRecorded = "location_recorded",
+        /// A P1 call had a unit within the dispatch limit (60 s, NFPA 1225).
+        P1DispatchedInTime = "p1_dispatched_in_time",
+        /// A caller who hung up or stayed silent was called back in time.
+        CallbackInTime = "callback_in_time",
+        /// The agency accepted the referral by its deadline.
+        ReferralAcceptedInTime = "referral_accepted_in_time",
+    }
+}
+
+string_enum! {
     pub enum RectificationStatus { Open = "open", Closed = "closed" }
 }
 

@@ -15,6 +15,7 @@ mod intake;
 mod lifecycle;
 #[cfg(test)]
 mod lifecycle_tests;
+mod qa;
 mod referral;
 pub mod stats;
 
@@ -25,6 +26,7 @@ pub use followup::*;
 pub use incident::*;
 pub use intake::*;
 pub use lifecycle::*;
+pub use qa::*;
 pub use referral::*;
 
 pub type IncidentId = i64;

@@ -1,5 +1,6 @@
 //! Shift-lead endpoints: overrides on queued calls (reassign, priority),
-//! shift statistics, alerts, the nuisance ranking and caller dossiers.
+//! shift statistics, call-quality review, alerts, the nuisance ranking and
+//! caller dossiers.
 //! Every one of them is refused with 403 to anyone but a shift lead or admin.
 
 use axum::Json;
@@ -9,9 +10,9 @@ use chrono::{Duration, Utc};
 use super::auth::{Auth, Leads};
 use super::error::{ApiError, ApiJson, ApiResult, ErrorBody};
 use super::{ApiPath, ApiQuery, AppState};
-use crate::api::{NuisanceParams, PriorityRequest, ReassignRequest, StatsParams};
+use crate::api::{NuisanceParams, PriorityRequest, QaParams, ReassignRequest, StatsParams};
 use crate::model::stats::{self, AlertQuery, Alerts, Dossier, NuisanceCaller, ShiftStats, StatsQuery};
-use crate::model::{Incident, IncidentId, IncidentOp, Role};
+use crate::model::{Incident, IncidentId, IncidentOp, QaCall, QaLimits, QaOperator, Role};
 
 /// Hand a queued call to another operator (shift leads).
 #[utoipa::path(post, path = "/incidents/{id}/reassign", tag = "oversight", security(("bearer" = [])),
@@ -91,6 +92,57 @@ pub async fn shift_stats(
         p.dispatch_secs.unwrap_or(60),
     )?;
     Ok(Json(state.store.stats(&q, now).await?))
+}
+
+/// The calls of a range reviewed, and the limits they were judged by.
+async fn qa_review(state: &AppState, p: &QaParams) -> ApiResult<Vec<QaCall>> {
+    let now = Utc::now();
+    let (shift_start, shift_end) = stats::current_shift(now);
+    let (from, to) = (p.from.unwrap_or(shift_start), p.to.unwrap_or(shift_end));
+    if from >= to {
+        return Err(ApiError::invalid("from", "the range must end after it starts"));
+    }
+    if to - from > Duration::days(31) {
+        return Err(ApiError::invalid("to", "review at most 31 days at a time"));
+    }
+    let secs = |v: Option<i64>, field: &str, default: i64| match v.unwrap_or(default) {
+        s @ 1..=86_400 => Ok(Duration::seconds(s)),
+        _ => Err(ApiError::invalid(field, "a limit is between 1 and 86400 seconds")),
+    };
+    let limits = QaLimits {
+        p1_dispatch: secs(p.p1_dispatch_secs, "p1_dispatch_secs", 60)?,
+        callback: secs(p.callback_secs, "callback_secs", 600)?,
+    };
+    Ok(state.store.qa_calls(from, to, &limits, now).await?)
+}
+
+/// Call-quality review (质检) of the calls received in a range: each call's
+/// automatic checks (a place recorded before dispatch, a P1 dispatched
+/// within 60 s, a hang-up called back within 10 min, a referral accepted by
+/// its deadline) and its score (shift leads).
+#[utoipa::path(get, path = "/qa/calls", tag = "oversight", security(("bearer" = [])), params(QaParams),
+    responses((status = 200, body = Vec<QaCall>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn qa_calls(
+    State(state): State<AppState>,
+    _auth: Auth<Leads>,
+    ApiQuery(p): ApiQuery<QaParams>,
+) -> ApiResult<Json<Vec<QaCall>>> {
+    let mut calls = qa_review(&state, &p).await?;
+    if p.failed == Some(true) {
+        calls.retain(|c| c.failed().next().is_some());
+    }
+    Ok(Json(calls))
+}
+
+/// The review summed per operator, lowest score first (shift leads).
+#[utoipa::path(get, path = "/qa/operators", tag = "oversight", security(("bearer" = [])), params(QaParams),
+    responses((status = 200, body = Vec<QaOperator>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn qa_operators(
+    State(state): State<AppState>,
+    _auth: Auth<Leads>,
+    ApiQuery(p): ApiQuery<QaParams>,
+) -> ApiResult<Json<Vec<QaOperator>>> {
+    Ok(Json(crate::model::qa_operators(&qa_review(&state, &p).await?)))
 }
 
 /// Harassment waves, calls waiting too long and calls held too long (shift leads).

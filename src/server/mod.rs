@@ -239,6 +239,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(lead::reassign))
         .routes(routes!(lead::reprioritise))
         .routes(routes!(lead::shift_stats))
+        .routes(routes!(lead::qa_calls))
+        .routes(routes!(lead::qa_operators))
         .routes(routes!(lead::alerts))
         .routes(routes!(lead::nuisance))
         .routes(routes!(lead::dossier))

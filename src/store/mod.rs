@@ -201,6 +201,15 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<ReviewOutcome>;
 
+    /// Call-quality review of every call received in `from..to`.
+    async fn qa_calls(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limits: &crate::model::QaLimits,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<crate::model::QaCall>>;
+
     async fn followups(&self, filter: &FollowupFilter) -> Result<Vec<Followup>>;
     /// Records a follow-up's outcome; a dissatisfied one opens a
     /// rectification in the same transaction.

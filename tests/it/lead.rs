@@ -19,6 +19,7 @@ backend_tests!(
     lead_endpoints_refuse_everyone_else,
     reassign_reprioritise_and_release_are_audited,
     alerts_nuisance_ranking_and_dossier,
+    qa_scores_are_exact_for_scripted_calls,
 );
 
 /// The service's own database, to write history with chosen clocks: delays
@@ -613,4 +614,227 @@ async fn alerts_nuisance_ranking_and_dossier(backend: Backend) {
     );
     let (status, body) = lead.get("/callers/not-a-number/dossier").await;
     assert_eq!(assert_error(status, &body, StatusCode::NOT_FOUND)["field"], "phone");
+}
+
+/// 质检: each call's automatic checks and score, and the sum per operator,
+/// exact for a scripted set of calls with chosen clocks.
+async fn qa_scores_are_exact_for_scripted_calls(backend: Backend) {
+    let srv = spawn_server(backend).await;
+    for (name, role) in [
+        ("gateway", Role::Gateway),
+        ("ct1", Role::CallTaker),
+        ("ct2", Role::CallTaker),
+    ] {
+        srv.user(name, role, None).await;
+    }
+    srv.user("power", Role::Agency, Some(Agency::Utilities)).await;
+    let lead = srv.user("lead", Role::ShiftLead, None).await;
+    let h = History::open(&srv).await;
+    let t0 = Utc::now().duration_trunc(Duration::hours(1)).expect("truncate") - Duration::hours(3);
+    let p1 = |place: &str| json!({ "channel": "voice", "phone": "13804310051", "location": place, "narrative": "有人持刀伤人", "priority": "P1" });
+    let dispatch = |u| IncidentOp::Dispatch {
+        unit_id: h.unit(u),
+        co_notify: vec![],
+    };
+
+    // a: a P1 with its place, dispatched in 30 s (ct1): 2 of 2.
+    let a = h.call(t0, p1("红旗街万达广场")).await;
+    h.op("ct1", a, IncidentOp::Claim, t0 + secs(5)).await;
+    h.op("ct1", a, dispatch(0), t0 + secs(30)).await;
+    // b: a P1 with no place, dispatched after 90 s (ct1): 0 of 2.
+    let tb = t0 + secs(600);
+    let b = h.call(tb, p1("")).await;
+    h.op("ct1", b, IncidentOp::Claim, tb + secs(10)).await;
+    h.op("ct1", b, dispatch(1), tb + secs(90)).await;
+    // c: a hang-up called back within 5 minutes (ct2): 1 of 1.
+    let tc = t0 + secs(1200);
+    let c = h
+        .call(
+            tc,
+            json!({ "channel": "voice", "phone": "13804310052", "narrative": "", "disconnect": "hangup" }),
+        )
+        .await;
+    h.op("ct2", c, IncidentOp::Claim, tc + secs(20)).await;
+    h.op(
+        "ct2",
+        c,
+        IncidentOp::Close {
+            reason: CloseReason::Invalid,
+            note: None,
+        },
+        tc + secs(60),
+    )
+    .await;
+    let callback = h
+        .store
+        .callbacks(true)
+        .await
+        .expect("callbacks")
+        .into_iter()
+        .find(|cb| cb.incident_id == c)
+        .expect("a hang-up opens a callback");
+    h.store
+        .close_callback(h.user("ct2"), callback.id, "误拨，无需帮助", tc + secs(300))
+        .await
+        .expect("close the callback");
+    // d: a referral the agency accepted 31 minutes on, past its 30 (ct2): 0 of 1.
+    let td = t0 + secs(1800);
+    let d = h
+        .call(td, json!({ "channel": "voice", "phone": "13804310053", "location": "红旗街", "narrative": "小区停水两天了", "category": "non_police" }))
+        .await;
+    h.op("ct2", d, IncidentOp::Claim, td + secs(10)).await;
+    h.op(
+        "ct2",
+        d,
+        IncidentOp::Refer {
+            agency: Agency::Utilities,
+        },
+        td + secs(40),
+    )
+    .await;
+    let order = h
+        .store
+        .referrals(
+            &store::ReferralFilter {
+                incident_id: Some(d),
+                ..Default::default()
+            },
+            td,
+        )
+        .await
+        .expect("referrals")
+        .remove(0);
+    let power = h
+        .store
+        .users()
+        .await
+        .expect("users")
+        .into_iter()
+        .find(|u| u.name == "power")
+        .expect("power");
+    h.store
+        .referral_step(
+            &power,
+            order.id,
+            jiejing::model::ReferralStep::Accept,
+            td + secs(40 + 31 * 60),
+        )
+        .await
+        .expect("accept");
+    // e: advice given on a P3 question (ct2): nothing applies.
+    let te = t0 + secs(2400);
+    let e = h
+        .call(te, json!({ "channel": "voice", "phone": "13804310054", "location": "红旗街", "narrative": "身份证丢了怎么补办", "priority": "P3" }))
+        .await;
+    h.op("ct2", e, IncidentOp::Claim, te + secs(10)).await;
+    h.op(
+        "ct2",
+        e,
+        IncidentOp::Close {
+            reason: CloseReason::Advice,
+            note: None,
+        },
+        te + secs(30),
+    )
+    .await;
+
+    let range = format!(
+        "from={}&to={}",
+        (t0 - secs(60)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        (t0 + secs(7200)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    let (s, calls) = lead.get(&format!("/qa/calls?{range}")).await;
+    assert_eq!(s, StatusCode::OK, "{calls}");
+    type Reviewed = (i64, String, Vec<(String, bool)>, Value);
+    let got: Vec<Reviewed> = calls
+        .as_array()
+        .expect("calls")
+        .iter()
+        .map(|c| {
+            (
+                c["incident_id"].as_i64().expect("id"),
+                c["operator"]["name"].as_str().unwrap_or_default().to_owned(),
+                c["checks"]
+                    .as_array()
+                    .expect("checks")
+                    .iter()
+                    .map(|k| (k["check"].as_str().expect("check").to_owned(), k["passed"] == true))
+                    .collect(),
+                c["score"].clone(),
+            )
+        })
+        .collect();
+    let check = |name: &str, passed: bool| (name.to_owned(), passed);
+    assert_eq!(
+        got,
+        vec![
+            (
+                a,
+                "ct1".into(),
+                vec![check("location_recorded", true), check("p1_dispatched_in_time", true)],
+                json!(100.0)
+            ),
+            (
+                b,
+                "ct1".into(),
+                vec![check("location_recorded", false), check("p1_dispatched_in_time", false)],
+                json!(0.0)
+            ),
+            (c, "ct2".into(), vec![check("callback_in_time", true)], json!(100.0)),
+            (
+                d,
+                "ct2".into(),
+                vec![check("referral_accepted_in_time", false)],
+                json!(0.0)
+            ),
+            (e, "ct2".into(), vec![], Value::Null),
+        ]
+    );
+    let (_, failed) = lead.get(&format!("/qa/calls?{range}&failed=true")).await;
+    let failed: Vec<i64> = failed
+        .as_array()
+        .expect("failed")
+        .iter()
+        .map(|c| c["incident_id"].as_i64().expect("id"))
+        .collect();
+    assert_eq!(failed, vec![b, d]);
+    // A stricter centre: 20 s for a P1 fails a as well.
+    let (_, strict) = lead
+        .get(&format!("/qa/calls?{range}&failed=true&p1_dispatch_secs=20"))
+        .await;
+    assert_eq!(strict.as_array().map(Vec::len), Some(3), "{strict}");
+
+    let (s, ops) = lead.get(&format!("/qa/operators?{range}")).await;
+    assert_eq!(s, StatusCode::OK, "{ops}");
+    let ops: Vec<(String, i64, i64, i64, f64, i64)> = ops
+        .as_array()
+        .expect("operators")
+        .iter()
+        .map(|o| {
+            (
+                o["operator"]["name"].as_str().expect("name").to_owned(),
+                o["calls"].as_i64().expect("calls"),
+                o["checks"].as_i64().expect("checks"),
+                o["passed"].as_i64().expect("passed"),
+                o["score"].as_f64().expect("score"),
+                o["p1_late"].as_i64().expect("p1_late"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ops,
+        vec![("ct1".into(), 2, 4, 2, 50.0, 1), ("ct2".into(), 3, 2, 1, 50.0, 0)]
+    );
+
+    // Leads only, and a range that makes sense.
+    let ct = crate::helpers::Api::login(srv.addr, "ct1", crate::helpers::PASSWORD).await;
+    let (s, b) = ct.get(&format!("/qa/calls?{range}")).await;
+    assert_error(s, &b, StatusCode::FORBIDDEN);
+    let wide = format!(
+        "from={}&to={}",
+        (t0 - Duration::days(40)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        t0.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    let (s, b) = lead.get(&format!("/qa/operators?{wide}")).await;
+    assert_eq!(assert_error(s, &b, StatusCode::BAD_REQUEST)["field"], "to");
 }

@@ -557,3 +557,49 @@ fn a_dissatisfied_follow_up_opens_a_rectification_the_lead_closes() {
     let closed = env.rt.block_on(env.lead.get("/rectifications?open=false")).1;
     assert_eq!(closed[0]["note"], "已约谈出警民警，向来电人致歉");
 }
+
+/// 质检 on screen: a P1 dispatched late shows against its operator and in
+/// the failed list, and the export reads back as the service's review.
+#[test]
+fn the_quality_tab_shows_a_late_p1_and_exports_the_review() {
+    let env = env();
+    // Received five minutes ago (a gateway's timestamp), still without a unit.
+    let five_ago = chrono::Utc::now() - chrono::Duration::minutes(5);
+    let id = post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310061", "location": "红旗街万达广场门口", "narrative": "有人持刀伤人", "priority": "P1", "received_at": five_ago}),
+    );
+    let ct = call_taker(&env, "ct");
+    ok(&env, &ct, &format!("/incidents/{id}/claim"), json!({}));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut h = lead_console(&env, "质检");
+    let app = h.state_mut().as_mut().expect("console");
+    app.export_to(dir.path().to_path_buf());
+    // Not the current shift: one may have begun less than five minutes ago.
+    app.state.lead.range = jiejing::console::lead::RangePreset::Last24h;
+    app.state.lead.qa_asked = None;
+    step_until(&mut h, "the late P1 listed", |h| {
+        h.query_by_label(&format!("#{id}")).is_some() && h.query_by_label("P1按时派警").is_some()
+    });
+    h.get_by_label("导出质检CSV").click();
+    step_until(&mut h, "the export written", |h| {
+        h.query_by_label_contains("已导出").is_some()
+    });
+    let bytes = std::fs::read(written(dir.path(), "csv").expect("csv")).expect("read");
+    let parsed = export::parse_csv(&bytes).expect("the export parses");
+    let (from, to) = (chrono::Utc::now() - chrono::Duration::hours(24), chrono::Utc::now());
+    let (_, calls) = env.rt.block_on(env.lead.get(&format!(
+        "/qa/calls?from={}&to={}",
+        from.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        to.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )));
+    let calls: Vec<jiejing::model::QaCall> = serde_json::from_value(calls).expect("calls");
+    assert_eq!(parsed, export::qa_table(Lang::Zh, &calls));
+    let row = parsed
+        .rows
+        .iter()
+        .find(|r| r[0] == id.to_string())
+        .expect("the call's row");
+    let p1 = parsed.header.iter().position(|c| c == "P1按时派警").expect("P1 column");
+    assert_eq!((row[p1].as_str(), row.last().map(String::as_str)), ("0", Some("0")));
+}

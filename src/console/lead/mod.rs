@@ -27,6 +27,7 @@ mod audit;
 mod followups;
 mod nuisance;
 mod oversight;
+mod qa;
 mod referrals;
 mod stats;
 
@@ -34,6 +35,7 @@ pub use audit::*;
 pub use followups::*;
 pub use nuisance::*;
 pub use oversight::*;
+pub use qa::*;
 pub use referrals::*;
 pub use stats::*;
 
@@ -44,16 +46,18 @@ pub enum LeadTab {
     Stats,
     Referrals,
     Followups,
+    Qa,
     Nuisance,
     Audit,
 }
 
 impl LeadTab {
-    const ALL: [(LeadTab, Key); 6] = [
+    const ALL: [(LeadTab, Key); 7] = [
         (LeadTab::Oversight, k!("tab_oversight")),
         (LeadTab::Stats, k!("tab_stats")),
         (LeadTab::Referrals, k!("tab_referrals")),
         (LeadTab::Followups, k!("tab_followups")),
+        (LeadTab::Qa, k!("tab_qa")),
         (LeadTab::Nuisance, k!("tab_nuisance")),
         (LeadTab::Audit, k!("tab_audit")),
     ];
@@ -141,6 +145,9 @@ pub struct LeadState {
     pub audit_incident: String,
     pub audit_kind: String,
     /// When each tab's data was last asked for; `None` forces a load.
+    /// The call-quality review of the range, once loaded.
+    pub qa: Option<Vec<crate::model::QaCall>>,
+    pub qa_asked: Option<Instant>,
     /// Notes and re-route targets typed for returned referrals.
     pub review_note: std::collections::HashMap<crate::model::ReferralId, String>,
     pub review_agency: std::collections::HashMap<crate::model::ReferralId, crate::model::Agency>,
@@ -171,6 +178,8 @@ impl Default for LeadState {
             audit_actor: None,
             audit_incident: String::new(),
             audit_kind: String::new(),
+            qa: None,
+            qa_asked: None,
             review_note: Default::default(),
             review_agency: Default::default(),
             stats_asked: None,
@@ -231,6 +240,7 @@ pub fn lead_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
         LeadTab::Stats => stats_ui(ui, state, cmds),
         LeadTab::Referrals => referrals_ui(ui, state, cmds),
         LeadTab::Followups => followups_ui(ui, state, cmds),
+        LeadTab::Qa => qa_ui(ui, state, cmds),
         LeadTab::Nuisance => nuisance_ui(ui, state, cmds),
         LeadTab::Audit => audit_ui(ui, state, cmds),
     }

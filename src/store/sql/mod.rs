@@ -636,6 +636,16 @@ impl Store for SqlStore {
         SqlStore::review_referral(self, actor, id, review, now).await
     }
 
+    async fn qa_calls(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limits: &model::QaLimits,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<model::QaCall>> {
+        SqlStore::qa_calls(self, from, to, limits, now).await
+    }
+
     async fn followups(&self, filter: &FollowupFilter) -> Result<Vec<Followup>> {
         SqlStore::followups(self, filter).await
     }

@@ -627,3 +627,65 @@ const FOLLOWUPS_WITHIN: &str =
 const FOLLOWUP_COUNTS: &str = "COUNT(CASE WHEN f.outcome = 'satisfied' THEN 1 END), \
      COUNT(CASE WHEN f.outcome = 'dissatisfied' THEN 1 END), \
      COUNT(CASE WHEN f.outcome = 'unreachable' THEN 1 END)";
+
+/// At most this many calls are reviewed per request: a month of a busy
+/// provincial centre fits; a year is asked in months.
+const QA_MAX_CALLS: i64 = 200_000;
+
+impl SqlStore {
+    /// Reviews every call received in `from..to` (see `model::review_call`).
+    pub(super) async fn qa_calls(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limits: &model::QaLimits,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<model::QaCall>> {
+        let range = [ms(from), ms(to)];
+        let rows: Vec<IncidentRow> = self
+            .rows(
+                format!(
+                    "SELECT {INCIDENT_COLS} FROM incidents WHERE received_at >= $1 AND received_at < $2 \
+                     ORDER BY received_at, id LIMIT {QA_MAX_CALLS}"
+                ),
+                &range,
+            )
+            .await?;
+        let in_range = "incident_id IN (SELECT id FROM incidents WHERE received_at >= $1 AND received_at < $2)";
+        let callbacks: Vec<(i64, i64, Option<i64>)> = self
+            .rows(
+                format!("SELECT incident_id, created_at, closed_at FROM callbacks WHERE {in_range}"),
+                &range,
+            )
+            .await?;
+        // The order in force: the latest one not withdrawn.
+        let referrals: Vec<(i64, i64, Option<i64>)> = self
+            .rows(
+                format!(
+                    "SELECT incident_id, due_at, accepted_at FROM referrals WHERE {in_range} \
+                     AND status <> 'withdrawn' ORDER BY id"
+                ),
+                &range,
+            )
+            .await?;
+        let mut facts: std::collections::HashMap<i64, model::QaFacts> = std::collections::HashMap::new();
+        for (id, opened, closed) in callbacks {
+            facts.entry(id).or_default().callback = Some((read_ts(opened)?, closed.map(read_ts).transpose()?));
+        }
+        for (id, due, accepted) in referrals {
+            facts.entry(id).or_default().referral = Some((read_ts(due)?, accepted.map(read_ts).transpose()?));
+        }
+        let none = model::QaFacts::default();
+        rows.into_iter()
+            .map(|r| {
+                let inc = r.into_model()?;
+                Ok(model::review_call(
+                    &inc,
+                    facts.get(&inc.id).unwrap_or(&none),
+                    limits,
+                    now,
+                ))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,66 @@
+//! The lead's call-quality tab (质检): each operator's score over the
+//! range, lowest first, and the calls that failed a check.
+
+use super::*;
+use crate::model::qa_operators;
+
+/// How many failed calls the tab lists; the export has them all.
+const LISTED: usize = 100;
+
+pub fn qa_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
+    let lang = state.lang();
+    let (from, to) = state.lead.range.bounds(Utc::now());
+    ui.horizontal(|ui| {
+        if range_ui(ui, lang, &mut state.lead.range) {
+            state.lead.qa_asked = None;
+        }
+        if ui.button(lang.tr(k!("refresh"))).clicked() {
+            state.lead.qa_asked = None;
+        }
+        if ui.button(lang.tr(k!("export_qa"))).clicked() {
+            cmds.push(Command::Export(ExportJob::Qa { from, to }));
+        }
+    });
+    if due(&mut state.lead.qa_asked) {
+        let (from, to) = state.lead.range.bounds(Utc::now());
+        cmds.push(Command::LoadQa { from, to });
+    }
+    let Some(calls) = &state.lead.qa else {
+        ui.label(lang.tr(k!("loading")));
+        return;
+    };
+    egui::ScrollArea::vertical().id_salt("lead_qa").show(ui, |ui| {
+        ui.strong(lang.tr(k!("qa_operators")));
+        egui::Grid::new("qa_operators").striped(true).show(ui, |ui| {
+            for key in [k!("operator"), k!("qa_calls_n"), k!("qa_score"), k!("qa_p1_late")] {
+                ui.strong(lang.tr(key));
+            }
+            ui.end_row();
+            for o in qa_operators(calls) {
+                ui.label(&o.operator.name);
+                ui.label(o.calls.to_string());
+                let score = RichText::new(o.score.map_or_else(|| "-".to_owned(), |s| format!("{s:.0}")));
+                ui.label(if o.score.is_some_and(|s| s < 80.0) {
+                    score.color(RED).strong()
+                } else {
+                    score
+                });
+                ui.label(o.p1_late.to_string());
+                ui.end_row();
+            }
+        });
+        ui.separator();
+        ui.strong(lang.tr(k!("qa_failed_calls")));
+        egui::Grid::new("qa_failed").striped(true).show(ui, |ui| {
+            for c in calls.iter().filter(|c| c.failed().next().is_some()).take(LISTED) {
+                ui.label(format!("#{}", c.incident_id));
+                priority_badge(ui, c.priority);
+                ui.label(local_time(c.received_at, "%m-%d %H:%M"));
+                ui.label(c.operator.as_ref().map(|o| o.name.as_str()).unwrap_or("-"));
+                let failed: Vec<&str> = c.failed().map(|f| code_name(lang, f.as_str())).collect();
+                ui.label(RichText::new(failed.join("、")).color(RED));
+                ui.end_row();
+            }
+        });
+    });
+}
