@@ -312,6 +312,20 @@ pub struct ReturnRequest {
     pub note: String,
 }
 
+/// A three-way call (三方通话) that settled whose matter a referral is.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"parties": "来电人、110、12345热线"}))]
+pub struct ThreeWayRequest {
+    /// Who took part.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
+    pub parties: String,
+}
+
 /// What a shift lead decides about a returned referral.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -517,6 +531,7 @@ mod tests {
             ("ReturnRequest", super::ReturnRequest::schema()),
             ("ReviewRequest", super::ReviewRequest::schema()),
             ("CloseRectificationRequest", super::CloseRectificationRequest::schema()),
+            ("ThreeWayRequest", super::ThreeWayRequest::schema()),
             ("CloseCallbackRequest", super::CloseCallbackRequest::schema()),
             ("FlagRequest", super::FlagRequest::schema()),
             ("IncidentPatch", crate::model::IncidentPatch::schema()),
@@ -532,6 +547,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(seen, 11, "the eleven non-blank text fields");
+        assert_eq!(seen, 12, "the twelve non-blank text fields");
     }
 }

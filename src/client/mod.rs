@@ -596,6 +596,17 @@ impl ApiClient {
         .await
     }
 
+    /// Records a three-way call that settled whose matter a referral is.
+    pub async fn three_way(&self, id: crate::model::ReferralId, parties: &str) -> Result<Referral, ClientError> {
+        self.post(
+            &format!("/referrals/{id}/three-way"),
+            &crate::api::ThreeWayRequest {
+                parties: parties.to_owned(),
+            },
+        )
+        .await
+    }
+
     /// A shift lead's decision on a returned referral.
     pub async fn review_referral(
         &self,

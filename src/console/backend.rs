@@ -527,6 +527,10 @@ impl Backend {
                 }
                 Err(e) => self.send(Msg::Failed(Failure::Service(e))),
             },
+            Command::ThreeWay(id, parties) => match c.three_way(id, &parties).await {
+                Ok(_) => self.reload_referrals().await,
+                Err(e) => self.send(Msg::Failed(Failure::Service(e))),
+            },
             Command::ReviewReferral(id, review) => {
                 let outcome = c.review_referral(id, &review).await.map(|o| o.incident);
                 self.send(done(Done::Reviewed, outcome));

@@ -71,6 +71,8 @@ pub enum Command {
         id: i64,
         note: String,
     },
+    /// A three-way call settled whose matter a referral is.
+    ThreeWay(crate::model::ReferralId, String),
     /// A shift lead decides on a returned referral.
     ReviewReferral(crate::model::ReferralId, crate::model::ReferralReview),
     // The shift lead's view.

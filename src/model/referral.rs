@@ -53,6 +53,32 @@ pub struct Referral {
     /// The withdrawn referral this one re-routes, if any.
     #[serde(default)]
     pub replaces: Option<ReferralId>,
+    /// Who took part in a three-way call (三方通话) that settled whose
+    /// matter it is, and when.
+    #[serde(default)]
+    pub three_way_parties: Option<String>,
+    #[serde(default)]
+    pub three_way_at: Option<DateTime<Utc>>,
+}
+
+/// Records a three-way call on a referral still in play (the staff: a call
+/// taker or lead who held it).
+pub fn record_three_way(r: &mut Referral, parties: &str, actor: &User, now: DateTime<Utc>) -> Result<(), DomainError> {
+    if !Role::STAFF.contains(&actor.role) {
+        return Err(DomainError::forbidden(
+            "staff_only",
+            "only 110 staff record a three-way call",
+        ));
+    }
+    if r.status.is_final() {
+        return Err(DomainError::conflict(
+            "wrong_state",
+            format!("the referral is {}; nothing left to settle", r.status),
+        ));
+    }
+    r.three_way_parties = Some(short_note("parties", parties, "the parties of the call")?);
+    r.three_way_at = Some(now);
+    Ok(())
 }
 
 /// The work-order number for a referral: date plus the incident id, zero

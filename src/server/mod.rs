@@ -224,6 +224,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(resources::close_referral))
         .routes(routes!(resources::return_referral))
         .routes(routes!(resources::review_referral))
+        .routes(routes!(resources::three_way))
         .routes(routes!(followups::followups))
         .routes(routes!(followups::record_followup))
         .routes(routes!(followups::rectifications))

@@ -12,7 +12,7 @@ use super::error::{ApiError, ApiJson, ApiResult, ErrorBody};
 use super::{ApiPath, ApiQuery, AppState};
 use crate::api::{
     AuditQuery, CallbackQuery, CloseCallbackRequest, FeedbackRequest, FlagRequest, ReferralQuery, ReloadResponse,
-    ReturnRequest, ReviewRequest, UnitStatusRequest,
+    ReturnRequest, ReviewRequest, ThreeWayRequest, UnitStatusRequest,
 };
 use crate::model::{
     Agency, Callback, CallerFlag, CallerHistory, Event, Referral, ReferralId, ReferralStatus, ReferralStep,
@@ -164,6 +164,25 @@ pub async fn return_referral(
         note: req.note,
     };
     step_as(&state, &auth.user, id, step).await
+}
+
+/// Records a three-way call (caller, 110 and the agency or 12345) that
+/// settled whose matter the order is: its parties and time (staff).
+#[utoipa::path(post, path = "/referrals/{id}/three-way", tag = "referrals", security(("bearer" = [])), request_body = ThreeWayRequest,
+    responses((status = 200, body = Referral), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn three_way(
+    State(state): State<AppState>,
+    auth: Auth<Staff>,
+    ApiPath(id): ApiPath<ReferralId>,
+    ApiJson(req): ApiJson<ThreeWayRequest>,
+) -> ApiResult<Json<Referral>> {
+    let r = state
+        .store
+        .record_three_way(&auth.user, id, &req.parties, Utc::now())
+        .await?;
+    state.hub.wake();
+    Ok(Json(r))
 }
 
 /// The shift lead decides on a returned work order: insist (sent to the

@@ -191,6 +191,13 @@ pub trait Store: Send + Sync + 'static {
         step: ReferralStep,
         now: DateTime<Utc>,
     ) -> Result<Referral>;
+    async fn record_three_way(
+        &self,
+        actor: &User,
+        id: ReferralId,
+        parties: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Referral>;
     /// A shift lead's decision on a returned referral, with what it does
     /// to the incident, atomically.
     async fn review_referral(

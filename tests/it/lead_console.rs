@@ -477,6 +477,13 @@ fn an_agency_returns_an_order_and_the_lead_reroutes_it() {
     step_until(&mut h, "the returned order in review", |h| {
         h.query_by_label(&note_field).is_some() && h.query_by_label("不是通信故障，是供水管道").is_some()
     });
+    // Whose is it? Settled in a three-way call, recorded before deciding.
+    type_into(&mut h, &format!("三方通话参与方 {number}"), "来电人、110、12345");
+    h.get_by_label(&format!("记录三方通话 {number}")).click();
+    step_until(&mut h, "the three-way call recorded", |h| {
+        orders(&env)[0]["three_way_parties"] == "来电人、110、12345"
+            && h.query_by_label_contains("三方通话: 来电人、110、12345").is_some()
+    });
     type_into(&mut h, &note_field, "供水管道归水务");
     choose(&mut h, "改派至", "水电气暖");
     h.get_by_label(&format!("确认改派 {number}")).click();

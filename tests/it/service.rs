@@ -734,6 +734,19 @@ async fn a_returned_referral_is_reviewed_and_rerouted(backend: Backend) {
         let (s, b) = lead.post(&path, body.clone()).await;
         assert_eq!(assert_error(s, &b, StatusCode::BAD_REQUEST)["field"], field, "{body}");
     }
+    // Whose matter is it? A three-way call settles it, on the record.
+    let three_way = format!("/referrals/{rid}/three-way");
+    let (s, b) = telecom.post(&three_way, json!({"parties": "电信、110"})).await;
+    assert_error(s, &b, StatusCode::FORBIDDEN);
+    let (s, b) = ct.post(&three_way, json!({"parties": " "})).await;
+    assert_eq!(assert_error(s, &b, StatusCode::BAD_REQUEST)["field"], "parties");
+    let (s, t) = ct.post(&three_way, json!({"parties": "来电人、110、12345热线"})).await;
+    assert_eq!(s, StatusCode::OK, "{t}");
+    assert_eq!(
+        (&t["status"], &t["three_way_parties"]),
+        (&json!("returned"), &json!("来电人、110、12345热线"))
+    );
+    assert!(t["three_way_at"].is_string(), "{t}");
     let (_, still) = lead.get(&format!("/referrals?incident_id={a}")).await;
     assert_eq!(still.as_array().map(Vec::len), Some(1), "{still}");
     assert_eq!(still[0]["status"], "returned");
@@ -756,6 +769,8 @@ async fn a_returned_referral_is_reviewed_and_rerouted(backend: Backend) {
     );
     let (s, b) = lead.post(&path, review("insist", None, "再审一次")).await;
     assert_error(s, &b, StatusCode::CONFLICT);
+    let (s, b) = ct.post(&three_way, json!({"parties": "来电人、110"})).await;
+    assert_error(s, &b, StatusCode::CONFLICT);
     let new_id = new["id"].as_i64().expect("new id");
     let (_, theirs) = telecom.get("/referrals?open=true").await;
     assert_eq!(theirs.as_array().map(Vec::len), Some(0), "{theirs}");
@@ -766,6 +781,7 @@ async fn a_returned_referral_is_reviewed_and_rerouted(backend: Backend) {
         a,
         &[
             "referral.returned",
+            "referral.three_way",
             "referral.withdrawn",
             "incident.rerouted",
             "referral.accepted",

@@ -151,6 +151,8 @@ pub struct LeadState {
     /// Notes and re-route targets typed for returned referrals.
     pub review_note: std::collections::HashMap<crate::model::ReferralId, String>,
     pub review_agency: std::collections::HashMap<crate::model::ReferralId, crate::model::Agency>,
+    /// The parties of a three-way call being typed, per referral.
+    pub three_way: std::collections::HashMap<crate::model::ReferralId, String>,
     pub stats_asked: Option<Instant>,
     pub referrals_asked: Option<Instant>,
     pub nuisance_asked: Option<Instant>,
@@ -182,6 +184,7 @@ impl Default for LeadState {
             qa_asked: None,
             review_note: Default::default(),
             review_agency: Default::default(),
+            three_way: Default::default(),
             stats_asked: None,
             referrals_asked: None,
             nuisance_asked: None,

@@ -101,6 +101,7 @@ fn review_ui(ui: &mut Ui, state: &mut ConsoleState, r: &Referral, now: DateTime<
         if let Some(note) = &r.return_note {
             ui.label(note);
         }
+        three_way_ui(ui, state, r, cmds);
         let note = state.lead.review_note.entry(r.id).or_default();
         ui.horizontal(|ui| {
             let l = ui.label(format!("{} {}", lang.tr(k!("review_note")), r.number));
@@ -166,5 +167,42 @@ fn review_ui(ui: &mut Ui, state: &mut ConsoleState, r: &Referral, now: DateTime<
             }
         });
         state.lead.review_agency.insert(r.id, chosen);
+    });
+}
+
+/// A three-way call (caller, 110, the agency or 12345) when whose matter it
+/// is stays unclear: who took part is recorded with the time.
+fn three_way_ui(ui: &mut Ui, state: &mut ConsoleState, r: &Referral, cmds: &mut Vec<Command>) {
+    let lang = state.lang();
+    if let (Some(parties), Some(at)) = (&r.three_way_parties, r.three_way_at) {
+        ui.label(
+            RichText::new(format!(
+                "{}: {parties} · {}",
+                lang.tr(k!("three_way")),
+                local_time(at, "%m-%d %H:%M")
+            ))
+            .color(GREEN),
+        );
+        return;
+    }
+    let parties = state.lead.three_way.entry(r.id).or_default();
+    ui.horizontal(|ui| {
+        let l = ui.label(format!("{} {}", lang.tr(k!("three_way_parties")), r.number));
+        ui.add(
+            egui::TextEdit::singleline(parties)
+                .id_salt(("three_way", r.id))
+                .hint_text(lang.tr(k!("three_way_hint")))
+                .desired_width(240.0),
+        )
+        .labelled_by(l.id);
+        if ui
+            .add_enabled(
+                !parties.trim().is_empty(),
+                egui::Button::new(format!("{} {}", lang.tr(k!("record_three_way")), r.number)),
+            )
+            .clicked()
+        {
+            cmds.push(Command::ThreeWay(r.id, std::mem::take(parties)));
+        }
     });
 }

@@ -170,6 +170,8 @@ impl SqlStore {
                 review_note: None,
                 reviewed_at: None,
                 replaces,
+                three_way_parties: None,
+                three_way_at: None,
             };
             let ev = NewEvent {
                 incident_id: Some(id),
@@ -459,12 +461,47 @@ impl SqlStore {
         row.into_model(now)
     }
 
+    /// Records a three-way call on a referral.
+    pub(super) async fn record_three_way(
+        &self,
+        actor: &User,
+        id: ReferralId,
+        parties: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Referral> {
+        let now = at_ms(now);
+        for _ in 0..RACE_RETRIES {
+            let mut tx = self.begin().await?;
+            let before = Self::load_referral(&mut tx, id, now).await?;
+            let mut r = before.clone();
+            model::record_three_way(&mut r, parties, actor, now)?;
+            if !Self::save_referral(&mut tx, &r, before.status).await? {
+                continue;
+            }
+            let ev = NewEvent {
+                incident_id: Some(r.incident_id),
+                referral_id: Some(id),
+                before: to_json(&before)?,
+                after: to_json(&r)?,
+                note: r.three_way_parties.as_deref(),
+                ..NewEvent::of(Some(actor), "referral.three_way")
+            };
+            Self::append_event(&mut tx, ev, now).await?;
+            Self::commit(tx).await?;
+            return Ok(r);
+        }
+        Err(StoreError::Conflict(format!(
+            "referral {id} is changing too often; try again"
+        )))
+    }
+
     /// Writes a referral's mutable columns if it is still in `was`; false
     /// when a concurrent step moved it first.
     async fn save_referral(tx: &mut Tx, r: &Referral, was: ReferralStatus) -> Result<bool> {
         let sql = "UPDATE referrals SET status = $1, feedback = $2, accepted_at = $3, feedback_at = $4, \
                    closed_at = $5, due_at = $6, return_reason = $7, return_note = $8, returned_at = $9, \
-                   review_note = $10, reviewed_at = $11 WHERE id = $12 AND status = $13";
+                   review_note = $10, reviewed_at = $11, three_way_parties = $12, three_way_at = $13 \
+                   WHERE id = $14 AND status = $15";
         let n = on_tx!(tx, |c| sqlx::query(sql)
             .bind(r.status.as_str())
             .bind(&r.feedback)
@@ -477,6 +514,8 @@ impl SqlStore {
             .bind(r.returned_at.map(ms))
             .bind(&r.review_note)
             .bind(r.reviewed_at.map(ms))
+            .bind(&r.three_way_parties)
+            .bind(r.three_way_at.map(ms))
             .bind(r.id)
             .bind(was.as_str())
             .execute(c)

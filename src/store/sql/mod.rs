@@ -626,6 +626,16 @@ impl Store for SqlStore {
         SqlStore::referral_step(self, actor, id, step, now).await
     }
 
+    async fn record_three_way(
+        &self,
+        actor: &User,
+        id: ReferralId,
+        parties: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Referral> {
+        SqlStore::record_three_way(self, actor, id, parties, now).await
+    }
+
     async fn review_referral(
         &self,
         actor: &User,

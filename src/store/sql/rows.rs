@@ -264,7 +264,7 @@ impl UnitRow {
 }
 
 pub(super) const REFERRAL_COLS: &str = "id, number, incident_id, agency, status, feedback, created_at, due_at, accepted_at, feedback_at, closed_at, \
-     return_reason, return_note, returned_at, review_note, reviewed_at, replaces";
+     return_reason, return_note, returned_at, review_note, reviewed_at, replaces, three_way_parties, three_way_at";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct ReferralRow {
@@ -285,6 +285,8 @@ pub(super) struct ReferralRow {
     pub(super) review_note: Option<String>,
     pub(super) reviewed_at: Option<i64>,
     pub(super) replaces: Option<i64>,
+    pub(super) three_way_parties: Option<String>,
+    pub(super) three_way_at: Option<i64>,
 }
 
 impl ReferralRow {
@@ -309,6 +311,8 @@ impl ReferralRow {
             review_note: self.review_note,
             reviewed_at: self.reviewed_at.map(read_ts).transpose()?,
             replaces: self.replaces,
+            three_way_parties: self.three_way_parties,
+            three_way_at: self.three_way_at.map(read_ts).transpose()?,
         })
     }
 }
