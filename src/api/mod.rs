@@ -222,6 +222,12 @@ pub struct StatsParams {
     /// Dispatch threshold in seconds (default 60, NFPA 1225).
     #[param(minimum = 1, maximum = 86400)]
     pub dispatch_secs: Option<i64>,
+    /// Police-out threshold in seconds from the call (default 300).
+    #[param(minimum = 1, maximum = 86400)]
+    pub out_secs: Option<i64>,
+    /// Feedback threshold in seconds from dispatch to resolved (default 1800).
+    #[param(minimum = 1, maximum = 86400)]
+    pub feedback_secs: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]

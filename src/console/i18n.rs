@@ -297,6 +297,8 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("unreachable", "未接通", "Unreachable"),
     ("tab_followups", "回访整改", "Follow-up"),
     ("tab_qa", "质检", "Quality"),
+    ("kpi_out", "接警至出警", "Call to police out"),
+    ("kpi_feedback", "派警至反馈", "Dispatch to feedback"),
     ("qa_score", "质检得分", "QA score"),
     ("qa_operators", "接警员质检", "Operators"),
     ("qa_failed_calls", "未通过的警情", "Calls that failed a check"),

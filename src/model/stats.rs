@@ -57,6 +57,12 @@ pub struct StatsQuery {
     pub answer_secs: i64,
     /// Dispatched within this many seconds of intake counts as in time (NFPA 1225: 60 s).
     pub dispatch_secs: i64,
+    /// The centre's own figures as Chinese county reports state them: police
+    /// out within this many seconds of the call (default 5 minutes)…
+    pub out_secs: i64,
+    /// …and the unit's feedback (the call resolved) within this many
+    /// seconds of dispatch (default 30 minutes).
+    pub feedback_secs: i64,
 }
 
 impl StatsQuery {
@@ -91,7 +97,24 @@ impl StatsQuery {
             to,
             answer_secs,
             dispatch_secs,
+            out_secs: 300,
+            feedback_secs: 1800,
         })
+    }
+
+    /// The centre's own KPI thresholds (see [`StatsQuery::out_secs`]).
+    pub fn with_kpis(mut self, out_secs: i64, feedback_secs: i64) -> Result<Self, DomainError> {
+        for (field, v) in [("out_secs", out_secs), ("feedback_secs", feedback_secs)] {
+            if !(1..=86_400).contains(&v) {
+                return Err(DomainError::invalid(
+                    field,
+                    "a threshold is between 1 and 86400 seconds",
+                ));
+            }
+        }
+        self.out_secs = out_secs;
+        self.feedback_secs = feedback_secs;
+        Ok(self)
     }
 }
 
@@ -221,6 +244,20 @@ pub struct ShiftStats {
     /// Follow-ups (回访) opened in the range and what callers said.
     #[serde(default)]
     pub followups: FollowupStats,
+    /// The figures a Chinese centre is judged by, at its own thresholds.
+    #[serde(default)]
+    pub kpis: Kpis,
+}
+
+/// Police out within `out.threshold_secs` of the call (5 min by default;
+/// a call still without a unit past it has failed), and the unit's
+/// feedback (the call resolved) within `feedback.threshold_secs` of
+/// dispatch (30 min by default). Follow-up coverage and satisfaction are in
+/// [`FollowupStats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Kpis {
+    pub out: Timing,
+    pub feedback: Timing,
 }
 
 /// Follow-ups opened in the range, and the rectifications open now.

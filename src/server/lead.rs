@@ -90,7 +90,8 @@ pub async fn shift_stats(
         p.to.unwrap_or(shift_end),
         p.answer_secs.unwrap_or(15),
         p.dispatch_secs.unwrap_or(60),
-    )?;
+    )?
+    .with_kpis(p.out_secs.unwrap_or(300), p.feedback_secs.unwrap_or(1800))?;
     Ok(Json(state.store.stats(&q, now).await?))
 }
 

@@ -220,6 +220,32 @@ async fn stats_are_exact_for_a_known_mix(backend: Backend) {
         (1, Some(600.0), Some(600.0))
     );
 
+    // Police out within 5 minutes: a (50 s) and d (130 s) did; the two
+    // calls nobody took and the one still being worked have failed it.
+    assert_eq!(
+        (
+            s.kpis.out.count,
+            s.kpis.out.within,
+            s.kpis.out.judged,
+            s.kpis.out.p50_secs
+        ),
+        (2, 2, 5, Some(50.0))
+    );
+    // Feedback within 30 minutes of dispatch: neither a (on scene) nor d
+    // (still en route) has resolved, both long past it.
+    assert_eq!(
+        (s.kpis.feedback.count, s.kpis.feedback.within, s.kpis.feedback.judged),
+        (0, 0, 2)
+    );
+    let (_, own) = lead
+        .get(&format!("/stats?{range}&out_secs=100&feedback_secs=86400"))
+        .await;
+    assert_eq!(
+        (&own["kpis"]["out"]["within"], &own["kpis"]["out"]["judged"]),
+        (&json!(1), &json!(5))
+    );
+    assert_eq!(own["kpis"]["feedback"]["judged"], 0, "nobody is a day late yet");
+
     // The queue now: the call from before the range, the two unclaimed, and
     // the one ct1 is working.
     assert_eq!((s.queue.depth, s.queue.unclaimed), (4, 3));

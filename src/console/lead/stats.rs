@@ -91,6 +91,18 @@ pub fn stats_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
             timing_row(ui, lang, k!("claim_delay"), &s.claim);
             timing_row(ui, lang, k!("dispatch_delay"), &s.dispatch);
             timing_row(ui, lang, k!("on_scene_delay"), &s.on_scene);
+            timing_row(ui, lang, k!("kpi_out"), &s.kpis.out);
+            timing_row(ui, lang, k!("kpi_feedback"), &s.kpis.feedback);
+            ui.label(lang.tr(k!("followup_coverage")));
+            let f = &s.followups;
+            ui.label(format!("{}/{}", f.done, f.opened));
+            ui.label(format!(
+                "{} {}",
+                lang.tr(k!("satisfaction")),
+                f.satisfaction().map_or_else(|| "-".to_owned(), pct)
+            ));
+            ui.label("");
+            ui.end_row();
         });
         ui.separator();
         egui::Grid::new("operators").striped(true).show(ui, |ui| {

@@ -178,6 +178,30 @@ impl SqlStore {
                 now_ms,
             )
             .await?;
+        // A call still without a unit past the limit has failed it, as for
+        // dispatch; a unit still out past the feedback limit has too.
+        let out = self
+            .timing(
+                range,
+                "(dispatched_at - received_at)",
+                "dispatched_at IS NOT NULL",
+                Some("status IN ('new', 'in_progress') AND ($4 - received_at) > $3"),
+                Some(q.out_secs),
+                now_ms,
+            )
+            .await?;
+        let feedback = self
+            .timing(
+                range,
+                "(closed_at - dispatched_at)",
+                "dispatched_at IS NOT NULL AND status = 'resolved'",
+                Some(
+                    "dispatched_at IS NOT NULL AND status IN ('dispatched', 'on_scene') AND ($4 - dispatched_at) > $3",
+                ),
+                Some(q.feedback_secs),
+                now_ms,
+            )
+            .await?;
         let on_scene = self
             .timing(
                 range,
@@ -403,6 +427,7 @@ impl SqlStore {
             triage_agreement,
             agency_work,
             followups,
+            kpis: crate::model::stats::Kpis { out, feedback },
         })
     }
 
