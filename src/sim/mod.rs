@@ -468,13 +468,14 @@ pub async fn agencies(clients: Vec<ApiClient>, pace: AgencyPace, seed: u64, canc
     }
 }
 
-/// What dissatisfied callers say when followed up.
+/// What dissatisfied callers say when followed up: about the police who
+/// came, and about the agency a call was referred to.
 const DISSATISFIED: &[&str] = &[
     "民警到得太慢了，等了四十分钟",
     "接警员态度不好，说话不耐烦",
-    "问题到现在也没解决",
-    "转给别的部门以后就没人联系我了",
+    "民警来了看一眼就走了，问题没解决",
 ];
+const DISSATISFIED_REFERRED: &[&str] = &["转给别的部门以后就没人联系我了", "说是来修，到现在也没修好"];
 
 /// Callers answering follow-ups of one channel: the SMS replies a gateway
 /// relays, or a colleague's calls back. Most are satisfied, some are not
@@ -507,10 +508,12 @@ pub async fn followup_replies(
             let (outcome, reason) = if roll < 0.86 {
                 (Satisfaction::Satisfied, None)
             } else if roll < 0.94 {
-                (
-                    Satisfaction::Dissatisfied,
-                    Some(DISSATISFIED[rng.random_range(0..DISSATISFIED.len())]),
-                )
+                let said = if f.agency.is_some() {
+                    DISSATISFIED_REFERRED
+                } else {
+                    DISSATISFIED
+                };
+                (Satisfaction::Dissatisfied, Some(said[rng.random_range(0..said.len())]))
             } else {
                 (Satisfaction::Unreachable, None)
             };
