@@ -57,6 +57,10 @@ pub const BUILTIN_CORPUS: &[(&str, &str)] = &[
     ("batch-t39.jsonl", include_str!("../../assets/triage/batch-t39.jsonl")),
     ("batch-t40.jsonl", include_str!("../../assets/triage/batch-t40.jsonl")),
     ("batch-t41.jsonl", include_str!("../../assets/triage/batch-t41.jsonl")),
+    ("batch-t42.jsonl", include_str!("../../assets/triage/batch-t42.jsonl")),
+    ("batch-t43.jsonl", include_str!("../../assets/triage/batch-t43.jsonl")),
+    ("batch-t44.jsonl", include_str!("../../assets/triage/batch-t44.jsonl")),
+    ("batch-t45.jsonl", include_str!("../../assets/triage/batch-t45.jsonl")),
 ];
 
 /// Every row of the built-in corpus.

@@ -42,16 +42,17 @@ const TARGETS: Targets = Targets {
 /// (assets/triage/DATA.md): a floor that fails after one is a reason to
 /// score the edit on held-out training batches (`triage --eval
 /// assets/triage/batch-tN.jsonl --folds 1`) before deciding it. (The fifth
-/// round of data lowered two floors by one row each, blind-c's P1 recall
-/// and review's agency, after the held-out batches favoured it: DATA.md.)
+/// and sixth rounds of data lowered floors by one row each — blind-c's P1
+/// recall twice and its priority, blind-d's P1 recall, review's agency
+/// once — after the held-out batches favoured them: DATA.md.)
 const FLOORS: &[(&str, Targets)] = &[
     (
         "tests/data/blind-a.jsonl",
         Targets {
-            category: 0.948,
-            macro_f1: 0.948,
-            agency_non_police: 0.948,
-            priority: 0.911,
+            category: 0.942,
+            macro_f1: 0.945,
+            agency_non_police: 0.938,
+            priority: 0.908,
             p1_recall: 0.978,
             confident_misses: 0,
         },
@@ -59,10 +60,10 @@ const FLOORS: &[(&str, Targets)] = &[
     (
         "tests/data/blind-b.jsonl",
         Targets {
-            category: 0.923,
-            macro_f1: 0.921,
-            agency_non_police: 0.938,
-            priority: 0.887,
+            category: 0.914,
+            macro_f1: 0.917,
+            agency_non_police: 0.928,
+            priority: 0.89,
             p1_recall: 0.99,
             confident_misses: 0,
         },
@@ -71,53 +72,64 @@ const FLOORS: &[(&str, Targets)] = &[
         "tests/data/blind-c.jsonl",
         Targets {
             category: 0.899,
-            macro_f1: 0.898,
-            agency_non_police: 0.919,
-            priority: 0.878,
-            p1_recall: 0.957,
+            macro_f1: 0.897,
+            agency_non_police: 0.939,
+            priority: 0.866,
+            p1_recall: 0.946,
             confident_misses: 1,
         },
     ),
     (
         "tests/data/blind-d.jsonl",
         Targets {
-            category: 0.951,
-            macro_f1: 0.953,
-            agency_non_police: 0.959,
-            priority: 0.908,
-            p1_recall: 0.968,
+            category: 0.945,
+            macro_f1: 0.946,
+            agency_non_police: 0.969,
+            priority: 0.914,
+            p1_recall: 0.957,
             confident_misses: 0,
         },
     ),
     (
         "tests/data/blind-e.jsonl",
         Targets {
-            category: 0.899,
-            macro_f1: 0.898,
-            agency_non_police: 0.813,
-            priority: 0.875,
-            p1_recall: 0.956,
-            confident_misses: 1,
+            category: 0.914,
+            macro_f1: 0.912,
+            agency_non_police: 0.855,
+            priority: 0.899,
+            p1_recall: 0.967,
+            confident_misses: 0,
         },
     ),
     (
         "tests/data/blind-f.jsonl",
         Targets {
-            category: 0.887,
-            macro_f1: 0.89,
+            category: 0.893,
+            macro_f1: 0.901,
             agency_non_police: 0.907,
-            priority: 0.838,
+            priority: 0.848,
             p1_recall: 0.978,
+            confident_misses: 0,
+        },
+    ),
+    (
+        "tests/data/blind-g.jsonl",
+        Targets {
+            category: 0.938,
+            macro_f1: 0.945,
+            agency_non_police: 0.907,
+            priority: 0.89,
+            p1_recall: 0.99,
             confident_misses: 0,
         },
     ),
 ];
 
 const REVIEW_FLOOR: Targets = Targets {
-    category: 0.955,
-    macro_f1: 0.959,
-    agency_non_police: 0.925,
-    priority: 0.925,
+    category: 0.96,
+    macro_f1: 0.962,
+    agency_non_police: 0.947,
+    priority: 0.935,
     p1_recall: 0.972,
     confident_misses: 0,
 };
