@@ -270,6 +270,24 @@ pub struct QaParams {
     /// Hang-up call-back limit in seconds (default 600).
     #[param(minimum = 1, maximum = 86400)]
     pub callback_secs: Option<i64>,
+    /// Only the calls drawn for a hand review (for `/qa/calls`).
+    pub sampled: Option<bool>,
+}
+
+/// A shift lead's hand review of a call.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"score": 70, "note": "地点未核实就派警，下次先复述地址"}))]
+pub struct QaReviewRequest {
+    #[schema(minimum = 0, maximum = 100)]
+    pub score: i64,
+    /// What to coach the operator on.
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000]*[^\\u0000\\t-\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\u0000]*$"
+    )]
+    pub note: String,
 }
 
 // ---------------------------------------------------------------- units, referrals, callbacks, callers, audit, operations
@@ -538,6 +556,7 @@ mod tests {
             ("ReviewRequest", super::ReviewRequest::schema()),
             ("CloseRectificationRequest", super::CloseRectificationRequest::schema()),
             ("ThreeWayRequest", super::ThreeWayRequest::schema()),
+            ("QaReviewRequest", super::QaReviewRequest::schema()),
             ("CloseCallbackRequest", super::CloseCallbackRequest::schema()),
             ("FlagRequest", super::FlagRequest::schema()),
             ("IncidentPatch", crate::model::IncidentPatch::schema()),
@@ -553,6 +572,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(seen, 12, "the twelve non-blank text fields");
+        assert_eq!(seen, 13, "the thirteen non-blank text fields");
     }
 }

@@ -583,6 +583,23 @@ impl ApiClient {
         self.get(&format!("/qa/calls?from={}&to={}", at(from), at(to))).await
     }
 
+    /// A shift lead's hand review of a call.
+    pub async fn review_call(
+        &self,
+        id: crate::model::IncidentId,
+        score: i64,
+        note: &str,
+    ) -> Result<crate::model::QaReview, ClientError> {
+        self.post(
+            &format!("/qa/calls/{id}/review"),
+            &crate::api::QaReviewRequest {
+                score,
+                note: note.to_owned(),
+            },
+        )
+        .await
+    }
+
     /// Open rectifications, soonest deadline first.
     pub async fn rectifications(&self) -> Result<Vec<crate::model::Rectification>, ClientError> {
         self.get("/rectifications?open=true").await

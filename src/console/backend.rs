@@ -510,6 +510,20 @@ impl Backend {
                     Err(e) => self.send(Msg::Failed(Failure::Service(e))),
                 }
             }
+            Command::ReviewCall {
+                id,
+                score,
+                note,
+                from,
+                to,
+            } => match c.review_call(id, score, &note).await {
+                Ok(_) => {
+                    if let Ok(q) = c.qa_calls(from, to).await {
+                        self.send(Msg::Qa(q));
+                    }
+                }
+                Err(e) => self.send(Msg::Failed(Failure::Service(e))),
+            },
             Command::LoadQa { from, to } => match c.qa_calls(from, to).await {
                 Ok(q) => self.send(Msg::Qa(q)),
                 Err(e) => self.send(Msg::Failed(Failure::Service(e))),

@@ -62,6 +62,14 @@ pub enum Command {
         reason: Option<String>,
     },
     LoadRectifications,
+    /// A lead's hand review of a call: score and coaching note.
+    ReviewCall {
+        id: crate::model::IncidentId,
+        score: i64,
+        note: String,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    },
     /// The call-quality review of a range.
     LoadQa {
         from: DateTime<Utc>,

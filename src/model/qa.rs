@@ -52,6 +52,50 @@ pub struct QaCall {
     pub checks: Vec<QaResult>,
     /// Share of its checks passed, 0–100; `None` when none applies.
     pub score: Option<f64>,
+    /// Drawn for the lead's hand review: a steady share of calls, and every
+    /// P1 that failed its dispatch check.
+    #[serde(default)]
+    pub sampled: bool,
+    /// The lead's hand review, once made.
+    #[serde(default)]
+    pub review: Option<QaReview>,
+}
+
+/// A shift lead's hand review of one call: a score and what to coach.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct QaReview {
+    /// 0–100.
+    pub score: i64,
+    pub note: String,
+    pub reviewer: UserRef,
+    pub at: DateTime<Utc>,
+}
+
+/// Share of calls drawn for a hand review (besides every late P1).
+pub const QA_SAMPLE_SHARE: f64 = 0.02;
+
+/// Whether a call is drawn for the lead's hand review: by its id (the same
+/// draw on every instance and every day), or because it is a P1 that was
+/// dispatched late.
+pub fn sampled_for_review(call: &QaCall) -> bool {
+    let slot = (call.incident_id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 54;
+    (slot as f64) < QA_SAMPLE_SHARE * 1024.0 || call.failed().any(|c| c == QaCheck::P1DispatchedInTime)
+}
+
+/// Checks a hand review: a score 0–100 and a coaching note.
+pub fn checked_review(score: i64, note: &str, reviewer: &User, now: DateTime<Utc>) -> Result<QaReview, DomainError> {
+    if !reviewer.is_lead() {
+        return Err(DomainError::forbidden("lead_only", "only a shift lead reviews a call"));
+    }
+    if !(0..=100).contains(&score) {
+        return Err(DomainError::invalid("score", "a score is between 0 and 100"));
+    }
+    Ok(QaReview {
+        score,
+        note: short_note("note", note, "the coaching note")?,
+        reviewer: reviewer.as_ref(),
+        at: now,
+    })
 }
 
 impl QaCall {
@@ -120,6 +164,8 @@ pub fn review_call(inc: &Incident, facts: &QaFacts, limits: &QaLimits, now: Date
         operator: inc.handled_by.clone().or_else(|| inc.holder.clone()),
         checks,
         score,
+        sampled: false,
+        review: None,
     }
 }
 

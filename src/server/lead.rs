@@ -10,9 +10,9 @@ use chrono::{Duration, Utc};
 use super::auth::{Auth, Leads};
 use super::error::{ApiError, ApiJson, ApiResult, ErrorBody};
 use super::{ApiPath, ApiQuery, AppState};
-use crate::api::{NuisanceParams, PriorityRequest, QaParams, ReassignRequest, StatsParams};
+use crate::api::{NuisanceParams, PriorityRequest, QaParams, QaReviewRequest, ReassignRequest, StatsParams};
 use crate::model::stats::{self, AlertQuery, Alerts, Dossier, NuisanceCaller, ShiftStats, StatsQuery};
-use crate::model::{Incident, IncidentId, IncidentOp, QaCall, QaLimits, QaOperator, Role};
+use crate::model::{Incident, IncidentId, IncidentOp, QaCall, QaLimits, QaOperator, QaReview, Role};
 
 /// Hand a queued call to another operator (shift leads).
 #[utoipa::path(post, path = "/incidents/{id}/reassign", tag = "oversight", security(("bearer" = [])),
@@ -132,7 +132,30 @@ pub async fn qa_calls(
     if p.failed == Some(true) {
         calls.retain(|c| c.failed().next().is_some());
     }
+    if p.sampled == Some(true) {
+        calls.retain(|c| c.sampled);
+    }
     Ok(Json(calls))
+}
+
+/// A shift lead's hand review of a call (抽检): a score 0–100 and what to
+/// coach the operator on; a later review replaces it.
+#[utoipa::path(post, path = "/qa/calls/{id}/review", tag = "oversight", security(("bearer" = [])),
+    request_body = QaReviewRequest,
+    responses((status = 200, body = QaReview), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+pub async fn review_call(
+    State(state): State<AppState>,
+    auth: Auth<Leads>,
+    ApiPath(id): ApiPath<IncidentId>,
+    ApiJson(req): ApiJson<QaReviewRequest>,
+) -> ApiResult<Json<QaReview>> {
+    let r = state
+        .store
+        .review_call(&auth.user, id, req.score, &req.note, Utc::now())
+        .await?;
+    state.hub.wake();
+    Ok(Json(r))
 }
 
 /// The review summed per operator, lowest score first (shift leads).

@@ -241,6 +241,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(lead::reprioritise))
         .routes(routes!(lead::shift_stats))
         .routes(routes!(lead::qa_calls))
+        .routes(routes!(lead::review_call))
         .routes(routes!(lead::qa_operators))
         .routes(routes!(lead::alerts))
         .routes(routes!(lead::nuisance))

@@ -217,6 +217,16 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Vec<crate::model::QaCall>>;
 
+    /// A shift lead's hand review of a call (replaces an earlier one).
+    async fn review_call(
+        &self,
+        actor: &User,
+        id: IncidentId,
+        score: i64,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<crate::model::QaReview>;
+
     async fn followups(&self, filter: &FollowupFilter) -> Result<Vec<Followup>>;
     /// Records a follow-up's outcome; a dissatisfied one opens a
     /// rectification in the same transaction.

@@ -852,8 +852,49 @@ async fn qa_scores_are_exact_for_scripted_calls(backend: Backend) {
         vec![("ct1".into(), 2, 4, 2, 50.0, 1), ("ct2".into(), 3, 2, 1, 50.0, 0)]
     );
 
+    // The hand review: a late P1 is always drawn; a lead scores it.
+    let (_, drawn) = lead.get(&format!("/qa/calls?{range}&sampled=true")).await;
+    let drawn = drawn.as_array().expect("drawn").clone();
+    assert!(drawn.iter().any(|c| c["incident_id"] == b), "{drawn:?}");
+    assert!(drawn.iter().all(|c| c["sampled"] == true && c["review"].is_null()));
+    let review = format!("/qa/calls/{b}/review");
+    for (body, field) in [
+        (json!({"score": 101, "note": "x"}), "score"),
+        (json!({"score": 60, "note": " "}), "note"),
+    ] {
+        let (s, e) = lead.post(&review, body).await;
+        assert_eq!(assert_error(s, &e, StatusCode::BAD_REQUEST)["field"], field);
+    }
+    let (s, e) = lead
+        .post("/qa/calls/999999/review", json!({"score": 60, "note": "x"}))
+        .await;
+    assert_error(s, &e, StatusCode::NOT_FOUND);
+    let (s, r) = lead
+        .post(&review, json!({"score": 60, "note": "地点未核实就派警，且超过一分钟"}))
+        .await;
+    assert_eq!(
+        (s, &r["score"], &r["reviewer"]["name"]),
+        (StatusCode::OK, &json!(60), &json!("lead"))
+    );
+    lead.post(&review, json!({"score": 70, "note": "复核：派警前已电话核实地点"}))
+        .await;
+    let (_, after) = lead.get(&format!("/qa/calls?{range}&sampled=true")).await;
+    let mine = after
+        .as_array()
+        .expect("drawn")
+        .iter()
+        .find(|c| c["incident_id"] == b)
+        .expect("b")
+        .clone();
+    assert_eq!(
+        (&mine["review"]["score"], &mine["review"]["note"]),
+        (&json!(70), &json!("复核：派警前已电话核实地点"))
+    );
+
     // Leads only, and a range that makes sense.
     let ct = crate::helpers::Api::login(srv.addr, "ct1", crate::helpers::PASSWORD).await;
+    let (s, e) = ct.post(&review, json!({"score": 100, "note": "自评"})).await;
+    assert_error(s, &e, StatusCode::FORBIDDEN);
     let (s, b) = ct.get(&format!("/qa/calls?{range}")).await;
     assert_error(s, &b, StatusCode::FORBIDDEN);
     let wide = format!(

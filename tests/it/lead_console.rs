@@ -586,7 +586,14 @@ fn the_quality_tab_shows_a_late_p1_and_exports_the_review() {
     app.state.lead.range = jiejing::console::lead::RangePreset::Last24h;
     app.state.lead.qa_asked = None;
     step_until(&mut h, "the late P1 listed", |h| {
-        h.query_by_label(&format!("#{id}")).is_some() && h.query_by_label("P1按时派警").is_some()
+        // In the failed list, and in the hand-review list above it.
+        h.query_all_by_label(&format!("#{id}")).count() == 2 && h.query_all_by_label("P1按时派警").count() == 2
+    });
+    // A late P1 is always drawn for a hand review: the lead coaches.
+    type_into(&mut h, &format!("辅导意见 #{id}"), "先派警再核实细节");
+    h.get_by_label(&format!("保存评分 #{id}")).click();
+    step_until(&mut h, "the reviewed call leaves the list", |h| {
+        h.query_by_label(&format!("保存评分 #{id}")).is_none()
     });
     h.get_by_label("导出质检CSV").click();
     step_until(&mut h, "the export written", |h| {
@@ -602,6 +609,12 @@ fn the_quality_tab_shows_a_late_p1_and_exports_the_review() {
     )));
     let calls: Vec<jiejing::model::QaCall> = serde_json::from_value(calls).expect("calls");
     assert_eq!(parsed, export::qa_table(Lang::Zh, &calls));
+    let mine = calls.iter().find(|c| c.incident_id == id).expect("the call");
+    assert_eq!(
+        mine.review.as_ref().map(|r| (r.score, r.note.as_str())),
+        Some((0, "先派警再核实细节")),
+        "the slider starts at the automatic score (0: the only check failed)"
+    );
     let row = parsed
         .rows
         .iter()

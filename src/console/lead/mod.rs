@@ -148,6 +148,8 @@ pub struct LeadState {
     /// The call-quality review of the range, once loaded.
     pub qa: Option<Vec<crate::model::QaCall>>,
     pub qa_asked: Option<Instant>,
+    /// Hand reviews being written: score and coaching note, per call.
+    pub qa_draft: std::collections::HashMap<crate::model::IncidentId, (i64, String)>,
     /// Notes and re-route targets typed for returned referrals.
     pub review_note: std::collections::HashMap<crate::model::ReferralId, String>,
     pub review_agency: std::collections::HashMap<crate::model::ReferralId, crate::model::Agency>,
@@ -182,6 +184,7 @@ impl Default for LeadState {
             audit_kind: String::new(),
             qa: None,
             qa_asked: None,
+            qa_draft: Default::default(),
             review_note: Default::default(),
             review_agency: Default::default(),
             three_way: Default::default(),

@@ -656,6 +656,17 @@ impl Store for SqlStore {
         SqlStore::qa_calls(self, from, to, limits, now).await
     }
 
+    async fn review_call(
+        &self,
+        actor: &User,
+        id: IncidentId,
+        score: i64,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<model::QaReview> {
+        SqlStore::review_call(self, actor, id, score, note, now).await
+    }
+
     async fn followups(&self, filter: &FollowupFilter) -> Result<Vec<Followup>> {
         SqlStore::followups(self, filter).await
     }

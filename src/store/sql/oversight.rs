@@ -700,17 +700,80 @@ impl SqlStore {
         for (id, due, accepted) in referrals {
             facts.entry(id).or_default().referral = Some((read_ts(due)?, accepted.map(read_ts).transpose()?));
         }
+        type ReviewRow = (i64, i64, String, i64, String, i64);
+        let reviews: Vec<ReviewRow> = self
+            .rows(
+                format!(
+                    "SELECT incident_id, score, note, reviewer_id, reviewer_name, at FROM qa_reviews WHERE {in_range}"
+                ),
+                &range,
+            )
+            .await?;
+        let mut reviews: std::collections::HashMap<i64, model::QaReview> = reviews
+            .into_iter()
+            .map(|(id, score, note, reviewer_id, reviewer_name, at)| {
+                Ok((
+                    id,
+                    model::QaReview {
+                        score,
+                        note,
+                        reviewer: UserRef {
+                            id: reviewer_id,
+                            name: reviewer_name,
+                        },
+                        at: read_ts(at)?,
+                    },
+                ))
+            })
+            .collect::<Result<_>>()?;
         let none = model::QaFacts::default();
         rows.into_iter()
             .map(|r| {
                 let inc = r.into_model()?;
-                Ok(model::review_call(
-                    &inc,
-                    facts.get(&inc.id).unwrap_or(&none),
-                    limits,
-                    now,
-                ))
+                let mut call = model::review_call(&inc, facts.get(&inc.id).unwrap_or(&none), limits, now);
+                call.sampled = model::sampled_for_review(&call);
+                call.review = reviews.remove(&inc.id);
+                Ok(call)
             })
             .collect()
+    }
+
+    /// Stores a lead's hand review of a call, replacing an earlier one.
+    pub(super) async fn review_call(
+        &self,
+        actor: &User,
+        id: IncidentId,
+        score: i64,
+        note: &str,
+        now: DateTime<Utc>,
+    ) -> Result<model::QaReview> {
+        let now = at_ms(now);
+        let review = model::checked_review(score, note, actor, now)?;
+        let mut tx = self.begin().await?;
+        let inc = Self::load_incident(&mut tx, id).await?;
+        let sql = "INSERT INTO qa_reviews (incident_id, score, note, reviewer_id, reviewer_name, at) \
+                   VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (incident_id) DO UPDATE SET score = excluded.score, \
+                   note = excluded.note, reviewer_id = excluded.reviewer_id, reviewer_name = excluded.reviewer_name, \
+                   at = excluded.at";
+        on_tx!(&mut tx, |c| sqlx::query(sql)
+            .bind(inc.id)
+            .bind(review.score)
+            .bind(&review.note)
+            .bind(actor.id)
+            .bind(&actor.name)
+            .bind(ms(now))
+            .execute(c)
+            .await
+            .db()?
+            .rows_affected());
+        let ev = NewEvent {
+            incident_id: Some(inc.id),
+            after: to_json(&review)?,
+            note: Some(&review.note),
+            ..NewEvent::of(Some(actor), "qa.reviewed")
+        };
+        Self::append_event(&mut tx, ev, now).await?;
+        Self::commit(tx).await?;
+        Ok(review)
     }
 }
