@@ -1,4 +1,5 @@
-//! An agency's inbox: its referrals and the steps it takes on them.
+//! An agency's inbox: its referrals and the steps it takes on them, and the
+//! rectifications dissatisfied callers opened against it.
 
 use crate::k;
 use egui::{RichText, Ui};
@@ -18,7 +19,15 @@ pub fn inbox_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
     outcome_ui(ui, state);
     let referrals = state.inbox.referrals.clone();
     let state = &mut *state;
+    if due(&mut state.followups.rectifications_asked) {
+        cmds.push(Command::LoadRectifications);
+    }
     egui::ScrollArea::vertical().show(ui, |ui| {
+        // Only when there are any: most days an agency owes none.
+        if !state.followups.rectifications.is_empty() {
+            super::lead::rectifications_ui(ui, state, cmds);
+            ui.separator();
+        }
         for r in &referrals {
             ui.separator();
             ui.horizontal(|ui| {

@@ -623,3 +623,62 @@ fn the_quality_tab_shows_a_late_p1_and_exports_the_review() {
     let p1 = parsed.header.iter().position(|c| c == "P1按时派警").expect("P1 column");
     assert_eq!((row[p1].as_str(), row.last().map(String::as_str)), ("0", Some("0")));
 }
+
+/// A dissatisfied caller's complaint about a referral reaches the agency's
+/// own inbox, which closes it with what was done.
+#[test]
+fn an_agency_closes_the_rectification_owed_by_it() {
+    let env = env();
+    // P2, so the call is followed up whatever the sampling share.
+    let id = post(
+        &env,
+        json!({"channel": "sms", "phone": "13804310071", "narrative": "小区停暖三天了，老人冻得受不了", "priority": "P2"}),
+    );
+    let ct = call_taker(&env, "ct");
+    ok(&env, &ct, &format!("/incidents/{id}/claim"), json!({}));
+    let r = ok(
+        &env,
+        &ct,
+        &format!("/incidents/{id}/refer"),
+        json!({"agency": "utilities"}),
+    );
+    let rid = r["referral"]["id"].as_i64().expect("rid");
+    env.rt.block_on(
+        env.srv
+            .user("heat", Role::Agency, Some(jiejing::model::Agency::Utilities)),
+    );
+    let heat = call_taker(&env, "heat");
+    ok(&env, &heat, &format!("/referrals/{rid}/accept"), json!({}));
+    ok(
+        &env,
+        &heat,
+        &format!("/referrals/{rid}/feedback"),
+        json!({"text": "已派人检修"}),
+    );
+    ok(&env, &heat, &format!("/referrals/{rid}/close"), json!({}));
+    let f = env.rt.block_on(ct.get(&format!("/followups?incident_id={id}"))).1;
+    let fid = f[0]["id"].as_i64().expect("a P2 referral gets a follow-up");
+    let out = ok(
+        &env,
+        &ct,
+        &format!("/followups/{fid}/outcome"),
+        json!({"outcome": "dissatisfied", "reason": "说是修好了，暖气还是凉的"}),
+    );
+    let rect = out["rectification"]["id"].as_i64().expect("a rectification");
+    assert_eq!(out["rectification"]["agency"], "utilities");
+
+    let mut h = console_as(&env, "heat");
+    let note = format!("整改情况 #{rect}");
+    step_until(&mut h, "the complaint in the agency's inbox", |h| {
+        h.query_by_label(&note).is_some() && h.query_by_label("说是修好了，暖气还是凉的").is_some()
+    });
+    type_into(&mut h, &note, "已更换循环泵，回访确认室温达标");
+    h.get_by_label(&format!("整改完成 #{rect}")).click();
+    step_until(&mut h, "closed", |_| {
+        env.rt
+            .block_on(env.lead.get("/rectifications?open=false"))
+            .1
+            .as_array()
+            .is_some_and(|a| a.iter().any(|r| r["id"] == rect && r["status"] == "closed"))
+    });
+}

@@ -82,8 +82,9 @@ fn satisfaction_table(ui: &mut Ui, lang: Lang, title: Key, rows: &[SatisfactionR
         });
 }
 
-/// Open rectifications, soonest deadline first, each closed with a note.
-fn rectifications_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
+/// Open rectifications, soonest deadline first, each closed with a note:
+/// all of them for a lead, its own for an agency (the service filters).
+pub(crate) fn rectifications_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     let lang = state.lang();
     let now = Utc::now();
     let list = state.followups.rectifications.clone();
