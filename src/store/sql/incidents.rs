@@ -425,25 +425,12 @@ impl SqlStore {
         let now = at_ms(now);
         for _ in 0..RACE_RETRIES {
             let mut tx = self.begin().await?;
-            let before = Self::load_referral(&mut tx, id, now).await?;
-            let mut r = before.clone();
-            let kind = step.event_kind();
-            model::apply_referral(&mut r, step.clone(), actor, now)?;
-            if !Self::save_referral(&mut tx, &r, before.status).await? {
+            let change = |r: &mut Referral| model::apply_referral(r, step.clone(), actor, now);
+            // The agency's reason goes into the audit log with a return.
+            let note = |r: &Referral| r.return_note.clone().filter(|_| r.status == ReferralStatus::Returned);
+            let Some(r) = Self::change_referral(&mut tx, actor, id, step.event_kind(), change, note, now).await? else {
                 continue;
-            }
-            let ev = NewEvent {
-                incident_id: Some(r.incident_id),
-                referral_id: Some(id),
-                before: to_json(&before)?,
-                after: to_json(&r)?,
-                note: r
-                    .return_note
-                    .as_deref()
-                    .filter(|_| r.status == ReferralStatus::Returned),
-                ..NewEvent::of(Some(actor), kind)
             };
-            Self::append_event(&mut tx, ev, now).await?;
             if r.status == ReferralStatus::Closed {
                 let inc = Self::load_incident(&mut tx, r.incident_id).await?;
                 self.open_followup(&mut tx, actor, &inc, Some(&r), now).await?;
@@ -472,27 +459,50 @@ impl SqlStore {
         let now = at_ms(now);
         for _ in 0..RACE_RETRIES {
             let mut tx = self.begin().await?;
-            let before = Self::load_referral(&mut tx, id, now).await?;
-            let mut r = before.clone();
-            model::record_three_way(&mut r, parties, actor, now)?;
-            if !Self::save_referral(&mut tx, &r, before.status).await? {
+            let change = |r: &mut Referral| model::record_three_way(r, parties, actor, now);
+            let note = |r: &Referral| r.three_way_parties.clone();
+            let Some(r) = Self::change_referral(&mut tx, actor, id, "referral.three_way", change, note, now).await?
+            else {
                 continue;
-            }
-            let ev = NewEvent {
-                incident_id: Some(r.incident_id),
-                referral_id: Some(id),
-                before: to_json(&before)?,
-                after: to_json(&r)?,
-                note: r.three_way_parties.as_deref(),
-                ..NewEvent::of(Some(actor), "referral.three_way")
             };
-            Self::append_event(&mut tx, ev, now).await?;
             Self::commit(tx).await?;
             return Ok(r);
         }
         Err(StoreError::Conflict(format!(
             "referral {id} is changing too often; try again"
         )))
+    }
+
+    /// One change to a referral inside `tx`: load it, apply `change` (the
+    /// domain rule), save it if nobody moved it meanwhile and log `kind`
+    /// with `note`. `None` when a concurrent change won: the caller rolls
+    /// back and retries.
+    async fn change_referral(
+        tx: &mut Tx,
+        actor: &User,
+        id: ReferralId,
+        kind: &str,
+        change: impl FnOnce(&mut Referral) -> std::result::Result<(), model::DomainError>,
+        note: impl FnOnce(&Referral) -> Option<String>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Referral>> {
+        let before = Self::load_referral(tx, id, now).await?;
+        let mut r = before.clone();
+        change(&mut r)?;
+        if !Self::save_referral(tx, &r, before.status).await? {
+            return Ok(None);
+        }
+        let note = note(&r);
+        let ev = NewEvent {
+            incident_id: Some(r.incident_id),
+            referral_id: Some(id),
+            before: to_json(&before)?,
+            after: to_json(&r)?,
+            note: note.as_deref(),
+            ..NewEvent::of(Some(actor), kind)
+        };
+        Self::append_event(tx, ev, now).await?;
+        Ok(Some(r))
     }
 
     /// Writes a referral's mutable columns if it is still in `was`; false
@@ -539,21 +549,12 @@ impl SqlStore {
         let accept_within = chrono::Duration::seconds(self.policy.referral_accept_secs);
         for _ in 0..RACE_RETRIES {
             let mut tx = self.begin().await?;
-            let before = Self::load_referral(&mut tx, id, now).await?;
-            let mut r = before.clone();
-            model::review_referral(&mut r, review, actor, now, accept_within)?;
-            if !Self::save_referral(&mut tx, &r, before.status).await? {
+            let change = |r: &mut Referral| model::review_referral(r, review, actor, now, accept_within);
+            let note = |r: &Referral| r.review_note.clone();
+            let Some(r) = Self::change_referral(&mut tx, actor, id, review.event_kind(), change, note, now).await?
+            else {
                 continue;
-            }
-            let ev = NewEvent {
-                incident_id: Some(r.incident_id),
-                referral_id: Some(id),
-                before: to_json(&before)?,
-                after: to_json(&r)?,
-                note: r.review_note.as_deref(),
-                ..NewEvent::of(Some(actor), review.event_kind())
             };
-            Self::append_event(&mut tx, ev, now).await?;
             let reason = r.review_note.clone().unwrap_or_default();
             let op = match review {
                 ReferralReview::Insist { .. } => None,
@@ -571,7 +572,7 @@ impl SqlStore {
                 },
                 Some(op) => {
                     let Some(m) = self
-                        .mutate_in(&mut tx, actor, before.incident_id, None, op, Some(id), now)
+                        .mutate_in(&mut tx, actor, r.incident_id, None, op, Some(id), now)
                         .await?
                     else {
                         continue;
