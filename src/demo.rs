@@ -2,8 +2,8 @@
 //! the incident service on a local SQLite file, demo accounts, the simulated
 //! channel gateways, two simulated colleagues working the queue, simulated
 //! linked agencies working (and sometimes returning) their referrals,
-//! callers answering follow-ups, and
-//! the console signed in as a call taker (or, with `--lead`, as the shift lead).
+//! callers answering follow-ups, the units' terminals signing for their
+//! orders, and the console signed in as a call taker (or, with `--lead`, as the shift lead).
 
 use std::time::Instant;
 
@@ -158,6 +158,13 @@ pub fn run(rt: &tokio::runtime::Runtime, lead: bool) -> anyhow::Result<()> {
             cancel.clone(),
         ));
     }
+    rt.spawn(jiejing::sim::terminals(
+        colleagues[1].clone(),
+        (4.0, 25.0),
+        0.06,
+        rand::random(),
+        cancel.clone(),
+    ));
     for (i, c) in colleagues.into_iter().enumerate() {
         rt.spawn(jiejing::sim::colleague(
             c,

@@ -45,6 +45,12 @@ enum Command {
         /// Minutes an agency has to accept a referral before it is overdue.
         #[arg(long, env = "JIEJING_REFERRAL_ACCEPT_MINUTES", default_value_t = 30)]
         referral_accept_minutes: i64,
+        /// Hours an agency has, once it accepted a referral, to give its first feedback.
+        #[arg(long, env = "JIEJING_REFERRAL_FEEDBACK_HOURS", default_value_t = 24)]
+        referral_feedback_hours: i64,
+        /// Working days an agency has, once it accepted a referral, to close it.
+        #[arg(long, env = "JIEJING_REFERRAL_CLOSE_WORKING_DAYS", default_value_t = 5)]
+        referral_close_working_days: u32,
         /// Share (0 to 1) of P3 and P4 calls dealt with that get a follow-up (回访); P1 and P2 always do.
         #[arg(long, env = "JIEJING_FOLLOWUP_SHARE", default_value_t = 0.1, value_parser = share)]
         followup_share: f64,
@@ -206,6 +212,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
             db,
             listen,
             referral_accept_minutes,
+            referral_feedback_hours,
+            referral_close_working_days,
             followup_share,
             rectify_working_days,
             triage_rules,
@@ -218,6 +226,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
             let mut config = server::Config::new(db);
             config.admin_password = std::env::var("JIEJING_ADMIN_PASSWORD").ok();
             config.policy.referral_accept_secs = referral_accept_minutes * 60;
+            config.policy.referral_feedback_secs = referral_feedback_hours * 3600;
+            config.policy.referral_close_working_days = referral_close_working_days;
             config.policy.followup_share = followup_share;
             config.policy.rectify_working_days = rectify_working_days;
             config.triage_rules = triage_rules;

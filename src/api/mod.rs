@@ -222,6 +222,9 @@ pub struct StatsParams {
     /// Dispatch threshold in seconds (default 60, NFPA 1225).
     #[param(minimum = 1, maximum = 86400)]
     pub dispatch_secs: Option<i64>,
+    /// Order-acknowledged threshold in seconds from dispatch (default 30).
+    #[param(minimum = 1, maximum = 86400)]
+    pub ack_secs: Option<i64>,
     /// Police-out threshold in seconds from the call (default 300).
     #[param(minimum = 1, maximum = 86400)]
     pub out_secs: Option<i64>,

@@ -316,6 +316,16 @@ impl ApiClient {
         .await
     }
 
+    /// The dispatched unit signed for the order and set off.
+    pub async fn acknowledge(&self, id: IncidentId) -> Result<Incident, ClientError> {
+        self.post_empty(&format!("/incidents/{id}/acknowledge")).await
+    }
+
+    /// The operator read the caller's nuisance warning.
+    pub async fn warning_read(&self, id: IncidentId) -> Result<Incident, ClientError> {
+        self.post_empty(&format!("/incidents/{id}/warning-read")).await
+    }
+
     /// The dispatched unit reached the scene.
     pub async fn on_scene(&self, id: IncidentId) -> Result<Incident, ClientError> {
         self.post_empty(&format!("/incidents/{id}/on-scene")).await

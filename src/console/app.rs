@@ -87,12 +87,12 @@ impl ConsoleApp {
                     if e.kind == "incident.created" && desk::is_new_p1(&after) && self.state.prefs.alert_sound {
                         super::alert::beep();
                     }
-                    // Someone else took the call this operator has open.
+                    // A newer version of the call on the form (a colleague's
+                    // edit, a lead's priority): untouched fields follow it.
                     if let Some(d) = &mut self.state.desk.draft
                         && d.incident_id == Some(after.id)
                     {
-                        d.version = after.version;
-                        d.jurisdiction = after.location.jurisdiction.clone();
+                        d.rebase(&after);
                     }
                     self.state.upsert(&after);
                 } else if e.kind == "incident.supplemented"
@@ -135,8 +135,7 @@ impl ConsoleApp {
                     w if w.keeps_the_call() && inc.holder.as_ref().is_some_and(|h| h.id == me) => {
                         match &mut self.state.desk.draft {
                             Some(d) if d.incident_id == Some(inc.id) => {
-                                d.version = inc.version;
-                                d.jurisdiction = inc.location.jurisdiction.clone();
+                                d.rebase(&inc);
                                 d.held_since = inc.held_since.or(d.held_since);
                             }
                             // A call just taken, or a new call just stored.

@@ -366,8 +366,15 @@ impl Backend {
         &self,
         id: IncidentId,
         then: &Then,
+        edits: Option<&crate::model::IncidentPatch>,
     ) -> Result<(Done, Incident, Option<crate::model::Referral>), ClientError> {
         let c = &self.client;
+        // A refused edit (a stale version, a colleague's change) stops the
+        // action: the operator sees why rather than acting on a call
+        // other than the one on their form.
+        if let Some(patch) = edits {
+            c.update(id, patch).await?;
+        }
         Ok(match then {
             Then::Dispatch { unit_id, co_notify } => {
                 (Done::Dispatched, c.dispatch(id, *unit_id, co_notify).await?, None)
@@ -410,7 +417,12 @@ impl Backend {
             Command::Resume(id) => self.send(done(Done::Resumed, c.incident(id).await)),
             Command::Release(id) => self.send(done(Done::Released, c.release(id).await)),
             Command::Update { id, patch } => self.send(done(Done::Saved, c.update(id, &patch).await)),
-            Command::Act { id, then } => match self.act(id, &then).await {
+            Command::Acknowledge(id) => {
+                self.send(done(Done::Acknowledged, c.acknowledge(id).await));
+                self.refresh_units().await;
+            }
+            Command::ReadWarning(id) => self.send(done(Done::WarningRead, c.warning_read(id).await)),
+            Command::Act { id, then, edits } => match self.act(id, &then, edits.as_deref()).await {
                 Ok((what, i, referral)) => self.send(Msg::Done {
                     what,
                     incident: Box::new(i),
@@ -434,7 +446,7 @@ impl Backend {
                             referral: None,
                         });
                         if let Some(then) = then {
-                            match self.act(id, &then).await {
+                            match self.act(id, &then, None).await {
                                 Ok((what, i, referral)) => self.send(Msg::Done {
                                     what,
                                     incident: Box::new(i),

@@ -35,10 +35,17 @@ pub enum Command {
         id: IncidentId,
         patch: Box<IncidentPatch>,
     },
+    /// An action on a call; `edits` are the form's unsaved changes, saved
+    /// first so nothing the operator typed is lost with the action.
     Act {
         id: IncidentId,
         then: Then,
+        edits: Option<Box<IncidentPatch>>,
     },
+    /// The dispatched unit signed for its order (heard on the radio).
+    Acknowledge(IncidentId),
+    /// The operator read the caller's nuisance warning.
+    ReadWarning(IncidentId),
     LoadContext {
         id: IncidentId,
         phone: Option<String>,
@@ -178,10 +185,14 @@ pub enum Done {
     Reviewed,
     /// A call from the outbox reached the service.
     SentFromOutbox,
+    /// The unit signed for its order.
+    Acknowledged,
+    /// The caller's nuisance warning was marked read.
+    WarningRead,
 }
 
 impl Done {
-    pub const ALL: [Done; 13] = [
+    pub const ALL: [Done; 15] = [
         Done::Saved,
         Done::Claimed,
         Done::Resumed,
@@ -195,6 +206,8 @@ impl Done {
         Done::Reprioritised,
         Done::Reviewed,
         Done::SentFromOutbox,
+        Done::Acknowledged,
+        Done::WarningRead,
     ];
 
     /// The notice's translation key.
@@ -213,13 +226,15 @@ impl Done {
             Done::Reprioritised => k!("reprioritised"),
             Done::Reviewed => k!("reviewed"),
             Done::SentFromOutbox => k!("sent_from_outbox"),
+            Done::Acknowledged => k!("acknowledged"),
+            Done::WarningRead => k!("warning_read_done"),
         }
     }
 
     /// The call stays on this operator's form (they hold it) rather than
     /// leaving their hands.
     pub fn keeps_the_call(self) -> bool {
-        matches!(self, Done::Claimed | Done::Saved | Done::Resumed)
+        matches!(self, Done::Claimed | Done::Saved | Done::Resumed | Done::WarningRead)
     }
 }
 

@@ -33,9 +33,7 @@ pub fn inbox_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
             ui.horizontal(|ui| {
                 ui.strong(&r.number);
                 ui.label(code_name(lang, r.status.as_str()));
-                if r.overdue {
-                    ui.label(RichText::new(lang.tr(k!("overdue"))).strong().color(RED));
-                }
+                crate::console::widgets::referral_deadline_ui(ui, lang, r, chrono::Utc::now());
                 ui.label(RichText::new(crate::model::stats::local_time(r.created_at, "%m-%d %H:%M")).weak());
             });
             if let Some(f) = &r.feedback {

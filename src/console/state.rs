@@ -70,6 +70,42 @@ pub struct Draft {
     pub held_since: Option<chrono::DateTime<chrono::Utc>>,
     /// Agencies notified with the patrol; `None` follows the suggestion.
     pub co_notify: Option<Vec<Agency>>,
+    /// The editable fields as the service last stored them: what an action
+    /// compares the form with, so edits not yet saved go with it.
+    pub stored: FormValues,
+    /// The operator has marked the caller's nuisance warning read.
+    pub warning_read: bool,
+}
+
+/// The fields of the form an operator edits, as shown (codes fall back on
+/// the suggestion the form prefills them with).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FormValues {
+    pub phone: String,
+    pub name: String,
+    pub callback: String,
+    pub location: String,
+    pub narrative: String,
+    pub category: Option<Category>,
+    pub agency: Option<Agency>,
+    pub priority: Option<Priority>,
+}
+
+impl FormValues {
+    /// What the service holds for the call.
+    pub fn stored(i: &Incident) -> Self {
+        let phone = |p: &Option<crate::model::CallerPhone>| p.as_ref().map(|p| p.to_string()).unwrap_or_default();
+        FormValues {
+            phone: phone(&i.caller.phone),
+            name: i.caller.name.clone().unwrap_or_default(),
+            callback: phone(&i.caller.callback_number),
+            location: i.location.text.clone(),
+            narrative: i.narrative.clone(),
+            category: i.category,
+            agency: i.agency,
+            priority: i.priority,
+        }
+    }
 }
 
 impl Draft {
@@ -107,7 +143,54 @@ impl Draft {
             contact: i.caller.wechat_id.clone().or_else(|| i.caller.web_account.clone()),
             held_since: i.held_since,
             co_notify: None,
+            stored: FormValues::stored(i),
+            warning_read: i.warning_read_at.is_some(),
         }
+    }
+
+    /// Takes in a newer version of the call (a colleague's edit, a lead's
+    /// new priority, this operator's own save): each field the operator
+    /// has not touched follows the service, each one they have keeps their
+    /// text, so neither side's change is lost.
+    pub fn rebase(&mut self, after: &Incident) {
+        let new = FormValues::stored(after);
+        macro_rules! follow {
+            ($($f:ident),+) => {$(
+                if self.$f == self.stored.$f {
+                    self.$f = new.$f.clone();
+                }
+            )+};
+        }
+        follow!(phone, name, callback, location, narrative, category, agency, priority);
+        self.stored = new;
+        self.version = after.version;
+        self.jurisdiction = after.location.jurisdiction.clone();
+        self.warning_read = after.warning_read_at.is_some();
+    }
+
+    /// The form as the operator sees it.
+    pub fn shown(&self, suggestion: Option<&Suggestion>) -> FormValues {
+        FormValues {
+            phone: self.phone.clone(),
+            name: self.name.clone(),
+            callback: self.callback.clone(),
+            location: self.location.clone(),
+            narrative: self.narrative.clone(),
+            category: self.category.or(suggestion.map(|s| s.category)),
+            agency: self.agency.or(suggestion.map(|s| s.agency)),
+            priority: self.priority.or(suggestion.map(|s| s.priority)),
+        }
+    }
+
+    /// The edit to save before an action on a stored call: `None` when the
+    /// form shows what the service holds. Dispatching on the prefilled
+    /// suggestion saves it too, so the unit goes out on the category the
+    /// operator saw and the call-quality review counts it as theirs.
+    pub fn unsaved(&self, suggestion: Option<&Suggestion>) -> Result<Option<IncidentPatch>, crate::model::DomainError> {
+        if self.incident_id.is_none() || self.shown(suggestion) == self.stored {
+            return Ok(None);
+        }
+        self.to_patch(suggestion).map(Some)
     }
 
     fn opt(s: &str) -> Option<String> {

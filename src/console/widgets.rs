@@ -44,6 +44,55 @@ pub(crate) fn wait_text(secs: i64) -> String {
     }
 }
 
+/// Time left (or past) in the largest units that matter: days and hours
+/// for a closing deadline, h:mm:ss for the rest.
+pub(crate) fn left_text(lang: Lang, secs: i64) -> String {
+    if secs >= 86_400 {
+        format!("{}{} {}h", secs / 86_400, lang.tr(k!("days_short")), secs / 3600 % 24)
+    } else {
+        wait_text(secs)
+    }
+}
+
+/// The deadline of a referral's stage (accept, first feedback, close) with
+/// the time left, red once past; until the agency accepts, 110 answers for
+/// the call and the label says so.
+pub(crate) fn referral_deadline_ui(
+    ui: &mut Ui,
+    lang: Lang,
+    r: &crate::model::Referral,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    use crate::model::ReferralStatus;
+    let Some(due) = r.deadline() else {
+        ui.label("—");
+        return;
+    };
+    let stage = lang.tr(match r.status {
+        ReferralStatus::Sent => k!("deadline_accept"),
+        ReferralStatus::Accepted => k!("deadline_feedback"),
+        _ => k!("deadline_close"),
+    });
+    let ours = if r.status.still_ours() {
+        format!(" · {}", lang.tr(k!("still_ours")))
+    } else {
+        String::new()
+    };
+    let left = (due - now).num_seconds();
+    let text = if left >= 0 {
+        RichText::new(format!("{stage} {}{ours}", left_text(lang, left)))
+    } else {
+        RichText::new(format!(
+            "{stage} {} +{}{ours}",
+            lang.tr(k!("overdue")),
+            left_text(lang, -left)
+        ))
+        .strong()
+        .color(RED)
+    };
+    ui.label(text);
+}
+
 /// The start of a call's narrative, or why there is none (a hang-up).
 pub(crate) fn first_words(lang: Lang, entry: &QueueEntry, chars: usize) -> String {
     if entry.summary.is_empty() {
@@ -170,10 +219,12 @@ pub(crate) fn highlighted(ui: &Ui, text: &str, spans: &[(usize, usize)]) -> Layo
     job
 }
 
-/// Available green, on the way amber, at the scene blue, off duty grey.
+/// Available green, waiting to sign red, on the way amber, at the scene
+/// blue, off duty grey.
 pub(crate) fn unit_color(status: UnitStatus) -> Color32 {
     match status {
         UnitStatus::Available => GREEN,
+        UnitStatus::Assigned => RED,
         UnitStatus::EnRoute => AMBER,
         UnitStatus::OnScene => Color32::from_rgb(0x3b, 0x7d, 0xd8),
         UnitStatus::OffDuty => Color32::GRAY,

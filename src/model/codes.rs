@@ -232,7 +232,15 @@ string_enum! {
 }
 
 string_enum! {
-    pub enum UnitStatus { Available = "available", EnRoute = "en_route", OnScene = "on_scene", OffDuty = "off_duty" }
+    /// A dispatched unit is `assigned` until it signs for the order (签收)
+    /// and sets off (`en_route`).
+    pub enum UnitStatus {
+        Available = "available",
+        Assigned = "assigned",
+        EnRoute = "en_route",
+        OnScene = "on_scene",
+        OffDuty = "off_duty",
+    }
 }
 
 string_enum! {
@@ -287,6 +295,13 @@ string_enum! {
         CallbackInTime = "callback_in_time",
         /// The agency accepted the referral by its deadline.
         ReferralAcceptedInTime = "referral_accepted_in_time",
+        /// A dispatched call went out on a category the operator set (on the
+        /// form or in the intake), not one the service filled in from the
+        /// suggestion.
+        CategoryChosen = "category_chosen",
+        /// A call closed as invalid whose caller carried a nuisance warning:
+        /// the operator marked the warning read before closing.
+        WarningRead = "warning_read",
     }
 }
 

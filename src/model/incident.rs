@@ -78,6 +78,9 @@ pub struct Incident {
     /// When the call was first taken by an operator.
     pub claimed_at: Option<DateTime<Utc>>,
     pub dispatched_at: Option<DateTime<Utc>>,
+    /// When the dispatched unit signed for the order (签收).
+    #[serde(default)]
+    pub acknowledged_at: Option<DateTime<Utc>>,
     pub on_scene_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     pub close_reason: Option<CloseReason>,
@@ -88,6 +91,14 @@ pub struct Incident {
     pub co_notify: Vec<Agency>,
     /// Set for a call that ended before its matter was stated.
     pub disconnect: Option<Disconnect>,
+    /// When an operator last set the category (in the intake or an edit);
+    /// `None` when only the service filled it in from the suggestion.
+    #[serde(default)]
+    pub category_set_at: Option<DateTime<Utc>>,
+    /// When the operator holding the call marked the caller's nuisance
+    /// warning read.
+    #[serde(default)]
+    pub warning_read_at: Option<DateTime<Utc>>,
     /// Bumped by every change; a write with a stale version is refused.
     pub version: i64,
     pub updated_at: DateTime<Utc>,
@@ -97,6 +108,7 @@ impl Incident {
     /// A just-received incident, not yet stored (id 0). A call an operator
     /// logs is held by them at once; a gateway's call waits in the queue.
     pub fn taken_in(new: &NewIncident, holder: Option<UserRef>, now: DateTime<Utc>) -> Incident {
+        let chosen_at = new.category.and(holder.as_ref()).map(|_| now);
         Incident {
             id: 0,
             channel: new.channel,
@@ -118,6 +130,7 @@ impl Incident {
             holder,
             handled_by: None,
             dispatched_at: None,
+            acknowledged_at: None,
             on_scene_at: None,
             closed_at: None,
             close_reason: None,
@@ -126,6 +139,9 @@ impl Incident {
             unit_id: None,
             co_notify: Vec::new(),
             disconnect: new.disconnect,
+            // Only an operator's own intake counts as their choice.
+            category_set_at: chosen_at,
+            warning_read_at: None,
             version: 1,
             updated_at: now,
         }

@@ -25,6 +25,10 @@ pub enum IncidentOp {
         unit_id: UnitId,
         co_notify: Vec<Agency>,
     },
+    /// The dispatched unit signs for the order and sets off.
+    Acknowledge,
+    /// The operator holding the call has read the caller's nuisance warning.
+    ReadWarning,
     OnScene,
     Resolve,
     Refer {
@@ -71,6 +75,8 @@ impl IncidentOp {
             IncidentOp::Release { .. } => "incident.released",
             IncidentOp::Update { .. } => "incident.updated",
             IncidentOp::Dispatch { .. } => "incident.dispatched",
+            IncidentOp::Acknowledge => "incident.acknowledged",
+            IncidentOp::ReadWarning => "incident.warning_read",
             IncidentOp::OnScene => "incident.on_scene",
             IncidentOp::Resolve => "incident.resolved",
             IncidentOp::Refer { .. } => "incident.referred",
@@ -231,6 +237,7 @@ pub fn apply(
             }
             if let Some(c) = patch.category {
                 inc.category = Some(c);
+                inc.category_set_at = Some(now);
             }
             if let Some(a) = patch.agency {
                 inc.agency = Some(a);
@@ -272,7 +279,29 @@ pub fn apply(
                 }
             }
             hand_off(inc, actor);
-            effects.unit_status = Some((unit.id, UnitStatus::EnRoute));
+            effects.unit_status = Some((unit.id, UnitStatus::Assigned));
+        }
+        IncidentOp::Acknowledge => {
+            if inc.status != Dispatched {
+                return Err(illegal("acknowledge the order of", inc.status));
+            }
+            if inc.acknowledged_at.is_some() {
+                return Err(DomainError::conflict(
+                    "already_acknowledged",
+                    "the unit has already signed for this order",
+                ));
+            }
+            inc.acknowledged_at = Some(now);
+            effects.unit_status = inc.unit_id.map(|u| (u, UnitStatus::EnRoute));
+        }
+        IncidentOp::ReadWarning => {
+            if !inc.status.is_queued() {
+                return Err(illegal("mark the warning read on", inc.status));
+            }
+            must_hold(inc)?;
+            // Recorded even when the warning came after intake (a flag set
+            // while the call waited): the console shows the live history.
+            inc.warning_read_at.get_or_insert(now);
         }
         IncidentOp::OnScene => {
             if inc.status != Dispatched {
@@ -280,6 +309,9 @@ pub fn apply(
             }
             inc.status = OnScene;
             inc.on_scene_at = Some(now);
+            // A unit that reached the scene got the order, whether or not
+            // its signature came through.
+            inc.acknowledged_at.get_or_insert(now);
             effects.unit_status = inc.unit_id.map(|u| (u, UnitStatus::OnScene));
         }
         IncidentOp::Resolve => {
@@ -397,6 +429,7 @@ pub fn apply(
             // The agency said it is police business: the call taker decides
             // the category afresh, with the suggestion still there to help.
             inc.category = None;
+            inc.category_set_at = None;
             inc.closed_at = None;
             inc.holder = None;
             inc.held_since = None;

@@ -130,6 +130,14 @@ pub fn review_call(inc: &Incident, facts: &QaFacts, limits: &QaLimits, now: Date
         let recorded = !place.text.trim().is_empty() || place.jurisdiction.is_some() || place.lat.is_some();
         judge(QaCheck::LocationRecorded, recorded);
     }
+    if let Some(out) = inc.dispatched_at {
+        // Judged at dispatch: the category the unit went out on.
+        judge(QaCheck::CategoryChosen, inc.category_set_at.is_some_and(|at| at <= out));
+    }
+    let warned = inc.suggestion.as_ref().is_some_and(|s| s.nuisance_warning.is_some());
+    if let (true, Some(CloseReason::Invalid), Some(closed)) = (warned, inc.close_reason, inc.closed_at) {
+        judge(QaCheck::WarningRead, inc.warning_read_at.is_some_and(|at| at <= closed));
+    }
     if inc.effective_priority() == Priority::P1 && inc.close_reason.is_none() {
         let limit = inc.received_at + limits.p1_dispatch;
         match inc.dispatched_at {

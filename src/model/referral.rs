@@ -35,8 +35,15 @@ pub struct Referral {
     /// Accept by then, or the referral is overdue.
     pub due_at: DateTime<Utc>,
     pub accepted_at: Option<DateTime<Utc>>,
+    /// Set at acceptance: the first feedback is due by then…
+    #[serde(default)]
+    pub feedback_due_at: Option<DateTime<Utc>>,
+    /// …and the order closed by then (working days, China time).
+    #[serde(default)]
+    pub close_due_at: Option<DateTime<Utc>>,
     pub feedback_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// Past the deadline of its stage (see [`Referral::deadline`]).
     pub overdue: bool,
     /// Why the agency handed it back, and when.
     #[serde(default)]
@@ -59,6 +66,36 @@ pub struct Referral {
     pub three_way_parties: Option<String>,
     #[serde(default)]
     pub three_way_at: Option<DateTime<Utc>>,
+}
+
+impl Referral {
+    /// The deadline the order is working to now: acceptance while sent,
+    /// the first feedback once accepted, closing once fed back; none once
+    /// finished or waiting for the lead.
+    pub fn deadline(&self) -> Option<DateTime<Utc>> {
+        match self.status {
+            ReferralStatus::Sent => Some(self.due_at),
+            ReferralStatus::Accepted => self.feedback_due_at,
+            ReferralStatus::Feedback => self.close_due_at,
+            _ => None,
+        }
+    }
+}
+
+/// How long an agency has for each stage after accepting.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReferralLimits {
+    pub feedback_within: chrono::Duration,
+    pub close_working_days: u32,
+}
+
+impl Default for ReferralLimits {
+    fn default() -> Self {
+        ReferralLimits {
+            feedback_within: chrono::Duration::hours(24),
+            close_working_days: 5,
+        }
+    }
 }
 
 /// Records a three-way call on a referral still in play (the staff: a call
@@ -212,6 +249,7 @@ pub fn apply_referral(
     step: ReferralStep,
     actor: &User,
     now: DateTime<Utc>,
+    limits: ReferralLimits,
 ) -> Result<(), DomainError> {
     if actor.role != Role::Agency || actor.agency != Some(r.agency) {
         return Err(DomainError::forbidden(
@@ -224,6 +262,8 @@ pub fn apply_referral(
         (ReferralStep::Accept, Sent) => {
             r.status = Accepted;
             r.accepted_at = Some(now);
+            r.feedback_due_at = Some(now + limits.feedback_within);
+            r.close_due_at = Some(working_days_after(now, limits.close_working_days));
         }
         (ReferralStep::Feedback(text), Accepted | Feedback) => {
             let text = text.trim();

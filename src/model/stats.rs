@@ -63,6 +63,9 @@ pub struct StatsQuery {
     /// …and the unit's feedback (the call resolved) within this many
     /// seconds of dispatch (default 30 minutes).
     pub feedback_secs: i64,
+    /// The unit signed for the order within this many seconds of dispatch
+    /// (default 30).
+    pub ack_secs: i64,
 }
 
 impl StatsQuery {
@@ -99,12 +102,17 @@ impl StatsQuery {
             dispatch_secs,
             out_secs: 300,
             feedback_secs: 1800,
+            ack_secs: 30,
         })
     }
 
     /// The centre's own KPI thresholds (see [`StatsQuery::out_secs`]).
-    pub fn with_kpis(mut self, out_secs: i64, feedback_secs: i64) -> Result<Self, DomainError> {
-        for (field, v) in [("out_secs", out_secs), ("feedback_secs", feedback_secs)] {
+    pub fn with_kpis(mut self, ack_secs: i64, out_secs: i64, feedback_secs: i64) -> Result<Self, DomainError> {
+        for (field, v) in [
+            ("ack_secs", ack_secs),
+            ("out_secs", out_secs),
+            ("feedback_secs", feedback_secs),
+        ] {
             if !(1..=86_400).contains(&v) {
                 return Err(DomainError::invalid(
                     field,
@@ -112,6 +120,7 @@ impl StatsQuery {
                 ));
             }
         }
+        self.ack_secs = ack_secs;
         self.out_secs = out_secs;
         self.feedback_secs = feedback_secs;
         Ok(self)
@@ -249,13 +258,18 @@ pub struct ShiftStats {
     pub kpis: Kpis,
 }
 
-/// Police out within `out.threshold_secs` of the call (5 min by default;
-/// a call still without a unit past it has failed), and the unit's
+/// The order signed for within `ack.threshold_secs` of dispatch (30 s by
+/// default; a unit still unsigned past it has failed), police out (the
+/// unit signed and set off) within `out.threshold_secs` of the call (5 min
+/// by default; a call still without a unit on its way past it has
+/// failed), and the unit's
 /// feedback (the call resolved) within `feedback.threshold_secs` of
 /// dispatch (30 min by default). Follow-up coverage and satisfaction are in
 /// [`FollowupStats`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Kpis {
+    #[serde(default)]
+    pub ack: Timing,
     pub out: Timing,
     pub feedback: Timing,
 }

@@ -258,6 +258,35 @@ pub async fn dispatch(
     Ok(Json(run(&state, &auth, id, req.version, op).await?.incident))
 }
 
+/// The dispatched unit signs for the order (签收) and sets off: the unit
+/// goes from `assigned` to `en_route`. Recorded by whoever holds the radio
+/// (a call taker or lead) or the unit's terminal through a staff account.
+#[utoipa::path(post, path = "/incidents/{id}/acknowledge", tag = "incidents", security(("bearer" = [])),
+    responses((status = 200, body = Incident), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    auth: Auth<Staff>,
+    ApiPath(id): ApiPath<IncidentId>,
+) -> ApiResult<Json<Incident>> {
+    Ok(Json(
+        run(&state, &auth, id, None, IncidentOp::Acknowledge).await?.incident,
+    ))
+}
+
+/// The operator holding the call marks the caller's nuisance warning read
+/// (the call-quality review asks for it before a close as invalid).
+#[utoipa::path(post, path = "/incidents/{id}/warning-read", tag = "incidents", security(("bearer" = [])),
+    responses((status = 200, body = Incident), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn warning_read(
+    State(state): State<AppState>,
+    auth: Auth<Staff>,
+    ApiPath(id): ApiPath<IncidentId>,
+) -> ApiResult<Json<Incident>> {
+    Ok(Json(
+        run(&state, &auth, id, None, IncidentOp::ReadWarning).await?.incident,
+    ))
+}
+
 /// The dispatched unit reports it is on scene.
 #[utoipa::path(post, path = "/incidents/{id}/on-scene", tag = "incidents", security(("bearer" = [])),
     responses((status = 200, body = Incident), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]

@@ -91,7 +91,11 @@ pub async fn shift_stats(
         p.answer_secs.unwrap_or(15),
         p.dispatch_secs.unwrap_or(60),
     )?
-    .with_kpis(p.out_secs.unwrap_or(300), p.feedback_secs.unwrap_or(1800))?;
+    .with_kpis(
+        p.ack_secs.unwrap_or(30),
+        p.out_secs.unwrap_or(300),
+        p.feedback_secs.unwrap_or(1800),
+    )?;
     Ok(Json(state.store.stats(&q, now).await?))
 }
 

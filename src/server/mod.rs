@@ -205,6 +205,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(incidents::claim))
         .routes(routes!(incidents::release))
         .routes(routes!(incidents::dispatch))
+        .routes(routes!(incidents::acknowledge))
+        .routes(routes!(incidents::warning_read))
         .routes(routes!(incidents::on_scene))
         .routes(routes!(incidents::resolve_incident))
         .routes(routes!(incidents::refer))

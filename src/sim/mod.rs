@@ -269,7 +269,9 @@ pub async fn colleague(client: ApiClient, pace: Pace, seed: u64, cancel: Cancell
     // Only its own: the person at the demo console keeps their dispatches.
     let me = client.login_info().await.ok().map(|u| u.id);
     for unit in client.units().await.unwrap_or_default() {
-        if let (Some(id), UnitStatus::EnRoute | UnitStatus::OnScene) = (unit.incident_id, unit.status) {
+        if let (Some(id), UnitStatus::Assigned | UnitStatus::EnRoute | UnitStatus::OnScene) =
+            (unit.incident_id, unit.status)
+        {
             let mine = client
                 .incident(id)
                 .await
@@ -277,7 +279,7 @@ pub async fn colleague(client: ApiClient, pace: Pace, seed: u64, cancel: Cancell
             if !mine {
                 continue;
             }
-            if unit.status == UnitStatus::EnRoute {
+            if unit.status != UnitStatus::OnScene {
                 client.on_scene(id).await.ok();
             }
             client.resolve(id).await.ok();
@@ -328,6 +330,14 @@ pub async fn colleague(client: ApiClient, pace: Pace, seed: u64, cancel: Cancell
                 };
                 match unit {
                     Some(u) => {
+                        // As at the console: the category is confirmed with
+                        // the dispatch, not left to the suggestion.
+                        let confirm = crate::model::IncidentPatch {
+                            version: call.version,
+                            category: call.suggestion.as_ref().map(|s| s.category),
+                            ..Default::default()
+                        };
+                        client.update(id, &confirm).await.ok();
                         let r = client.dispatch(id, u.id, &[]).await.map(drop);
                         let (c, on, clear) = (
                             client.clone(),
@@ -381,6 +391,36 @@ impl Default for AgencyPace {
             close: (30.0, 240.0),
             returns: 0.08,
             late: 0.05,
+        }
+    }
+}
+
+/// The units' terminals for demos and tests: every unit dispatched (by a
+/// simulated colleague or the person at the console) signs for its order
+/// within `span` seconds; a `late` share of them only after the 30 s the
+/// centre is judged by. `client` is a staff account. Delays are drawn from
+/// the incident id and the seed, and timed from the unit's own status
+/// time, so a restarted simulator picks up where it was.
+pub async fn terminals(client: ApiClient, span: (f64, f64), late: f64, seed: u64, cancel: CancellationToken) {
+    use crate::model::UnitStatus;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            _ = cancel.cancelled() => return,
+        }
+        let now = chrono::Utc::now();
+        for u in client.units().await.unwrap_or_default() {
+            let (UnitStatus::Assigned, Some(id), Some(since)) = (u.status, u.incident_id, u.status_since) else {
+                continue;
+            };
+            let mut rng = StdRng::seed_from_u64(seed ^ (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let wait = rng.random_range(span.0..span.1.max(span.0 + 1e-3));
+            let wait = if rng.random_bool(late) { 30.0 + wait } else { wait };
+            if ((now - since).num_milliseconds() as f64) / 1000.0 >= wait
+                && let Err(e) = client.acknowledge(id).await
+            {
+                tracing::info!("simulated terminal of {} could not sign for #{id}: {e}", u.name);
+            }
         }
     }
 }

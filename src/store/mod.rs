@@ -92,6 +92,10 @@ pub use crate::model::AuditFilter;
 pub struct Policy {
     /// A referral not accepted within this time is overdue.
     pub referral_accept_secs: i64,
+    /// Once accepted, the agency's first feedback is due within this time…
+    pub referral_feedback_secs: i64,
+    /// …and the order closed within this many working days.
+    pub referral_close_working_days: u32,
     /// Share of P3/P4 calls dealt with that get a follow-up (回访); P1 and
     /// P2 always do.
     pub followup_share: f64,
@@ -104,6 +108,8 @@ impl Default for Policy {
     fn default() -> Self {
         Policy {
             referral_accept_secs: 30 * 60,
+            referral_feedback_secs: 24 * 3600,
+            referral_close_working_days: 5,
             followup_share: 0.1,
             rectify_working_days: 5,
         }

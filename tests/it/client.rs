@@ -127,7 +127,7 @@ async fn a_simulated_colleague_works_calls_as_triage_suggests() {
     assert_eq!(status(unit(0)), Some("available".into()), "its own unit cleared");
     assert_eq!(
         status(unit(1)),
-        Some("en_route".into()),
+        Some("assigned".into()),
         "another operator's dispatch left alone"
     );
     assert_eq!(gw_status(&srv, left[1]).await, "dispatched");
@@ -342,4 +342,41 @@ async fn simulated_callers_answer_follow_ups() {
             .filter(|f| f.outcome == Some(Satisfaction::Dissatisfied))
             .all(|f| f.reason.as_deref().is_some_and(|r| !r.is_empty()))
     );
+}
+
+/// The units' terminals sign for every order dispatched, within their span.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulated_terminals_sign_for_dispatched_orders() {
+    let srv = spawn_server(Backend::Sqlite).await;
+    srv.user("gw", Role::Gateway, None).await;
+    srv.user("ct", Role::CallTaker, None).await;
+    let gw = signed_in(srv.addr, "gw").await;
+    let ct = signed_in(srv.addr, "ct").await;
+    let inc = gw.intake(&voice("有人打架"), "fight").await.expect("intake").incident;
+    ct.claim(inc.id).await.expect("claim");
+    let unit = ct.units().await.expect("units")[0].id;
+    let sent = ct.dispatch(inc.id, unit, &[]).await.expect("dispatch");
+    assert!(sent.acknowledged_at.is_none());
+    let cancel = CancellationToken::new();
+    let terminals = tokio::spawn(jiejing::sim::terminals(
+        ct.clone(),
+        (0.01, 0.02),
+        0.0,
+        3,
+        cancel.clone(),
+    ));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let now = ct.incident(inc.id).await.expect("incident");
+        if now.acknowledged_at.is_some() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the order was never signed for");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    cancel.cancel();
+    terminals.await.expect("terminals stop on cancel");
+    let units = ct.units().await.expect("units");
+    let u = units.iter().find(|u| u.id == unit).expect("unit");
+    assert_eq!(u.status, jiejing::model::UnitStatus::EnRoute);
 }

@@ -217,7 +217,7 @@ fn taking_a_call_and_typing_changes_the_suggestion_then_dispatch_by_button() {
         .find(|u| u["id"] == unit)
         .cloned()
         .expect("unit");
-    assert_eq!(u["status"], "en_route", "dispatching sets the unit en route");
+    assert_eq!(u["status"], "assigned", "a dispatched unit waits to sign for the order");
     assert_eq!(
         u["jurisdiction"].as_str().map(|j| j.starts_with("CC-CY")),
         Some(true),
@@ -445,6 +445,55 @@ fn a_known_nuisance_caller_gets_a_red_banner_not_a_rejection() {
     let s = app(&h).state.desk.suggestion.clone().expect("suggestion");
     assert_eq!(s.priority, jiejing::model::Priority::P1);
     assert!(h.query_by_role_and_label(A11y::Button, "派警 (F2)").is_some());
+    // Marked read, which the call-quality review looks for.
+    assert!(incident(&env, id)["warning_read_at"].is_null());
+    h.get_by_role_and_label(A11y::Button, "已阅提示").click();
+    step_until(&mut h, "the warning marked read", |h| {
+        h.query_by_role_and_label(A11y::Button, "已阅提示").is_none()
+            && app(h).state.desk.draft.as_ref().is_some_and(|d| d.warning_read)
+    });
+    assert!(incident(&env, id)["warning_read_at"].is_string());
+    assert_eq!(
+        app(&h).state.desk.draft.as_ref().map(|d| d.version),
+        incident(&env, id)["version"].as_i64(),
+        "the form keeps up with the call"
+    );
+}
+
+#[test]
+fn an_action_saves_what_the_operator_typed_and_the_unit_signs_on_the_board() {
+    let env = env();
+    let mut h = console(&env);
+    let id = post(
+        &env,
+        json!({"channel": "sms", "phone": "13804310071", "location": "长春站", "narrative": "长春站北口有人打架"}),
+    );
+    take(&env, &mut h, id);
+    // Typed but not saved: F2 must not drop it.
+    h.get_by_label("地点").focus();
+    h.step();
+    h.get_by_label("地点").type_text("北口出租车候车区");
+    h.step();
+    h.key_press(egui::Key::F2);
+    step_until(&mut h, "dispatched", |_| incident(&env, id)["status"] == "dispatched");
+    let inc = incident(&env, id);
+    assert_eq!(inc["location"]["text"], "长春站北口出租车候车区");
+    assert!(
+        inc["category_set_at"].is_string(),
+        "the category on the form went with the unit: {inc}"
+    );
+    // The unit waits to sign; the board offers it, as the patrol answers the radio.
+    step_until(&mut h, "the sign button on the board", |h| {
+        h.query_by_role_and_label(A11y::Button, "签收").is_some()
+    });
+    h.get_by_role_and_label(A11y::Button, "签收").scroll_to_me();
+    h.get_by_role_and_label(A11y::Button, "签收").click();
+    step_until(&mut h, "acknowledged", |_| {
+        incident(&env, id)["acknowledged_at"].is_string()
+    });
+    step_until(&mut h, "the button gone once the unit is on its way", |h| {
+        h.query_by_role_and_label(A11y::Button, "签收").is_none()
+    });
 }
 
 #[test]
@@ -621,6 +670,19 @@ fn typing_keeps_its_field_when_a_line_appears_above_it() {
             .and_then(|a| a.state.desk.draft.as_ref())
             .is_some_and(|d| d.narrative.ends_with("落水了"))
     });
+    let draft = app(&h).state.desk.draft.clone().expect("the call on the form");
+    assert_eq!(
+        draft.location, "红旗街万达广场",
+        "a field the operator did not touch follows the colleague's edit"
+    );
+    // What the operator typed goes with their next action, on top of it.
+    assert_eq!(
+        draft
+            .unsaved(app(&h).state.desk.suggestion.as_ref())
+            .expect("valid")
+            .and_then(|p| p.narrative),
+        Some("有人落水了".to_owned())
+    );
 }
 
 #[test]

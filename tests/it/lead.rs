@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use jiejing::model::{
-    Agency, CloseReason, IncidentId, IncidentOp, IntakeRequest, Role, Unit, UnitStatus, User,
+    Agency, Category, CloseReason, IncidentId, IncidentOp, IncidentPatch, IntakeRequest, Role, Unit, UnitStatus, User,
     stats::{Dossier, ShiftStats},
 };
 use jiejing::store::{self, Policy, SqlStore, Store};
@@ -20,6 +20,7 @@ backend_tests!(
     reassign_reprioritise_and_release_are_audited,
     alerts_nuisance_ranking_and_dossier,
     qa_scores_are_exact_for_scripted_calls,
+    acknowledgement_warning_and_referral_deadlines,
 );
 
 /// The service's own database, to write history with chosen clocks: delays
@@ -103,6 +104,7 @@ async fn stats_are_exact_for_a_known_mix(backend: Backend) {
         co_notify: vec![],
     };
     h.op("ct1", a, dispatch(0), t0 + secs(50)).await;
+    h.op("ct1", a, IncidentOp::Acknowledge, t0 + secs(70)).await;
     h.op("ct1", a, IncidentOp::OnScene, t0 + secs(650)).await;
     let b = h
         .call(
@@ -142,6 +144,7 @@ async fn stats_are_exact_for_a_known_mix(backend: Backend) {
     let d = h.call(t0 + hour + secs(100), voice(Some("public_order"))).await;
     h.op("ct2", d, IncidentOp::Claim, t0 + hour + secs(130)).await;
     h.op("ct2", d, dispatch(1), t0 + hour + secs(230)).await;
+    h.op("ct2", d, IncidentOp::Acknowledge, t0 + hour + secs(260)).await;
     // Hour 2: two calls nobody took (one a silent hang-up) and one being worked.
     let two = secs(7200);
     h.call(
@@ -220,8 +223,19 @@ async fn stats_are_exact_for_a_known_mix(backend: Backend) {
         (1, Some(600.0), Some(600.0))
     );
 
-    // Police out within 5 minutes: a (50 s) and d (130 s) did; the two
-    // calls nobody took and the one still being worked have failed it.
+    // Orders signed for within 30 s of dispatch: a in 20 s, d in 30 s.
+    assert_eq!(
+        (
+            s.kpis.ack.count,
+            s.kpis.ack.within,
+            s.kpis.ack.judged,
+            s.kpis.ack.p50_secs
+        ),
+        (2, 2, 2, Some(20.0))
+    );
+    // Police out (the unit signed and set off) within 5 minutes: a (70 s)
+    // and d (160 s) did; the two calls nobody took and the one still
+    // being worked have failed it.
     assert_eq!(
         (
             s.kpis.out.count,
@@ -229,7 +243,7 @@ async fn stats_are_exact_for_a_known_mix(backend: Backend) {
             s.kpis.out.judged,
             s.kpis.out.p50_secs
         ),
-        (2, 2, 5, Some(50.0))
+        (2, 2, 5, Some(70.0))
     );
     // Feedback within 30 minutes of dispatch: neither a (on scene) nor d
     // (still en route) has resolved, both long past it.
@@ -238,8 +252,12 @@ async fn stats_are_exact_for_a_known_mix(backend: Backend) {
         (0, 0, 2)
     );
     let (_, own) = lead
-        .get(&format!("/stats?{range}&out_secs=100&feedback_secs=86400"))
+        .get(&format!("/stats?{range}&ack_secs=25&out_secs=100&feedback_secs=86400"))
         .await;
+    assert_eq!(
+        (&own["kpis"]["ack"]["within"], &own["kpis"]["ack"]["judged"]),
+        (&json!(1), &json!(2))
+    );
     assert_eq!(
         (&own["kpis"]["out"]["within"], &own["kpis"]["out"]["judged"]),
         (&json!(1), &json!(5))
@@ -663,11 +681,18 @@ async fn qa_scores_are_exact_for_scripted_calls(backend: Backend) {
         co_notify: vec![],
     };
 
-    // a: a P1 with its place, dispatched in 30 s (ct1): 2 of 2.
+    // a: a P1 with its place, its category set by ct1, dispatched in 30 s: 3 of 3.
     let a = h.call(t0, p1("红旗街万达广场")).await;
     h.op("ct1", a, IncidentOp::Claim, t0 + secs(5)).await;
+    let confirm = IncidentPatch {
+        category: Some(Category::Criminal),
+        ..Default::default()
+    };
+    let patch = Box::new(confirm.parse().expect("a valid patch"));
+    h.op("ct1", a, IncidentOp::Update { patch }, t0 + secs(20)).await;
     h.op("ct1", a, dispatch(0), t0 + secs(30)).await;
-    // b: a P1 with no place, dispatched after 90 s (ct1): 0 of 2.
+    // b: a P1 with no place, dispatched after 90 s on the suggestion alone
+    // (ct1): 0 of 3.
     let tb = t0 + secs(600);
     let b = h.call(tb, p1("")).await;
     h.op("ct1", b, IncidentOp::Claim, tb + secs(10)).await;
@@ -797,13 +822,21 @@ async fn qa_scores_are_exact_for_scripted_calls(backend: Backend) {
             (
                 a,
                 "ct1".into(),
-                vec![check("location_recorded", true), check("p1_dispatched_in_time", true)],
+                vec![
+                    check("location_recorded", true),
+                    check("category_chosen", true),
+                    check("p1_dispatched_in_time", true)
+                ],
                 json!(100.0)
             ),
             (
                 b,
                 "ct1".into(),
-                vec![check("location_recorded", false), check("p1_dispatched_in_time", false)],
+                vec![
+                    check("location_recorded", false),
+                    check("category_chosen", false),
+                    check("p1_dispatched_in_time", false)
+                ],
                 json!(0.0)
             ),
             (c, "ct2".into(), vec![check("callback_in_time", true)], json!(100.0)),
@@ -849,7 +882,7 @@ async fn qa_scores_are_exact_for_scripted_calls(backend: Backend) {
         .collect();
     assert_eq!(
         ops,
-        vec![("ct1".into(), 2, 4, 2, 50.0, 1), ("ct2".into(), 3, 2, 1, 50.0, 0)]
+        vec![("ct1".into(), 2, 6, 3, 50.0, 1), ("ct2".into(), 3, 2, 1, 50.0, 0)]
     );
 
     // The hand review: a late P1 is always drawn; a lead scores it.
@@ -904,4 +937,168 @@ async fn qa_scores_are_exact_for_scripted_calls(backend: Backend) {
     );
     let (s, b) = lead.get(&format!("/qa/operators?{wide}")).await;
     assert_eq!(assert_error(s, &b, StatusCode::BAD_REQUEST)["field"], "to");
+}
+
+/// Over HTTP with the service's own clock: a unit signs for its order
+/// (assigned → en route, once); the nuisance warning a call carries is
+/// marked read, and the call-quality review judges a close as invalid by
+/// it; the category a unit goes out on is the operator's or not; an
+/// accepted referral gets its feedback and closing deadlines.
+async fn acknowledgement_warning_and_referral_deadlines(backend: Backend) {
+    let srv = spawn_server(backend).await;
+    let ct = srv.user("ct1", Role::CallTaker, None).await;
+    let lead = srv.user("lead", Role::ShiftLead, None).await;
+    let power = srv.user("power", Role::Agency, Some(Agency::Utilities)).await;
+    let gw = srv.user("gateway", Role::Gateway, None).await;
+    let started = Utc::now() - Duration::seconds(5);
+
+    // A unit dispatched waits to sign; signing sets it off, and only once.
+    let call = ct
+        .intake(json!({"channel": "voice", "phone": "13804310061", "location": "红旗街", "narrative": "有人打架", "category": "public_order"}))
+        .await;
+    let id = call["id"].as_i64().expect("id");
+    let unit = ct.get(&format!("/incidents/{id}/units")).await.1["units"][0]["id"].clone();
+    let (s, d) = ct
+        .post(&format!("/incidents/{id}/dispatch"), json!({"unit_id": unit}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{d}");
+    assert!(d["acknowledged_at"].is_null());
+    let status_of = |units: &Value| {
+        units
+            .as_array()
+            .expect("units")
+            .iter()
+            .find(|u| u["id"] == unit)
+            .expect("unit")["status"]
+            .clone()
+    };
+    assert_eq!(status_of(&ct.get("/units").await.1), "assigned");
+    let (s, a) = ct.post_empty(&format!("/incidents/{id}/acknowledge")).await;
+    assert_eq!(s, StatusCode::OK, "{a}");
+    assert!(a["acknowledged_at"].is_string(), "{a}");
+    assert_eq!(status_of(&ct.get("/units").await.1), "en_route");
+    let (s, e) = ct.post_empty(&format!("/incidents/{id}/acknowledge")).await;
+    assert_eq!(
+        assert_error(s, &e, StatusCode::CONFLICT)["code"],
+        "already_acknowledged"
+    );
+    let (s, e) = ct.post_empty("/incidents/999999/acknowledge").await;
+    assert_error(s, &e, StatusCode::NOT_FOUND);
+
+    // A call from a flagged number carries the warning in its suggestion.
+    lead.post(
+        "/callers/13804310062/flags",
+        json!({"flag": "nuisance", "note": "三个月内虚假报警12次"}),
+    )
+    .await;
+    let warned = |narrative: &str| json!({"channel": "voice", "phone": "13804310062", "narrative": narrative});
+    let unread = gateway_call(&gw, warned("喂喂，没事，打错了")).await;
+    let read = gateway_call(&gw, warned("我就是想聊聊天")).await;
+    for id in [unread, read] {
+        let (s, i) = ct.post_empty(&format!("/incidents/{id}/claim")).await;
+        assert_eq!(s, StatusCode::OK, "{i}");
+        assert!(i["suggestion"]["nuisance_warning"].is_string(), "{i}");
+    }
+    // Only the holder marks it read.
+    let (s, e) = lead.post_empty(&format!("/incidents/{read}/warning-read")).await;
+    assert_eq!(s, StatusCode::OK, "a lead may act on any call: {e}");
+    let other = srv.user("ct2", Role::CallTaker, None).await;
+    let (s, e) = other.post_empty(&format!("/incidents/{read}/warning-read")).await;
+    assert_eq!(assert_error(s, &e, StatusCode::CONFLICT)["code"], "held_by_other");
+    for id in [unread, read] {
+        let (s, b) = ct
+            .post(&format!("/incidents/{id}/close"), json!({"reason": "invalid"}))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    let (s, e) = ct.post_empty(&format!("/incidents/{read}/warning-read")).await;
+    assert_eq!(assert_error(s, &e, StatusCode::CONFLICT)["code"], "wrong_state");
+
+    // A call dispatched on the suggestion alone, without the operator's category.
+    let bare = gateway_call(
+        &gw,
+        json!({"channel": "sms", "phone": "13804310063", "narrative": "红旗街有人打架，快来"}),
+    )
+    .await;
+    ct.post_empty(&format!("/incidents/{bare}/claim")).await;
+    let unit2 = ct.get(&format!("/incidents/{bare}/units")).await.1["units"][0]["id"].clone();
+    let (s, b) = ct
+        .post(&format!("/incidents/{bare}/dispatch"), json!({"unit_id": unit2}))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert!(
+        b["category_set_at"].is_null() && b["category"].is_string(),
+        "the service filled it in: {b}"
+    );
+
+    let range = format!(
+        "from={}&to={}",
+        started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        (Utc::now() + Duration::seconds(5)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    let (s, calls) = lead.get(&format!("/qa/calls?{range}")).await;
+    assert_eq!(s, StatusCode::OK, "{calls}");
+    let result = |id: i64, check: &str| {
+        calls
+            .as_array()
+            .expect("calls")
+            .iter()
+            .find(|c| c["incident_id"] == id)
+            .expect("call")["checks"]
+            .as_array()
+            .expect("checks")
+            .iter()
+            .find(|c| c["check"] == check)
+            .map(|c| c["passed"] == true)
+    };
+    assert_eq!(
+        result(id, "category_chosen"),
+        Some(true),
+        "the operator's intake set it"
+    );
+    assert_eq!(result(bare, "category_chosen"), Some(false));
+    assert_eq!(result(unread, "warning_read"), Some(false));
+    assert_eq!(result(read, "warning_read"), Some(true));
+    assert_eq!(result(id, "warning_read"), None, "no warning, no check");
+    let (_, stats) = lead.get(&format!("/stats?{range}")).await;
+    assert_eq!(
+        (&stats["kpis"]["ack"]["count"], &stats["kpis"]["ack"]["within"]),
+        (&json!(1), &json!(1)),
+        "{}",
+        stats["kpis"]
+    );
+
+    // An accepted referral works to its feedback deadline, then its closing one.
+    let water = ct
+        .intake(json!({"channel": "voice", "phone": "13804310064", "location": "红旗街", "narrative": "小区停水两天了", "category": "non_police"}))
+        .await;
+    let (s, r) = ct
+        .post(
+            &format!("/incidents/{}/refer", water["id"]),
+            json!({"agency": "utilities"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let rid = r["referral"]["id"].as_i64().expect("referral id");
+    assert!(r["referral"]["feedback_due_at"].is_null());
+    let (s, acc) = power.post_empty(&format!("/referrals/{rid}/accept")).await;
+    assert_eq!(s, StatusCode::OK, "{acc}");
+    let at = |v: &Value| {
+        DateTime::parse_from_rfc3339(v.as_str().expect("a time"))
+            .expect("rfc3339")
+            .to_utc()
+    };
+    let accepted = at(&acc["accepted_at"]);
+    assert_eq!(at(&acc["feedback_due_at"]) - accepted, Duration::hours(24));
+    assert_eq!(
+        at(&acc["close_due_at"]),
+        jiejing::model::working_days_after(accepted, 5),
+        "{acc}"
+    );
+    assert_eq!(acc["overdue"], false);
+}
+
+/// An intake through a channel gateway: queued for any operator.
+async fn gateway_call(gw: &crate::helpers::Api, body: Value) -> IncidentId {
+    gw.intake(body).await["id"].as_i64().expect("id")
 }

@@ -468,7 +468,7 @@ async fn dispatch_lifecycle_moves_the_unit(backend: Backend) {
             .expect("unit")["status"]
             .clone()
     };
-    assert_eq!(unit_status(&ct.get("/units").await.1), "en_route");
+    assert_eq!(unit_status(&ct.get("/units").await.1), "assigned");
     // The busy unit is no longer recommended, and cannot be dispatched again.
     let other = ct.intake(voice("13804310002", "红旗街", "有人打架")).await;
     let (_, rec2) = ct.get(&format!("/incidents/{}/units", other["id"])).await;
@@ -486,7 +486,7 @@ async fn dispatch_lifecycle_moves_the_unit(backend: Backend) {
         )
         .await;
     let err = assert_error(s, &b, StatusCode::CONFLICT);
-    assert!(err["message"].as_str().is_some_and(|m| m.contains("en_route")), "{err}");
+    assert!(err["message"].as_str().is_some_and(|m| m.contains("assigned")), "{err}");
 
     let (s, b) = ct.post_empty(&format!("/incidents/{id}/on-scene")).await;
     assert_eq!((s, &b["status"]), (StatusCode::OK, &json!("on_scene")));

@@ -245,8 +245,9 @@ pub fn perform(state: &mut ConsoleState, action: Action, cmds: &mut Vec<Command>
             },
             Err(e) => return state.notice(crate::console::i18n::domain_error(lang, &e), true),
         },
-        (Some(id), _) => match then {
-            Some(then) => Command::Act { id, then },
+        (Some(id), _) => match then.map(|then| act(state, id, then)) {
+            Some(Ok(command)) => command,
+            Some(Err(e)) => return state.notice(crate::console::i18n::domain_error(lang, &e), true),
             None => return,
         },
         (None, _) => match draft.to_intake(suggestion) {
@@ -279,14 +280,32 @@ pub fn perform(state: &mut ConsoleState, action: Action, cmds: &mut Vec<Command>
 pub(crate) fn ask_link(state: &mut ConsoleState, of: crate::model::IncidentId) {
     let Some(draft) = state.desk.draft.clone() else { return };
     let Some(id) = draft.incident_id else { return };
+    let command = match act(state, id, Then::Link(of)) {
+        Ok(c) => c,
+        Err(e) => {
+            let lang = state.lang();
+            return state.notice(crate::console::i18n::domain_error(lang, &e), true);
+        }
+    };
     state.desk.confirm = Some(crate::console::state::Confirm {
         question: k!("confirm_link"),
-        command: Command::Act {
-            id,
-            then: Then::Link(of),
-        },
+        command,
         draft,
     });
+}
+
+/// An action on the call on the form, carrying the form's unsaved edits
+/// (checked as Save checks them) so they are stored before it.
+pub(crate) fn act(
+    state: &ConsoleState,
+    id: crate::model::IncidentId,
+    then: Then,
+) -> Result<Command, crate::model::DomainError> {
+    let edits = match state.desk.draft.as_ref().filter(|d| d.incident_id == Some(id)) {
+        Some(d) => d.unsaved(state.desk.suggestion.as_ref())?.map(Box::new),
+        None => None,
+    };
+    Ok(Command::Act { id, then, edits })
 }
 
 /// The question a close or merge asks before it goes ahead.

@@ -134,6 +134,7 @@ pub(crate) fn supplements_ui(
                 cmds.push(Command::Act {
                     id: from,
                     then: Then::Unlink,
+                    edits: None,
                 });
             }
         });

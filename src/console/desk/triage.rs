@@ -19,6 +19,17 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
                             .color(Color32::WHITE),
                     );
                 }
+                // Read, then judged as usual: the call-quality review asks
+                // for it before a call from this number is closed as invalid.
+                if let Some(d) = state.desk.draft.as_ref()
+                    && let Some(id) = d.incident_id
+                {
+                    if d.warning_read {
+                        ui.label(RichText::new(lang.tr(k!("warning_read_done"))).color(Color32::WHITE));
+                    } else if ui.button(lang.tr(k!("mark_warning_read"))).clicked() {
+                        cmds.push(Command::ReadWarning(id));
+                    }
+                }
             });
         }
         ui.label(format!(
@@ -153,6 +164,7 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
         ui.separator();
         co_notify_ui(ui, state, &co);
     }
+    let mut chosen = None;
     if let Some(rec) = &state.desk.recommendation {
         ui.strong(lang.tr(k!("units")));
         if let Some(j) = &rec.jurisdiction {
@@ -178,16 +190,22 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
                         format!("{} {}{plus}", lang.tr(k!("dispatch_unit")), u.name)
                     };
                     if ui.small_button(label).clicked() {
-                        cmds.push(Command::Act {
+                        chosen = Some((
                             id,
-                            then: Then::Dispatch {
+                            Then::Dispatch {
                                 unit_id: u.id,
                                 co_notify: co.clone(),
                             },
-                        });
+                        ));
                     }
                 }
             });
+        }
+    }
+    if let Some((id, then)) = chosen {
+        match act(state, id, then) {
+            Ok(c) => cmds.push(c),
+            Err(e) => state.notice(crate::console::i18n::domain_error(lang, &e), true),
         }
     }
 }

@@ -40,7 +40,9 @@ pub fn units_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
                     egui::ComboBox::from_id_salt(("unit", u.id))
                         .selected_text(RichText::new(code_name(lang, status.as_str())).color(color))
                         .show_ui(ui, |ui| {
-                            for s in UnitStatus::ALL {
+                            // Only a dispatch assigns a unit; signing for
+                            // it is the button beside.
+                            for s in UnitStatus::ALL.iter().filter(|s| **s != UnitStatus::Assigned) {
                                 ui.selectable_value(&mut status, *s, code_name(lang, s.as_str()));
                             }
                         })
@@ -55,6 +57,15 @@ pub fn units_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
                 }
                 if let Some(i) = u.incident_id {
                     ui.label(format!("#{i}"));
+                    // The order signed for as the patrol answers the radio.
+                    if u.status == UnitStatus::Assigned
+                        && ui
+                            .small_button(lang.tr(k!("sign_for")))
+                            .on_hover_text(format!("{} #{i}", u.name))
+                            .clicked()
+                    {
+                        cmds.push(Command::Acknowledge(i));
+                    }
                 }
                 if let Some(since) = u.status_since
                     && u.status != UnitStatus::Available

@@ -84,6 +84,10 @@ pub fn audit_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
             }
         });
     if let Some(id) = unlink {
-        cmds.push(Command::Act { id, then: Then::Unlink });
+        cmds.push(Command::Act {
+            id,
+            then: Then::Unlink,
+            edits: None,
+        });
     }
 }

@@ -15,7 +15,7 @@ use crate::console::command::{Command, ExportJob, Then};
 use crate::console::i18n::{Key, Lang, code_name};
 use crate::console::state::ConsoleState;
 use crate::console::widgets::{
-    AMBER, GREEN, RED, due, first_words, priority_badge, priority_color, wait_label, wait_text,
+    AMBER, GREEN, RED, due, first_words, priority_badge, priority_color, referral_deadline_ui, wait_label, wait_text,
 };
 use crate::model::stats::{Alerts, NuisanceCaller, ShiftStats, Timing, current_shift, local_time};
 use crate::model::{

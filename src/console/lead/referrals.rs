@@ -5,8 +5,8 @@ use super::*;
 use crate::model::{Agency, Referral, ReferralReview};
 
 /// Returned referrals first, each with the agency's reason and the three
-/// decisions; then every order not finished, overdue first, with the time
-/// left to accept and whether 110 still answers for the call.
+/// decisions; then every order not finished, with the deadline of its
+/// stage (accept, feedback, close) and whether 110 still answers for it.
 pub fn referrals_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     let lang = state.lang();
     if due(&mut state.lead.referrals_asked) {
@@ -51,36 +51,13 @@ pub fn referrals_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Comman
                 ui.label(&r.number);
                 ui.label(code_name(lang, r.agency.as_str()));
                 ui.label(code_name(lang, r.status.as_str()));
-                deadline_ui(ui, lang, r, now);
+                referral_deadline_ui(ui, lang, r, now);
                 ui.label(wait_text((now - r.created_at).num_seconds().max(0)));
                 ui.label(format!("#{}", r.incident_id));
                 ui.end_row();
             }
         });
     });
-}
-
-/// Time left to accept, red once overdue; 110 answers for the call until
-/// the agency accepts, so an unaccepted order says so.
-fn deadline_ui(ui: &mut Ui, lang: Lang, r: &Referral, now: DateTime<Utc>) {
-    if r.status != ReferralStatus::Sent {
-        ui.label("—");
-        return;
-    }
-    let left = (r.due_at - now).num_seconds();
-    let text = if left >= 0 {
-        RichText::new(format!("{} · {}", wait_text(left), lang.tr(k!("still_ours"))))
-    } else {
-        RichText::new(format!(
-            "{} +{} · {}",
-            lang.tr(k!("overdue")),
-            wait_text(-left),
-            lang.tr(k!("still_ours"))
-        ))
-        .strong()
-        .color(RED)
-    };
-    ui.label(text);
 }
 
 /// One returned order: what the agency said, a note, and the decisions.

@@ -91,6 +91,7 @@ pub fn stats_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
             timing_row(ui, lang, k!("claim_delay"), &s.claim);
             timing_row(ui, lang, k!("dispatch_delay"), &s.dispatch);
             timing_row(ui, lang, k!("on_scene_delay"), &s.on_scene);
+            timing_row(ui, lang, k!("kpi_ack"), &s.kpis.ack);
             timing_row(ui, lang, k!("kpi_out"), &s.kpis.out);
             timing_row(ui, lang, k!("kpi_feedback"), &s.kpis.feedback);
             ui.label(lang.tr(k!("followup_coverage")));

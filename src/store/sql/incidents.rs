@@ -161,6 +161,8 @@ impl SqlStore {
                 created_at: now,
                 due_at: read_ts(due)?,
                 accepted_at: None,
+                feedback_due_at: None,
+                close_due_at: None,
                 feedback_at: None,
                 closed_at: None,
                 overdue: false,
@@ -425,7 +427,11 @@ impl SqlStore {
         let now = at_ms(now);
         for _ in 0..RACE_RETRIES {
             let mut tx = self.begin().await?;
-            let change = |r: &mut Referral| model::apply_referral(r, step.clone(), actor, now);
+            let limits = model::ReferralLimits {
+                feedback_within: chrono::Duration::seconds(self.policy.referral_feedback_secs),
+                close_working_days: self.policy.referral_close_working_days,
+            };
+            let change = |r: &mut Referral| model::apply_referral(r, step.clone(), actor, now, limits);
             // The agency's reason goes into the audit log with a return.
             let note = |r: &Referral| r.return_note.clone().filter(|_| r.status == ReferralStatus::Returned);
             let Some(r) = Self::change_referral(&mut tx, actor, id, step.event_kind(), change, note, now).await? else {
@@ -510,8 +516,8 @@ impl SqlStore {
     async fn save_referral(tx: &mut Tx, r: &Referral, was: ReferralStatus) -> Result<bool> {
         let sql = "UPDATE referrals SET status = $1, feedback = $2, accepted_at = $3, feedback_at = $4, \
                    closed_at = $5, due_at = $6, return_reason = $7, return_note = $8, returned_at = $9, \
-                   review_note = $10, reviewed_at = $11, three_way_parties = $12, three_way_at = $13 \
-                   WHERE id = $14 AND status = $15";
+                   review_note = $10, reviewed_at = $11, three_way_parties = $12, three_way_at = $13, \
+                   feedback_due_at = $14, close_due_at = $15 WHERE id = $16 AND status = $17";
         let n = on_tx!(tx, |c| sqlx::query(sql)
             .bind(r.status.as_str())
             .bind(&r.feedback)
@@ -526,6 +532,8 @@ impl SqlStore {
             .bind(r.reviewed_at.map(ms))
             .bind(&r.three_way_parties)
             .bind(r.three_way_at.map(ms))
+            .bind(r.feedback_due_at.map(ms))
+            .bind(r.close_due_at.map(ms))
             .bind(r.id)
             .bind(was.as_str())
             .execute(c)

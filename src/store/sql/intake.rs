@@ -252,6 +252,9 @@ impl SqlStore {
             held_since,
             handled_by_id,
             handled_by_name,
+            acknowledged_at,
+            category_set_at,
+            warning_read_at,
         );
         let creators: Vec<i64> = batch.iter().map(|j| j.actor.id).collect();
         let inserted: std::collections::HashSet<i64> = q

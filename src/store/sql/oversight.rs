@@ -180,13 +180,28 @@ impl SqlStore {
             .await?;
         // A call still without a unit past the limit has failed it, as for
         // dispatch; a unit still out past the feedback limit has too.
+        // Out is when the unit set off: it signed for the order, or (its
+        // signature lost) it reached the scene.
         let out = self
             .timing(
                 range,
-                "(dispatched_at - received_at)",
-                "dispatched_at IS NOT NULL",
-                Some("status IN ('new', 'in_progress') AND ($4 - received_at) > $3"),
+                "(COALESCE(acknowledged_at, on_scene_at) - received_at)",
+                "COALESCE(acknowledged_at, on_scene_at) IS NOT NULL",
+                Some(
+                    "(status IN ('new', 'in_progress') OR (status = 'dispatched' AND acknowledged_at IS NULL)) \
+                     AND ($4 - received_at) > $3",
+                ),
                 Some(q.out_secs),
+                now_ms,
+            )
+            .await?;
+        let ack = self
+            .timing(
+                range,
+                "(acknowledged_at - dispatched_at)",
+                "acknowledged_at IS NOT NULL AND dispatched_at IS NOT NULL",
+                Some("status = 'dispatched' AND acknowledged_at IS NULL AND ($4 - dispatched_at) > $3"),
+                Some(q.ack_secs),
                 now_ms,
             )
             .await?;
@@ -427,7 +442,7 @@ impl SqlStore {
             triage_agreement,
             agency_work,
             followups,
-            kpis: crate::model::stats::Kpis { out, feedback },
+            kpis: crate::model::stats::Kpis { ack, out, feedback },
         })
     }
 

@@ -8,9 +8,9 @@ pub(super) const INCIDENT_COLS: &str = "id, channel, phone, caller_name, wechat_
     location_text, lat, lon, jurisdiction, narrative, received_at, category, agency, priority, suggestion, \
     sugg_category, sugg_priority, status, holder_id, holder_name, claimed_at, dispatched_at, on_scene_at, \
     closed_at, close_reason, close_note, duplicate_of, unit_id, co_notify, disconnect, version, updated_at, \
-    held_since, handled_by_id, handled_by_name";
+    held_since, handled_by_id, handled_by_name, acknowledged_at, category_set_at, warning_read_at";
 
-/// Binds an [`IncidentRow`]'s columns after `id`, in [`INCIDENT_COLS`] order ($1..$36).
+/// Binds an [`IncidentRow`]'s columns after `id`, in [`INCIDENT_COLS`] order ($1..$39).
 macro_rules! bind_incident {
     ($q:expr, $r:expr) => {
         $q.bind(&$r.channel)
@@ -49,6 +49,9 @@ macro_rules! bind_incident {
             .bind($r.held_since)
             .bind($r.handled_by_id)
             .bind(&$r.handled_by_name)
+            .bind($r.acknowledged_at)
+            .bind($r.category_set_at)
+            .bind($r.warning_read_at)
     };
 }
 
@@ -56,9 +59,10 @@ pub(super) const INSERT_INCIDENT: &str = "INSERT INTO incidents (channel, phone,
     callback_number, location_text, lat, lon, jurisdiction, narrative, received_at, category, agency, priority, \
     suggestion, sugg_category, sugg_priority, status, holder_id, holder_name, claimed_at, dispatched_at, \
     on_scene_at, closed_at, close_reason, close_note, duplicate_of, unit_id, co_notify, disconnect, version, \
-    updated_at, held_since, handled_by_id, handled_by_name, idem_key, created_by) VALUES ($1, $2, $3, $4, $5, $6, \
-    $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, \
-    $30, $31, $32, $33, $34, $35, $36, $37, $38) ON CONFLICT (idem_key) DO NOTHING RETURNING id";
+    updated_at, held_since, handled_by_id, handled_by_name, acknowledged_at, category_set_at, warning_read_at, \
+    idem_key, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+    $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, \
+    $41) ON CONFLICT (idem_key) DO NOTHING RETURNING id";
 
 pub(super) const UPDATE_INCIDENT: &str = "UPDATE incidents SET channel = $1, phone = $2, caller_name = $3, wechat_id = $4, \
     web_account = $5, callback_number = $6, location_text = $7, lat = $8, lon = $9, jurisdiction = $10, \
@@ -66,7 +70,8 @@ pub(super) const UPDATE_INCIDENT: &str = "UPDATE incidents SET channel = $1, pho
     sugg_category = $17, sugg_priority = $18, status = $19, holder_id = $20, holder_name = $21, claimed_at = $22, \
     dispatched_at = $23, on_scene_at = $24, closed_at = $25, close_reason = $26, close_note = $27, \
     duplicate_of = $28, unit_id = $29, co_notify = $30, disconnect = $31, version = $32, updated_at = $33, \
-    held_since = $34, handled_by_id = $35, handled_by_name = $36 WHERE id = $37 AND version = $38";
+    held_since = $34, handled_by_id = $35, handled_by_name = $36, acknowledged_at = $37, category_set_at = $38, \
+    warning_read_at = $39 WHERE id = $40 AND version = $41";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct IncidentRow {
@@ -107,6 +112,9 @@ pub(super) struct IncidentRow {
     pub(super) held_since: Option<i64>,
     pub(super) handled_by_id: Option<i64>,
     pub(super) handled_by_name: Option<String>,
+    pub(super) acknowledged_at: Option<i64>,
+    pub(super) category_set_at: Option<i64>,
+    pub(super) warning_read_at: Option<i64>,
 }
 
 impl IncidentRow {
@@ -150,6 +158,9 @@ impl IncidentRow {
             held_since: i.held_since.map(ms),
             handled_by_id: i.handled_by.as_ref().map(|h| h.id),
             handled_by_name: i.handled_by.as_ref().map(|h| h.name.clone()),
+            acknowledged_at: i.acknowledged_at.map(ms),
+            category_set_at: i.category_set_at.map(ms),
+            warning_read_at: i.warning_read_at.map(ms),
         })
     }
 
@@ -193,6 +204,7 @@ impl IncidentRow {
             }),
             claimed_at: self.claimed_at.map(read_ts).transpose()?,
             dispatched_at: self.dispatched_at.map(read_ts).transpose()?,
+            acknowledged_at: self.acknowledged_at.map(read_ts).transpose()?,
             on_scene_at: self.on_scene_at.map(read_ts).transpose()?,
             closed_at: self.closed_at.map(read_ts).transpose()?,
             close_reason: parse_opt("close_reason", self.close_reason.as_deref())?,
@@ -206,6 +218,8 @@ impl IncidentRow {
                 .map(|s| parse::<Agency>("co_notify", s))
                 .collect::<Result<_>>()?,
             disconnect: parse_opt("disconnect", self.disconnect.as_deref())?,
+            category_set_at: self.category_set_at.map(read_ts).transpose()?,
+            warning_read_at: self.warning_read_at.map(read_ts).transpose()?,
             version: self.version,
             updated_at: read_ts(self.updated_at)?,
         })
@@ -264,7 +278,8 @@ impl UnitRow {
 }
 
 pub(super) const REFERRAL_COLS: &str = "id, number, incident_id, agency, status, feedback, created_at, due_at, accepted_at, feedback_at, closed_at, \
-     return_reason, return_note, returned_at, review_note, reviewed_at, replaces, three_way_parties, three_way_at";
+     return_reason, return_note, returned_at, review_note, reviewed_at, replaces, three_way_parties, three_way_at, \
+     feedback_due_at, close_due_at";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct ReferralRow {
@@ -287,12 +302,14 @@ pub(super) struct ReferralRow {
     pub(super) replaces: Option<i64>,
     pub(super) three_way_parties: Option<String>,
     pub(super) three_way_at: Option<i64>,
+    pub(super) feedback_due_at: Option<i64>,
+    pub(super) close_due_at: Option<i64>,
 }
 
 impl ReferralRow {
     pub(super) fn into_model(self, now: DateTime<Utc>) -> Result<Referral> {
         let status: ReferralStatus = parse("referral status", &self.status)?;
-        Ok(Referral {
+        let mut r = Referral {
             id: self.id,
             number: self.number,
             incident_id: self.incident_id,
@@ -302,9 +319,11 @@ impl ReferralRow {
             created_at: read_ts(self.created_at)?,
             due_at: read_ts(self.due_at)?,
             accepted_at: self.accepted_at.map(read_ts).transpose()?,
+            feedback_due_at: self.feedback_due_at.map(read_ts).transpose()?,
+            close_due_at: self.close_due_at.map(read_ts).transpose()?,
             feedback_at: self.feedback_at.map(read_ts).transpose()?,
             closed_at: self.closed_at.map(read_ts).transpose()?,
-            overdue: status == ReferralStatus::Sent && ms(now) > self.due_at,
+            overdue: false,
             return_reason: parse_opt("return reason", self.return_reason.as_deref())?,
             return_note: self.return_note,
             returned_at: self.returned_at.map(read_ts).transpose()?,
@@ -313,7 +332,9 @@ impl ReferralRow {
             replaces: self.replaces,
             three_way_parties: self.three_way_parties,
             three_way_at: self.three_way_at.map(read_ts).transpose()?,
-        })
+        };
+        r.overdue = r.deadline().is_some_and(|d| now > d);
+        Ok(r)
     }
 }
 
