@@ -3,7 +3,7 @@
 //! put it right and by when.
 
 use super::*;
-use chrono::{DateTime, Datelike, Duration, Utc, Weekday};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -80,16 +80,17 @@ pub fn followup_channel(channel: Channel) -> FollowupChannel {
     }
 }
 
-/// `days` working days after `t`, counted in China time (Saturdays and
-/// Sundays skipped; public holidays are not known to the service), at the
-/// same time of day.
+/// `days` working days after `t`, counted in China time (weekends and
+/// public holidays skipped, the weekends worked in their place counted; see
+/// [`super::calendar`]), at the same time of day.
 pub fn working_days_after(t: DateTime<Utc>, days: u32) -> DateTime<Utc> {
     let tz = stats::centre_tz();
+    let cal = super::calendar::Calendar::shared();
     let mut local = t.with_timezone(&tz);
     let mut left = days;
     while left > 0 {
         local += Duration::days(1);
-        if !matches!(local.weekday(), Weekday::Sat | Weekday::Sun) {
+        if cal.is_working_day(local.date_naive()) {
             left -= 1;
         }
     }
@@ -206,6 +207,18 @@ mod tests {
         assert_eq!(working_days_after(cst(2026, 12, 6, 23), 5), cst(2026, 12, 11, 23));
         // 01:00 on a Saturday in China is still Friday in UTC: China's day counts.
         assert_eq!(working_days_after(cst(2026, 12, 5, 1), 1), cst(2026, 12, 7, 1));
+    }
+
+    #[test]
+    fn working_days_skip_public_holidays_and_count_the_weekends_worked() {
+        // Friday 18 September: Sunday the 20th is worked, so the fifth
+        // working day is Thursday the 24th, before 中秋.
+        assert_eq!(working_days_after(cst(2026, 9, 18, 10), 5), cst(2026, 9, 24, 10));
+        // Wednesday 30 September: 国庆 1–7 October off, Saturday the 10th worked.
+        assert_eq!(working_days_after(cst(2026, 9, 30, 10), 5), cst(2026, 10, 13, 10));
+        // Over 春节 (15–23 February, with the 14th and 28th worked).
+        assert_eq!(working_days_after(cst(2026, 2, 13, 9), 1), cst(2026, 2, 14, 9));
+        assert_eq!(working_days_after(cst(2026, 2, 14, 9), 1), cst(2026, 2, 24, 9));
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! Owns: parsing input into valid values and every state transition, as pure
 //! functions. Must not touch: I/O, SQL, HTTP or egui.
 
+pub mod calendar;
 mod caller;
 mod codes;
 pub mod duplicates;

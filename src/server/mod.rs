@@ -360,6 +360,14 @@ impl Server {
                 .await
         });
         tracing::info!(%addr, db = %store::redact_url(&state.config.db_url), "incident service listening");
+        let year = chrono::Datelike::year(&chrono::Utc::now());
+        if !crate::model::calendar::Calendar::shared().knows(year) {
+            tracing::warn!(
+                year,
+                "assets/calendar/cn-holidays.toml has no public holidays for this year: \
+                 deadlines in working days skip weekends only until it is updated"
+            );
+        }
         Ok(Server { addr, state, task })
     }
 
