@@ -51,6 +51,10 @@ enum Command {
         /// Working days an agency has, once it accepted a referral, to close it.
         #[arg(long, env = "JIEJING_REFERRAL_CLOSE_WORKING_DAYS", default_value_t = 5)]
         referral_close_working_days: u32,
+        /// The centre's own limits in seconds for statistics and call-quality review, e.g. "ack=20,out=600"
+        /// (answer 15, dispatch 60, ack 30, out 300, feedback 1800, p1_dispatch 60, callback 600 unless given).
+        #[arg(long, env = "JIEJING_THRESHOLDS", default_value = "", value_parser = jiejing::model::stats::Thresholds::with_overrides)]
+        thresholds: jiejing::model::stats::Thresholds,
         /// Share (0 to 1) of P3 and P4 calls dealt with that get a follow-up (回访); P1 and P2 always do.
         #[arg(long, env = "JIEJING_FOLLOWUP_SHARE", default_value_t = 0.1, value_parser = share)]
         followup_share: f64,
@@ -214,6 +218,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             referral_accept_minutes,
             referral_feedback_hours,
             referral_close_working_days,
+            thresholds,
             followup_share,
             rectify_working_days,
             triage_rules,
@@ -228,6 +233,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             config.policy.referral_accept_secs = referral_accept_minutes * 60;
             config.policy.referral_feedback_secs = referral_feedback_hours * 3600;
             config.policy.referral_close_working_days = referral_close_working_days;
+            config.policy.thresholds = thresholds;
             config.policy.followup_share = followup_share;
             config.policy.rectify_working_days = rectify_working_days;
             config.triage_rules = triage_rules;

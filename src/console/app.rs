@@ -138,6 +138,8 @@ impl ConsoleApp {
                                 d.rebase(&inc);
                                 d.held_since = inc.held_since.or(d.held_since);
                             }
+                            // A late answer about a call the operator has left.
+                            _ if what == Done::WarningRead => {}
                             // A call just taken, or a new call just stored.
                             _ => self.state.set_call(Some(Draft::from_incident(&inc))),
                         }

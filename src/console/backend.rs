@@ -161,6 +161,11 @@ pub struct Backend {
     wake: Arc<dyn Fn() + Send + Sync>,
     outbox: Outbox,
     save: SaveTarget,
+    /// This console's writes to calls, one at a time, with the version each
+    /// call had after the last of them: an edit built before an earlier
+    /// save of the same operator came back goes on top of that save rather
+    /// than failing as stale (a colleague's change in between still does).
+    writes: Arc<tokio::sync::Mutex<std::collections::HashMap<IncidentId, i64>>>,
 }
 
 impl Backend {
@@ -178,6 +183,7 @@ impl Backend {
             wake,
             outbox,
             save: SaveTarget::detect(),
+            writes: Default::default(),
         }
     }
 
@@ -357,6 +363,18 @@ impl Backend {
         self.send(Msg::Outbox { pending: left });
     }
 
+    /// Saves an edit after this console's earlier writes to the call.
+    async fn write(&self, id: IncidentId, patch: &crate::model::IncidentPatch) -> Result<Incident, ClientError> {
+        let mut written = self.writes.lock().await;
+        let mut patch = patch.clone();
+        if let Some(v) = written.get(&id) {
+            patch.version = patch.version.max(*v);
+        }
+        let after = self.client.update(id, &patch).await?;
+        written.insert(id, after.version);
+        Ok(after)
+    }
+
     pub fn apply(&self, cmd: Command, lang: Lang) {
         let me = self.clone();
         self.rt.spawn(async move { me.run(cmd, lang).await });
@@ -373,7 +391,7 @@ impl Backend {
         // action: the operator sees why rather than acting on a call
         // other than the one on their form.
         if let Some(patch) = edits {
-            c.update(id, patch).await?;
+            self.write(id, patch).await?;
         }
         Ok(match then {
             Then::Dispatch { unit_id, co_notify } => {
@@ -416,12 +434,20 @@ impl Backend {
             },
             Command::Resume(id) => self.send(done(Done::Resumed, c.incident(id).await)),
             Command::Release(id) => self.send(done(Done::Released, c.release(id).await)),
-            Command::Update { id, patch } => self.send(done(Done::Saved, c.update(id, &patch).await)),
+            Command::Update { id, patch } => self.send(done(Done::Saved, self.write(id, &patch).await)),
             Command::Acknowledge(id) => {
                 self.send(done(Done::Acknowledged, c.acknowledge(id).await));
                 self.refresh_units().await;
             }
-            Command::ReadWarning(id) => self.send(done(Done::WarningRead, c.warning_read(id).await)),
+            Command::ReadWarning(id) => {
+                let mut written = self.writes.lock().await;
+                let r = c.warning_read(id).await;
+                if let Ok(i) = &r {
+                    written.insert(id, i.version);
+                }
+                drop(written);
+                self.send(done(Done::WarningRead, r));
+            }
             Command::Act { id, then, edits } => match self.act(id, &then, edits.as_deref()).await {
                 Ok((what, i, referral)) => self.send(Msg::Done {
                     what,

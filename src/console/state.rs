@@ -75,6 +75,20 @@ pub struct Draft {
     pub stored: FormValues,
     /// The operator has marked the caller's nuisance warning read.
     pub warning_read: bool,
+    /// The call came in with a nuisance warning (the caller's history
+    /// may have changed since; the review judges by this one).
+    pub warned: bool,
+}
+
+/// The same text once the service has cleaned it (trimmed).
+fn same_text(a: &str, b: &str) -> bool {
+    a.trim() == b.trim()
+}
+
+/// The same number however it was typed ("0431-8888 6666", "043188886666").
+fn same_phone(a: &str, b: &str) -> bool {
+    use crate::model::CallerPhone;
+    same_text(a, b) || matches!((CallerPhone::parse(a), CallerPhone::parse(b)), (Ok(x), Ok(y)) if x == y)
 }
 
 /// The fields of the form an operator edits, as shown (codes fall back on
@@ -145,52 +159,106 @@ impl Draft {
             co_notify: None,
             stored: FormValues::stored(i),
             warning_read: i.warning_read_at.is_some(),
+            warned: i.suggestion.as_ref().is_some_and(|s| s.nuisance_warning.is_some()),
         }
     }
 
     /// Takes in a newer version of the call (a colleague's edit, a lead's
     /// new priority, this operator's own save): each field the operator
     /// has not touched follows the service, each one they have keeps their
-    /// text, so neither side's change is lost.
+    /// text, so neither side's change is lost. An older version (a late
+    /// event) changes nothing.
     pub fn rebase(&mut self, after: &Incident) {
+        if after.version < self.version {
+            return;
+        }
         let new = FormValues::stored(after);
         macro_rules! follow {
-            ($($f:ident),+) => {$(
-                if self.$f == self.stored.$f {
+            ($($f:ident: $same:expr),+) => {$(
+                // Untouched, or what the service stored from the operator's
+                // own text once cleaned (trimmed, a number reformatted).
+                if self.$f == self.stored.$f || $same(&self.$f, &new.$f) {
                     self.$f = new.$f.clone();
                 }
             )+};
         }
-        follow!(phone, name, callback, location, narrative, category, agency, priority);
+        follow!(
+            phone: same_phone,
+            name: same_text,
+            callback: same_phone,
+            location: same_text,
+            narrative: same_text,
+            category: PartialEq::eq,
+            agency: PartialEq::eq,
+            priority: PartialEq::eq
+        );
         self.stored = new;
         self.version = after.version;
         self.jurisdiction = after.location.jurisdiction.clone();
         self.warning_read = after.warning_read_at.is_some();
+        self.warned = after.suggestion.as_ref().is_some_and(|s| s.nuisance_warning.is_some());
     }
 
-    /// The form as the operator sees it.
-    pub fn shown(&self, suggestion: Option<&Suggestion>) -> FormValues {
+    /// The form as the operator sees it, the codes prefilled from
+    /// `codes_from` where the operator chose none.
+    pub fn shown(&self, codes_from: Option<&Suggestion>) -> FormValues {
         FormValues {
             phone: self.phone.clone(),
             name: self.name.clone(),
             callback: self.callback.clone(),
             location: self.location.clone(),
             narrative: self.narrative.clone(),
-            category: self.category.or(suggestion.map(|s| s.category)),
-            agency: self.agency.or(suggestion.map(|s| s.agency)),
-            priority: self.priority.or(suggestion.map(|s| s.priority)),
+            category: self.category.or(codes_from.map(|s| s.category)),
+            agency: self.agency.or(codes_from.map(|s| s.agency)),
+            priority: self.priority.or(codes_from.map(|s| s.priority)),
         }
     }
 
-    /// The edit to save before an action on a stored call: `None` when the
-    /// form shows what the service holds. Dispatching on the prefilled
-    /// suggestion saves it too, so the unit goes out on the category the
-    /// operator saw and the call-quality review counts it as theirs.
-    pub fn unsaved(&self, suggestion: Option<&Suggestion>) -> Result<Option<IncidentPatch>, crate::model::DomainError> {
-        if self.incident_id.is_none() || self.shown(suggestion) == self.stored {
+    /// The edit to save before an action on a stored call: only the fields
+    /// the operator changed (`None` when there are none), checked as Save
+    /// checks them. `codes_from` is the suggestion the form prefills the
+    /// codes with: passed for a dispatch, so the unit goes out on the
+    /// category the operator saw (and the call-quality review counts it as
+    /// theirs); not for a close or a referral, whose own rule sets it.
+    pub fn unsaved(&self, codes_from: Option<&Suggestion>) -> Result<Option<IncidentPatch>, crate::model::DomainError> {
+        if self.incident_id.is_none() {
             return Ok(None);
         }
-        self.to_patch(suggestion).map(Some)
+        let (shown, stored) = (self.shown(codes_from), &self.stored);
+        let changed = |a: &String, b: &String, same: fn(&str, &str) -> bool| (!same(a, b)).then(|| a.clone());
+        fn code<T: PartialEq + Copy>(a: Option<T>, b: Option<T>) -> Option<T> {
+            a.filter(|a| Some(*a) != b)
+        }
+        let patch = IncidentPatch {
+            version: self.version,
+            phone: changed(&shown.phone, &stored.phone, same_phone),
+            caller_name: changed(&shown.name, &stored.name, same_text),
+            callback_number: changed(&shown.callback, &stored.callback, same_phone),
+            location: changed(&shown.location, &stored.location, same_text),
+            lat: None,
+            lon: None,
+            narrative: changed(&shown.narrative, &stored.narrative, same_text),
+            category: code(shown.category, stored.category),
+            agency: code(shown.agency, stored.agency),
+            priority: code(shown.priority, stored.priority),
+        };
+        let untouched = [
+            &patch.phone,
+            &patch.caller_name,
+            &patch.callback_number,
+            &patch.location,
+            &patch.narrative,
+        ]
+        .iter()
+        .all(|f| f.is_none())
+            && patch.category.is_none()
+            && patch.agency.is_none()
+            && patch.priority.is_none();
+        if untouched {
+            return Ok(None);
+        }
+        patch.clone().parse()?;
+        Ok(Some(patch))
     }
 
     fn opt(s: &str) -> Option<String> {
@@ -530,5 +598,91 @@ impl ConsoleState {
                 history,
             })
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{IntakeRequest, UserRef};
+
+    fn stored(narrative: &str, location: &str) -> Incident {
+        let req: IntakeRequest = serde_json::from_value(serde_json::json!({
+            "channel": "voice", "phone": "13804310001", "narrative": narrative, "location": location
+        }))
+        .expect("request");
+        let now = chrono::Utc::now();
+        let mut new = req.parse(now).expect("valid");
+        new.suggestion = Some(crate::triage::triage(&crate::triage::TriageInput {
+            channel: Channel::Voice,
+            text: "有人打架",
+            history: None,
+        }));
+        let mut i = Incident::taken_in(
+            &new,
+            Some(UserRef {
+                id: 1,
+                name: "ct".into(),
+            }),
+            now,
+        );
+        i.id = 9;
+        i
+    }
+
+    #[test]
+    fn only_what_the_operator_changed_goes_with_an_action() {
+        let inc = stored("有人打架", "红旗街");
+        let mut d = Draft::from_incident(&inc);
+        let s = inc.suggestion.clone();
+        assert!(d.unsaved(None).expect("valid").is_none(), "untouched");
+        // A dispatch confirms the codes the form prefilled; a close does not.
+        let codes = d.unsaved(s.as_ref()).expect("valid").expect("the codes");
+        assert_eq!(
+            (codes.category, codes.narrative),
+            (s.as_ref().map(|s| s.category), None)
+        );
+        d.location = "红旗街万达广场北门 ".into();
+        let p = d.unsaved(None).expect("valid").expect("the place");
+        assert_eq!(
+            (p.location.as_deref(), p.narrative, p.category),
+            (Some("红旗街万达广场北门 "), None, None)
+        );
+    }
+
+    #[test]
+    fn a_hang_up_with_no_narrative_can_still_be_acted_on() {
+        let mut inc = stored("有人打架", "");
+        inc.narrative = String::new();
+        let mut d = Draft::from_incident(&inc);
+        assert!(d.unsaved(None).expect("nothing to check").is_none());
+        d.location = "长春站".into();
+        let p = d.unsaved(None).expect("a place alone is a valid edit").expect("patch");
+        assert_eq!(p.narrative, None);
+    }
+
+    #[test]
+    fn a_newer_version_fills_untouched_fields_and_keeps_the_operators() {
+        let inc = stored("有人打架", "红旗街");
+        let mut d = Draft::from_incident(&inc);
+        d.narrative = "有人打架，有人流血".into();
+        d.location = " 红旗街 8号 ".into();
+        // The operator's own save comes back cleaned (trimmed), with a
+        // colleague's priority.
+        let mut after = inc.clone();
+        after.version = inc.version + 1;
+        after.location.text = "红旗街 8号".into();
+        after.priority = Some(crate::model::Priority::P1);
+        d.rebase(&after);
+        assert_eq!(d.location, "红旗街 8号", "the cleaned text is the operator's");
+        assert_eq!(d.priority, Some(crate::model::Priority::P1), "untouched: follows");
+        assert_eq!(d.narrative, "有人打架，有人流血", "touched: kept");
+        assert_eq!(d.unsaved(None).expect("valid").and_then(|p| p.location), None);
+        // A late event about an older version changes nothing.
+        let mut old = inc.clone();
+        old.location.text = "别处".into();
+        d.rebase(&old);
+        assert_eq!(d.location, "红旗街 8号");
+        assert_eq!(d.version, after.version);
     }
 }

@@ -45,6 +45,75 @@ pub fn local_time(t: DateTime<Utc>, fmt: &str) -> String {
     centre_tz().from_utc_datetime(&t.naive_utc()).format(fmt).to_string()
 }
 
+/// A centre's own limits, in seconds: what its statistics and call-quality
+/// review judge against unless a request names others.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// Claimed (answered) within (NENA: 15 s).
+    pub answer: i64,
+    /// Dispatched within, from the call (NFPA 1225: 60 s).
+    pub dispatch: i64,
+    /// The order signed for within, from dispatch.
+    pub ack: i64,
+    /// Police out within, from the call.
+    pub out: i64,
+    /// The call resolved within, from dispatch.
+    pub feedback: i64,
+    /// A P1 dispatched within, for the call-quality review.
+    pub p1_dispatch: i64,
+    /// A hang-up called back within.
+    pub callback: i64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            answer: 15,
+            dispatch: 60,
+            ack: 30,
+            out: 300,
+            feedback: 1800,
+            p1_dispatch: 60,
+            callback: 600,
+        }
+    }
+}
+
+impl Thresholds {
+    /// The defaults with a centre's overrides, written `ack=20,out=600`
+    /// (names as the fields, seconds 1–86400).
+    pub fn with_overrides(spec: &str) -> Result<Thresholds, String> {
+        let mut t = Thresholds::default();
+        for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (name, value) = item
+                .split_once('=')
+                .ok_or_else(|| format!("{item:?}: write name=seconds, e.g. out=600"))?;
+            let secs: i64 = value
+                .trim()
+                .parse()
+                .ok()
+                .filter(|v| (1..=86_400).contains(v))
+                .ok_or_else(|| format!("{item:?}: seconds between 1 and 86400"))?;
+            let slot = match name.trim() {
+                "answer" => &mut t.answer,
+                "dispatch" => &mut t.dispatch,
+                "ack" => &mut t.ack,
+                "out" => &mut t.out,
+                "feedback" => &mut t.feedback,
+                "p1_dispatch" => &mut t.p1_dispatch,
+                "callback" => &mut t.callback,
+                other => {
+                    return Err(format!(
+                        "{other:?} is not a threshold (answer, dispatch, ack, out, feedback, p1_dispatch, callback)"
+                    ));
+                }
+            };
+            *slot = secs;
+        }
+        Ok(t)
+    }
+}
+
 /// Longest range one statistics request may cover.
 pub const MAX_STATS_DAYS: i64 = 31;
 
@@ -503,6 +572,16 @@ mod tests {
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).unwrap()
+    }
+
+    #[test]
+    fn a_centre_overrides_the_thresholds_it_names() {
+        let t = Thresholds::with_overrides(" ack=20, out=600 ").expect("valid");
+        assert_eq!((t.ack, t.out, t.feedback), (20, 600, 1800));
+        assert_eq!(Thresholds::with_overrides(""), Ok(Thresholds::default()));
+        for wrong in ["ack", "ack=0", "ack=90000", "speed=5", "out=five"] {
+            assert!(Thresholds::with_overrides(wrong).is_err(), "{wrong}");
+        }
     }
 
     #[test]

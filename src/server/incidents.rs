@@ -159,7 +159,7 @@ pub async fn get_incident(
     Ok(Json(state.store.incident(id).await?))
 }
 
-async fn run(
+pub(super) async fn run(
     state: &AppState,
     auth: &Auth<Staff>,
     id: IncidentId,
@@ -242,7 +242,8 @@ pub async fn release(
     Ok(Json(run(&state, &auth, id, req.version, op).await?.incident))
 }
 
-/// Dispatch a police unit; the unit goes `en_route`.
+/// Dispatch a police unit; the unit is `assigned` until it signs for the
+/// order (`/acknowledge`).
 #[utoipa::path(post, path = "/incidents/{id}/dispatch", tag = "incidents", security(("bearer" = [])), request_body = DispatchRequest,
     responses((status = 200, body = Incident), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn dispatch(

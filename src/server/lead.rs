@@ -85,16 +85,17 @@ pub async fn shift_stats(
 ) -> ApiResult<Json<ShiftStats>> {
     let now = Utc::now();
     let (shift_start, shift_end) = stats::current_shift(now);
+    let t = &state.config.policy.thresholds;
     let q = StatsQuery::new(
         p.from.unwrap_or(shift_start),
         p.to.unwrap_or(shift_end),
-        p.answer_secs.unwrap_or(15),
-        p.dispatch_secs.unwrap_or(60),
+        p.answer_secs.unwrap_or(t.answer),
+        p.dispatch_secs.unwrap_or(t.dispatch),
     )?
     .with_kpis(
-        p.ack_secs.unwrap_or(30),
-        p.out_secs.unwrap_or(300),
-        p.feedback_secs.unwrap_or(1800),
+        p.ack_secs.unwrap_or(t.ack),
+        p.out_secs.unwrap_or(t.out),
+        p.feedback_secs.unwrap_or(t.feedback),
     )?;
     Ok(Json(state.store.stats(&q, now).await?))
 }
@@ -114,9 +115,10 @@ async fn qa_review(state: &AppState, p: &QaParams) -> ApiResult<Vec<QaCall>> {
         s @ 1..=86_400 => Ok(Duration::seconds(s)),
         _ => Err(ApiError::invalid(field, "a limit is between 1 and 86400 seconds")),
     };
+    let t = &state.config.policy.thresholds;
     let limits = QaLimits {
-        p1_dispatch: secs(p.p1_dispatch_secs, "p1_dispatch_secs", 60)?,
-        callback: secs(p.callback_secs, "callback_secs", 600)?,
+        p1_dispatch: secs(p.p1_dispatch_secs, "p1_dispatch_secs", t.p1_dispatch)?,
+        callback: secs(p.callback_secs, "callback_secs", t.callback)?,
     };
     Ok(state.store.qa_calls(from, to, &limits, now).await?)
 }

@@ -360,8 +360,16 @@ impl Server {
                 .await
         });
         tracing::info!(%addr, db = %store::redact_url(&state.config.db_url), "incident service listening");
-        let year = chrono::Datelike::year(&chrono::Utc::now());
-        if !crate::model::calendar::Calendar::shared().knows(year) {
+        // Deadlines reach into the next year from December on.
+        let today = chrono::Utc::now().date_naive();
+        let calendar = crate::model::calendar::Calendar::shared();
+        let year = chrono::Datelike::year(&today);
+        let years = if chrono::Datelike::month(&today) == 12 {
+            year..=year + 1
+        } else {
+            year..=year
+        };
+        for year in years.filter(|y| !calendar.knows(*y)) {
             tracing::warn!(
                 year,
                 "assets/calendar/cn-holidays.toml has no public holidays for this year: \

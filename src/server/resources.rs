@@ -27,7 +27,9 @@ pub async fn units(State(state): State<AppState>, _auth: Auth<Staff>) -> ApiResu
     Ok(Json(state.store.units().await?))
 }
 
-/// Change a unit's status (e.g. back `available`, or `off_duty`).
+/// Change a unit's status (e.g. back `available`, or `off_duty`). Only a
+/// dispatch assigns a unit; moving an assigned unit `en_route` is its
+/// signature for the order, recorded on the incident as `/acknowledge` is.
 #[utoipa::path(post, path = "/units/{id}/status", tag = "units", security(("bearer" = [])), request_body = UnitStatusRequest,
     responses((status = 200, body = Unit), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn set_unit_status(
@@ -36,6 +38,27 @@ pub async fn set_unit_status(
     ApiPath(id): ApiPath<UnitId>,
     ApiJson(req): ApiJson<UnitStatusRequest>,
 ) -> ApiResult<Json<Unit>> {
+    use crate::model::UnitStatus;
+    if req.status == UnitStatus::Assigned {
+        return Err(ApiError::invalid(
+            "status",
+            "a unit is assigned by dispatching it to a call, not by hand",
+        ));
+    }
+    let current = state.store.units().await?.into_iter().find(|u| u.id == id);
+    if let Some(Unit {
+        status: UnitStatus::Assigned,
+        incident_id: Some(incident),
+        ..
+    }) = current
+        && req.status == UnitStatus::EnRoute
+    {
+        super::incidents::run(&state, &auth, incident, None, crate::model::IncidentOp::Acknowledge).await?;
+        let after = state.store.units().await?.into_iter().find(|u| u.id == id);
+        return after
+            .map(Json)
+            .ok_or_else(|| ApiError::internal("units", "the unit vanished"));
+    }
     let actor = &auth.user;
     let unit = state.store.set_unit_status(actor, id, req.status, Utc::now()).await?;
     state.hub.wake();

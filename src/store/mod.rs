@@ -96,6 +96,8 @@ pub struct Policy {
     pub referral_feedback_secs: i64,
     /// …and the order closed within this many working days.
     pub referral_close_working_days: u32,
+    /// The centre's limits for its statistics and call-quality review.
+    pub thresholds: crate::model::stats::Thresholds,
     /// Share of P3/P4 calls dealt with that get a follow-up (回访); P1 and
     /// P2 always do.
     pub followup_share: f64,
@@ -110,6 +112,7 @@ impl Default for Policy {
             referral_accept_secs: 30 * 60,
             referral_feedback_secs: 24 * 3600,
             referral_close_working_days: 5,
+            thresholds: Default::default(),
             followup_share: 0.1,
             rectify_working_days: 5,
         }

@@ -416,6 +416,11 @@ fn close_as_invalid_with_f4() {
     h.key_press(egui::Key::Enter);
     step_until(&mut h, "closed", |_| incident(&env, id)["status"] == "closed");
     assert_eq!(incident(&env, id)["close_reason"], "invalid");
+    assert_eq!(
+        incident(&env, id)["category"],
+        "invalid",
+        "the form's prefilled suggestion is not saved with a close"
+    );
     step_until(&mut h, "gone from the queue", |h| {
         h.state()
             .as_ref()

@@ -301,8 +301,15 @@ pub(crate) fn act(
     id: crate::model::IncidentId,
     then: Then,
 ) -> Result<Command, crate::model::DomainError> {
+    // Only a dispatch takes the codes the form prefills from the
+    // suggestion; a close or a referral sets its own.
+    let codes_from = state
+        .desk
+        .suggestion
+        .as_ref()
+        .filter(|_| matches!(then, Then::Dispatch { .. }));
     let edits = match state.desk.draft.as_ref().filter(|d| d.incident_id == Some(id)) {
-        Some(d) => d.unsaved(state.desk.suggestion.as_ref())?.map(Box::new),
+        Some(d) => d.unsaved(codes_from)?.map(Box::new),
         None => None,
     };
     Ok(Command::Act { id, then, edits })

@@ -5,8 +5,11 @@ use super::*;
 /// The suggestion, the caller's history, duplicates and units.
 pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     let lang = state.lang();
+    let warned_at_intake = state.desk.draft.as_ref().is_some_and(|d| d.warned);
     if let Some(h) = &state.desk.history {
-        if h.nuisance_warning().is_some() {
+        // The live history, or the warning the call came in with (which the
+        // call-quality review judges by, even if the flag was lifted since).
+        if h.nuisance_warning().is_some() || warned_at_intake {
             egui::Frame::new().fill(RED).inner_margin(6.0).show(ui, |ui| {
                 ui.label(
                     RichText::new(lang.tr(k!("nuisance_banner")))

@@ -115,13 +115,18 @@ impl SqlStore {
             return Ok(None);
         }
         if let Some((unit_id, to)) = effects.unit_status {
-            let current = match unit {
-                Some(u) => u,
-                None => Self::load_unit(tx, unit_id).await?,
+            let (current, dispatched) = match unit {
+                Some(u) => (u, true),
+                None => (Self::load_unit(tx, unit_id).await?, false),
             };
-            let working = (to != UnitStatus::Available).then_some(id);
-            if Self::move_unit(tx, actor, &current, to, working, now).await?.is_none() {
-                return Ok(None);
+            // A signature, arrival or clearance moves the unit only while it
+            // is still on this call: one a lead freed and sent elsewhere
+            // stays where it is.
+            if dispatched || current.incident_id == Some(id) {
+                let working = (to != UnitStatus::Available).then_some(id);
+                if Self::move_unit(tx, actor, &current, to, working, now).await?.is_none() {
+                    return Ok(None);
+                }
             }
         }
         let mut referral = None;
