@@ -299,7 +299,23 @@ pub struct QaReviewRequest {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"status": "on_scene"}))]
 pub struct UnitStatusRequest {
+    /// Any status but `assigned`, which only a dispatch sets; `en_route`
+    /// for an assigned unit is its signature for the order.
+    #[schema(schema_with = manual_unit_status)]
     pub status: UnitStatus,
+}
+
+/// The statuses a unit can be moved to by hand.
+fn manual_unit_status() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::Type::String)
+        .enum_values(Some(
+            UnitStatus::ALL
+                .iter()
+                .filter(|s| **s != UnitStatus::Assigned)
+                .map(|s| s.as_str()),
+        ))
+        .build()
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]

@@ -404,7 +404,8 @@ pub struct AgencyWork {
     /// Handed back at least once (whatever the lead decided).
     pub returned: i64,
     pub closed: i64,
-    /// Still waiting for acceptance past the deadline now.
+    /// Past the deadline of their stage now (acceptance, first feedback or
+    /// closing; see [`crate::model::Referral::deadline`]).
     pub overdue: i64,
     /// Mean time from the order to acceptance, of those accepted.
     pub avg_accept_secs: Option<f64>,

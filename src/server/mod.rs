@@ -371,9 +371,8 @@ impl Server {
         };
         for year in years.filter(|y| !calendar.knows(*y)) {
             tracing::warn!(
-                year,
-                "assets/calendar/cn-holidays.toml has no public holidays for this year: \
-                 deadlines in working days skip weekends only until it is updated"
+                "assets/calendar/cn-holidays.toml has no public holidays for {year}: \
+                 deadlines in working days falling in it skip weekends only until it is updated"
             );
         }
         Ok(Server { addr, state, task })

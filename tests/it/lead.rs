@@ -951,7 +951,8 @@ async fn qa_scores_are_exact_for_scripted_calls(backend: Backend) {
 /// it; the category a unit goes out on is the operator's or not; an
 /// accepted referral gets its feedback and closing deadlines.
 async fn acknowledgement_warning_and_referral_deadlines(backend: Backend) {
-    let srv = spawn_server(backend).await;
+    // An agency of this centre gives its first feedback within a second.
+    let srv = crate::helpers::spawn_server_with(backend, |c| c.policy.referral_feedback_secs = 1).await;
     let ct = srv.user("ct1", Role::CallTaker, None).await;
     let lead = srv.user("lead", Role::ShiftLead, None).await;
     let power = srv.user("power", Role::Agency, Some(Agency::Utilities)).await;
@@ -1149,13 +1150,34 @@ async fn acknowledgement_warning_and_referral_deadlines(backend: Backend) {
             .to_utc()
     };
     let accepted = at(&acc["accepted_at"]);
-    assert_eq!(at(&acc["feedback_due_at"]) - accepted, Duration::hours(24));
+    assert_eq!(at(&acc["feedback_due_at"]) - accepted, Duration::seconds(1));
     assert_eq!(
         at(&acc["close_due_at"]),
         jiejing::model::working_days_after(accepted, 5),
         "{acc}"
     );
     assert_eq!(acc["overdue"], false);
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let (_, orders) = lead.get(&format!("/referrals?incident_id={}", water["id"])).await;
+    assert_eq!(orders[0]["overdue"], true, "no feedback in time: {orders}");
+    let range = format!(
+        "from={}&to={}",
+        started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        (Utc::now() + Duration::seconds(5)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    let (_, stats) = lead.get(&format!("/stats?{range}")).await;
+    let utilities = stats["agency_work"]
+        .as_array()
+        .expect("agency work")
+        .iter()
+        .find(|w| w["agency"] == "utilities")
+        .cloned()
+        .expect("utilities");
+    assert_eq!(
+        (&utilities["accepted"], &utilities["overdue"]),
+        (&json!(1), &json!(1)),
+        "{utilities}"
+    );
 }
 
 /// An intake through a channel gateway: queued for any operator.

@@ -383,7 +383,9 @@ impl SqlStore {
             .rows(
                 "SELECT agency, COUNT(*), COUNT(accepted_at), COUNT(returned_at), \
                  COUNT(CASE WHEN status = 'closed' THEN 1 END), \
-                 COUNT(CASE WHEN status = 'sent' AND due_at < $3 THEN 1 END), \
+                 COUNT(CASE WHEN (status = 'sent' AND due_at < $3) \
+                   OR (status = 'accepted' AND feedback_due_at < $3) \
+                   OR (status = 'feedback' AND close_due_at < $3) THEN 1 END), \
                  CAST(AVG(accepted_at - created_at) AS DOUBLE PRECISION), \
                  CAST(AVG(CASE WHEN status = 'closed' THEN closed_at - created_at END) AS DOUBLE PRECISION) \
                  FROM referrals WHERE created_at >= $1 AND created_at < $2 GROUP BY agency ORDER BY agency"
