@@ -1009,14 +1009,20 @@ fn closing_as_invalid_asks_and_can_be_undone() {
     std::thread::sleep(Duration::from_millis(200));
     h.step();
     assert_eq!(incident(&env, id)["status"], "in_progress", "undone before it was sent");
-    // Confirmed and left alone, it closes once the window has passed.
+    // Confirmed and left alone, it closes once the window has passed,
+    // with what the operator typed while the question was open.
     short_undo(&mut h);
     h.key_press(egui::Key::F4);
     h.step();
-    h.key_press(egui::Key::Enter);
+    h.get_by_label("地点").focus();
+    h.step();
+    h.get_by_label("地点").type_text("人民广场");
+    h.step();
+    h.get_by_role_and_label(A11y::Button, "确认 (Enter)").click();
     step_until(&mut h, "closed after the window", |_| {
         incident(&env, id)["status"] == "closed"
     });
+    assert_eq!(incident(&env, id)["location"]["text"], "人民广场");
 }
 
 #[test]

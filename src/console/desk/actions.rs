@@ -154,7 +154,23 @@ pub fn perform(state: &mut ConsoleState, action: Action, cmds: &mut Vec<Command>
             return;
         }
         Action::Confirm => {
-            if let Some(c) = state.desk.confirm.take() {
+            if let Some(mut c) = state.desk.confirm.take() {
+                // What the operator typed while the question was open goes
+                // with the action, and comes back with an undo.
+                if let Command::Act { id, then, .. } = &c.command
+                    && let Some(now) = state.desk.draft.clone().filter(|d| d.incident_id == Some(*id))
+                {
+                    match act(state, *id, then.clone()) {
+                        Ok(command) => {
+                            c.command = command;
+                            c.draft = now;
+                        }
+                        Err(e) => {
+                            state.desk.confirm = Some(c);
+                            return state.notice(crate::console::i18n::domain_error(lang, &e), true);
+                        }
+                    }
+                }
                 // One pending action at a time: an earlier one goes now.
                 if let Some(p) = state.desk.pending.take() {
                     cmds.push(p.command);
