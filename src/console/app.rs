@@ -133,18 +133,29 @@ impl ConsoleApp {
                 self.state.notice(lang.tr(what.key()), false);
                 match what {
                     w if w.keeps_the_call() && inc.holder.as_ref().is_some_and(|h| h.id == me) => {
-                        match &mut self.state.desk.draft {
+                        let logging_new = self.state.desk.draft.as_ref().is_some_and(|d| d.incident_id.is_none());
+                        let on_form = match &mut self.state.desk.draft {
                             Some(d) if d.incident_id == Some(inc.id) => {
                                 d.rebase(&inc);
                                 d.held_since = inc.held_since.or(d.held_since);
+                                true
                             }
-                            // A late answer about a call the operator has left.
-                            _ if what == Done::WarningRead => {}
                             // A call just taken, or a new call just stored.
-                            _ => self.state.set_call(Some(Draft::from_incident(&inc))),
+                            _ if matches!(what, Done::Claimed | Done::Resumed)
+                                || what == Done::Saved && logging_new =>
+                            {
+                                self.state.set_call(Some(Draft::from_incident(&inc)));
+                                true
+                            }
+                            // A late answer (a save, a warning read) about a
+                            // call the operator has since left: its context
+                            // must not replace the one on the form.
+                            _ => false,
+                        };
+                        if on_form {
+                            let phone = inc.caller.phone.as_ref().map(|p| p.to_string());
+                            cmds.push(Command::LoadContext { id: inc.id, phone });
                         }
-                        let phone = inc.caller.phone.as_ref().map(|p| p.to_string());
-                        cmds.push(Command::LoadContext { id: inc.id, phone });
                     }
                     _ => {
                         // The call left this operator's hands: on to the next.

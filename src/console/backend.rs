@@ -363,16 +363,26 @@ impl Backend {
         self.send(Msg::Outbox { pending: left });
     }
 
-    /// Saves an edit after this console's earlier writes to the call.
-    async fn write(&self, id: IncidentId, patch: &crate::model::IncidentPatch) -> Result<Incident, ClientError> {
+    /// Runs one write to a call after this console's earlier ones, given
+    /// the version the last of them left, and remembers the new one.
+    async fn in_turn<F>(&self, id: IncidentId, write: impl FnOnce(Option<i64>) -> F) -> Result<Incident, ClientError>
+    where
+        F: std::future::Future<Output = Result<Incident, ClientError>>,
+    {
         let mut written = self.writes.lock().await;
-        let mut patch = patch.clone();
-        if let Some(v) = written.get(&id) {
-            patch.version = patch.version.max(*v);
-        }
-        let after = self.client.update(id, &patch).await?;
+        let after = write(written.get(&id).copied()).await?;
         written.insert(id, after.version);
         Ok(after)
+    }
+
+    /// Saves an edit on top of this console's earlier writes to the call.
+    async fn write(&self, id: IncidentId, patch: &crate::model::IncidentPatch) -> Result<Incident, ClientError> {
+        self.in_turn(id, |last| {
+            let mut patch = patch.clone();
+            patch.version = patch.version.max(last.unwrap_or(0));
+            async move { self.client.update(id, &patch).await }
+        })
+        .await
     }
 
     pub fn apply(&self, cmd: Command, lang: Lang) {
@@ -440,12 +450,7 @@ impl Backend {
                 self.refresh_units().await;
             }
             Command::ReadWarning(id) => {
-                let mut written = self.writes.lock().await;
-                let r = c.warning_read(id).await;
-                if let Ok(i) = &r {
-                    written.insert(id, i.version);
-                }
-                drop(written);
+                let r = self.in_turn(id, |_| c.warning_read(id)).await;
                 self.send(done(Done::WarningRead, r));
             }
             Command::Act { id, then, edits } => match self.act(id, &then, edits.as_deref()).await {
