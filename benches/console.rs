@@ -60,6 +60,25 @@ fn input() -> egui::RawInput {
     }
 }
 
+/// Mean time of one call of `f` over 50 rounds.
+fn per_frame(mut f: impl FnMut()) -> Duration {
+    let rounds = 50;
+    let t = Instant::now();
+    for _ in 0..rounds {
+        f();
+    }
+    t.elapsed() / rounds
+}
+
+fn summary(what: &str, with: &str, full: Duration, empty: Duration) {
+    eprintln!(
+        "\n{what} summary: {:.2} ms per frame {with} ({:.1}× an empty frame of {:.3} ms); target under 4 ms",
+        full.as_secs_f64() * 1e3,
+        full.as_secs_f64() / empty.as_secs_f64(),
+        empty.as_secs_f64() * 1e3,
+    );
+}
+
 fn bench(c: &mut Criterion) {
     let ctx = egui::Context::default();
     jiejing::console::install_fonts(&ctx);
@@ -95,26 +114,86 @@ fn bench(c: &mut Criterion) {
     });
     g.finish();
 
-    let rounds = 50;
-    let t = Instant::now();
-    for _ in 0..rounds {
+    let empty = per_frame(|| {
         black_box(ctx.run_ui(input(), |ui| {
             ui.label("x");
         }));
-    }
-    let empty = t.elapsed() / rounds;
-    let t = Instant::now();
-    for _ in 0..rounds {
+    });
+    let full = per_frame(|| {
         black_box(ctx.run_ui(input(), |ui| draw(ui, &mut state, &mut Vec::new())));
-    }
-    let full = t.elapsed() / rounds;
-    eprintln!(
-        "\nconsole frame summary: {:.2} ms per frame with 10,000 queued calls ({:.1}× an empty frame of {:.3} ms); target under 4 ms",
-        full.as_secs_f64() * 1e3,
-        full.as_secs_f64() / empty.as_secs_f64(),
-        empty.as_secs_f64() * 1e3,
-    );
+    });
+    summary("console frame", "with 10,000 queued calls", full, empty);
 }
 
-criterion_group!(benches, bench);
+/// The situation map alone, full screen, with 10,000 calls spread over the
+/// province and the heat layer of the same calls, against the empty frame.
+fn map(c: &mut Criterion) {
+    use jiejing::console::i18n::Lang;
+    use jiejing::console::map::{Layers, MapView, Marker, map_ui};
+    use jiejing::model::geo::{GeoData, GeoPoint};
+    use jiejing::model::{MapIncident, Priority, Status};
+    let ctx = egui::Context::default();
+    jiejing::console::install_fonts(&ctx);
+    let (sw, ne) = GeoData::shared().bounds();
+    // A fixed low-discrepancy spread: repeatable without a random source.
+    let calls: Vec<Marker> = (0..10_000)
+        .map(|k| {
+            let (a, b) = ((k as f64 * 0.618_034) % 1.0, (k as f64 * 0.754_877) % 1.0);
+            Marker {
+                id: k as i64 + 1,
+                at: GeoPoint::new(sw.lat + a * (ne.lat - sw.lat), sw.lon + b * (ne.lon - sw.lon)),
+                priority: Priority::ALL[k % 4],
+            }
+        })
+        .collect();
+    let recent: Vec<MapIncident> = calls
+        .iter()
+        .map(|m| MapIncident {
+            id: m.id,
+            at: m.at,
+            priority: m.priority,
+            category: None,
+            status: Status::New,
+            received_at: Utc::now(),
+        })
+        .collect();
+    let describe = |_| String::new();
+    let mut view = MapView::default();
+    let frame = |view: &mut MapView| {
+        ctx.run_ui(input(), |ui| {
+            map_ui(
+                ui,
+                Lang::Zh,
+                view,
+                &Layers {
+                    calls: &calls,
+                    units: &[],
+                    selected: None,
+                    recent: &recent,
+                    describe: &describe,
+                },
+            );
+        })
+    };
+    for _ in 0..3 {
+        black_box(frame(&mut view));
+    }
+    let mut g = c.benchmark_group("map frame");
+    g.measurement_time(Duration::from_secs(5));
+    g.bench_function("10,000 calls and their heat", |b| {
+        b.iter(|| black_box(frame(&mut view)))
+    });
+    g.finish();
+    let empty = per_frame(|| {
+        black_box(ctx.run_ui(input(), |ui| {
+            ui.label("x");
+        }));
+    });
+    let full = per_frame(|| {
+        black_box(frame(&mut view));
+    });
+    summary("map frame", "with 10,000 calls and their heat layer", full, empty);
+}
+
+criterion_group!(benches, bench, map);
 criterion_main!(benches);

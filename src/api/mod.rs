@@ -10,10 +10,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::model::gazetteer::Jurisdiction;
+use crate::model::address::ResolvedPlace;
+use crate::model::gazetteer::{Jurisdiction, Offer};
 use crate::model::{
     Agency, CallerFlagKind, Category, Channel, CloseReason, EventId, FollowupChannel, Incident, IncidentId, Priority,
-    Referral, ReferralReview, ReferralStatus, ReturnReason, Role, Satisfaction, Status, Unit, UnitId, UnitStatus, User,
+    Referral, ReferralReview, ReferralStatus, ReturnReason, Role, Satisfaction, Status, UnitId, UnitStatus, User,
     UserId,
 };
 
@@ -81,6 +82,14 @@ pub struct QueueQuery {
     pub channel: Option<Channel>,
     pub status: Option<Status>,
     pub category: Option<Category>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MapQuery {
+    /// The heat layer's window in hours (1–168, default 24).
+    #[param(minimum = 1, maximum = 168)]
+    pub hours: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
@@ -185,10 +194,28 @@ pub struct DuplicateCandidate {
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 pub struct Recommendation {
-    /// Where the location resolved to; `None` when the gazetteer knows no place in it.
+    /// The station area the location resolved to; `None` when the gazetteer
+    /// knows no place precise enough in it.
     pub jurisdiction: Option<Jurisdiction>,
-    /// Available units covering it, best fit first.
-    pub units: Vec<Unit>,
+    /// How the location was read: the division, the words that decided
+    /// it, a point and a confidence; `None` when no place was found.
+    #[serde(default)]
+    pub place: Option<ResolvedPlace>,
+    /// Available units, best first: by kind for the call (traffic police
+    /// for a road accident), then by straight-line distance, then those
+    /// covering the jurisdiction.
+    pub units: Vec<Offer>,
+}
+
+/// A unit's position as its terminal reports it.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"lat": 43.8868, "lon": 125.3245}))]
+pub struct PositionRequest {
+    #[schema(minimum = -90.0, maximum = 90.0)]
+    pub lat: f64,
+    #[schema(minimum = -180.0, maximum = 180.0)]
+    pub lon: f64,
 }
 
 // ---------------------------------------------------------------- the shift lead's overrides and reports

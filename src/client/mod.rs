@@ -19,14 +19,16 @@ use chrono::{DateTime, Utc};
 
 use crate::api::{
     AuditQuery, CloseRequest, DispatchRequest, DuplicateCandidate, ErrorBody, FeedbackRequest, FlagRequest,
-    LinkRequest, ListQuery, LoginRequest, NuisanceParams, PriorityRequest, ReassignRequest, Recommendation,
-    ReferRequest, ReferResponse, ReleaseRequest, ReturnRequest, ReviewRequest, StatsParams, SupplementRequest,
-    UnitStatusRequest, UnlinkRequest,
+    LinkRequest, ListQuery, LoginRequest, NuisanceParams, PositionRequest, PriorityRequest, ReassignRequest,
+    Recommendation, ReferRequest, ReferResponse, ReleaseRequest, ReturnRequest, ReviewRequest, StatsParams,
+    SupplementRequest, UnitStatusRequest, UnlinkRequest,
 };
+use crate::model::geo::GeoPoint;
 use crate::model::stats::{AlertQuery, Alerts, Dossier, NuisanceCaller, ShiftStats};
 use crate::model::{
     Agency, AuditFilter, Callback, CallerFlag, CallerFlagKind, CallerHistory, CloseReason, Event, EventId, Incident,
-    IncidentId, IncidentPatch, IntakeRequest, Priority, QueueEntry, Referral, Unit, UnitId, UnitStatus, User, UserId,
+    IncidentId, IncidentPatch, IntakeRequest, MapIncident, Priority, QueueEntry, Referral, Unit, UnitId, UnitStatus,
+    User, UserId,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -401,6 +403,23 @@ impl ApiClient {
     pub async fn set_unit_status(&self, id: UnitId, status: UnitStatus) -> Result<Unit, ClientError> {
         self.post(&format!("/units/{id}/status"), &UnitStatusRequest { status })
             .await
+    }
+
+    /// Incidents with a position: the open ones and those of the last `hours`.
+    pub async fn map(&self, hours: i64) -> Result<Vec<MapIncident>, ClientError> {
+        self.get(&format!("/map?hours={hours}")).await
+    }
+
+    /// A unit terminal's position report.
+    pub async fn set_unit_position(&self, id: UnitId, at: GeoPoint) -> Result<Unit, ClientError> {
+        self.post(
+            &format!("/units/{id}/position"),
+            &PositionRequest {
+                lat: at.lat,
+                lon: at.lon,
+            },
+        )
+        .await
     }
 
     pub async fn caller_history(&self, phone: &str) -> Result<CallerHistory, ClientError> {

@@ -228,6 +228,7 @@ impl ConsoleApp {
             Msg::Users(u) => self.state.lead.users = u,
             Msg::SignedIn(ids) => self.state.lead.signed_in = ids,
             Msg::Nuisance(n) => self.state.lead.nuisance = n,
+            Msg::Map(m) => self.state.lead.map = m,
             Msg::Audit(a) => self.state.lead.audit = a,
             Msg::LeadChanged => self.state.lead.invalidate(),
             Msg::SignedOut => self.state.signed_out = true,
@@ -319,6 +320,10 @@ pub fn draw(ui: &mut egui::Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>
                 desk::followups_ui(ui, state, cmds);
             });
         });
+    egui::Panel::bottom("desk_map")
+        .resizable(true)
+        .default_size(300.0)
+        .show(ui, |ui| desk::desk_map_ui(ui, state, cmds));
     egui::CentralPanel::default_margins().show(ui, |ui| desk::intake_ui(ui, state, cmds));
 }
 

@@ -607,6 +607,10 @@ impl Backend {
                 Err(e) => self.send(Msg::Failed(Failure::Service(e))),
             },
             Command::LoadReferrals => self.reload_referrals().await,
+            Command::LoadMap { hours } => match c.map(hours).await {
+                Ok(m) => self.send(Msg::Map(m)),
+                Err(e) => self.send(Msg::Failed(Failure::Service(e))),
+            },
             Command::LoadNuisance { from, to } => match c.nuisance(from, to).await {
                 Ok(n) => self.send(Msg::Nuisance(n)),
                 Err(e) => self.send(Msg::Failed(Failure::Service(e))),

@@ -111,6 +111,10 @@ pub enum Command {
         to: DateTime<Utc>,
     },
     LoadReferrals,
+    /// The lead's map: open calls and those of the last `hours`.
+    LoadMap {
+        hours: i64,
+    },
     LoadNuisance {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
@@ -274,6 +278,7 @@ pub enum Msg {
     /// Who is signed in now (sent when it changes).
     SignedIn(Vec<crate::model::UserId>),
     Nuisance(Vec<NuisanceCaller>),
+    Map(Vec<crate::model::MapIncident>),
     Audit(Vec<Event>),
     /// A lead's action changed something the lead view shows: reload it.
     LeadChanged,

@@ -15,6 +15,7 @@ pub mod export;
 pub mod i18n;
 pub mod inbox;
 pub mod lead;
+pub mod map;
 pub mod state;
 pub mod widgets;
 

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::command::Command;
 use super::i18n::Lang;
 use crate::api::{DuplicateCandidate, Recommendation};
+use crate::model::geo::GeoPoint;
 use crate::model::{
     Agency, CallerHistory, Category, Channel, Incident, IncidentId, IncidentPatch, IntakeRequest, Priority, QueueEntry,
     Referral, Suggestion, Unit, User,
@@ -78,6 +79,11 @@ pub struct Draft {
     /// The call came in with a nuisance warning (the caller's history
     /// may have changed since; the review judges by this one).
     pub warned: bool,
+    /// Where the operator clicked on the map, not saved yet.
+    pub pin: Option<GeoPoint>,
+    /// The call's point as stored (the caller's share, a saved pin, or
+    /// where its place name was read to be).
+    pub at: Option<GeoPoint>,
 }
 
 /// The same text once the service has cleaned it (trimmed).
@@ -160,6 +166,8 @@ impl Draft {
             stored: FormValues::stored(i),
             warning_read: i.warning_read_at.is_some(),
             warned: i.suggestion.as_ref().is_some_and(|s| s.nuisance_warning.is_some()),
+            pin: None,
+            at: i.location.point(),
         }
     }
 
@@ -197,6 +205,10 @@ impl Draft {
         self.jurisdiction = after.location.jurisdiction.clone();
         self.warning_read = after.warning_read_at.is_some();
         self.warned = after.suggestion.as_ref().is_some_and(|s| s.nuisance_warning.is_some());
+        self.at = after.location.point();
+        if self.pin.is_some() && self.pin == self.at {
+            self.pin = None;
+        }
     }
 
     /// The form as the operator sees it, the codes prefilled from
@@ -235,8 +247,8 @@ impl Draft {
             caller_name: changed(&shown.name, &stored.name, same_text),
             callback_number: changed(&shown.callback, &stored.callback, same_phone),
             location: changed(&shown.location, &stored.location, same_text),
-            lat: None,
-            lon: None,
+            lat: self.pin.map(|p| p.lat),
+            lon: self.pin.map(|p| p.lon),
             narrative: changed(&shown.narrative, &stored.narrative, same_text),
             category: code(shown.category, stored.category),
             agency: code(shown.agency, stored.agency),
@@ -251,6 +263,7 @@ impl Draft {
         ]
         .iter()
         .all(|f| f.is_none())
+            && self.pin.is_none()
             && patch.category.is_none()
             && patch.agency.is_none()
             && patch.priority.is_none();
@@ -277,8 +290,8 @@ impl Draft {
             web_account: None,
             callback_number: Self::opt(&self.callback),
             location: Self::opt(&self.location),
-            lat: None,
-            lon: None,
+            lat: self.pin.map(|p| p.lat),
+            lon: self.pin.map(|p| p.lon),
             narrative: self.narrative.clone(),
             received_at: self.opened_at,
             disconnect: None,
@@ -297,8 +310,8 @@ impl Draft {
             caller_name: Some(self.name.clone()),
             callback_number: Some(self.callback.clone()),
             location: Some(self.location.clone()),
-            lat: None,
-            lon: None,
+            lat: self.pin.map(|p| p.lat),
+            lon: self.pin.map(|p| p.lon),
             narrative: Some(self.narrative.clone()),
             category: self.category.or(suggestion.map(|s| s.category)),
             agency: self.agency.or(suggestion.map(|s| s.agency)),
@@ -486,6 +499,8 @@ pub struct ConsoleState {
     pub inbox: Inbox,
     pub followups: Followups,
     pub lead: super::lead::LeadState,
+    /// The map's view, shared by the desk and the lead's map.
+    pub map: super::map::MapView,
     /// The session ended; the launcher returns to the sign-in screen.
     pub signed_out: bool,
 }
@@ -508,6 +523,7 @@ impl ConsoleState {
             inbox: Inbox::default(),
             followups: Followups::default(),
             lead: Default::default(),
+            map: Default::default(),
             signed_out: false,
         }
     }

@@ -228,6 +228,13 @@ impl Role {
 }
 
 string_enum! {
+    /// Where a call's coordinates came from. Only a `place` position is
+    /// replaced when the location text changes; the caller's share and the
+    /// operator's click stand until someone sets new ones.
+    pub enum LocationSource { Caller = "caller", Map = "map", Place = "place" }
+}
+
+string_enum! {
     pub enum UnitKind { Station = "station", Patrol = "patrol", Traffic = "traffic" }
 }
 

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::geo::GeoPoint;
 use super::{Category, Incident, Unit, UnitKind, UnitStatus};
 
 /// The gazetteer shipped in `assets/`, compiled into the binary.
@@ -13,19 +14,32 @@ pub const BUILTIN_JSON: &str = include_str!("../../assets/gazetteer.json");
 #[derive(Debug, Clone, Deserialize)]
 pub struct Gazetteer {
     pub cities: Vec<City>,
+    /// Every name the resolver looks for, built on first use.
+    #[serde(skip)]
+    index: std::sync::OnceLock<super::address::NameIndex>,
 }
 
+/// A prefecture-level division (地级市 or 自治州) and its districts.
 #[derive(Debug, Clone, Deserialize)]
 pub struct City {
     pub name: String,
     pub code: String,
+    /// GB/T 2260 code, the key into [`super::geo::GeoData`].
+    #[serde(default)]
+    pub adcode: Option<String>,
     pub districts: Vec<District>,
 }
 
+/// A county-level division (区, 县级市, 县, 自治县) and its stations.
 #[derive(Debug, Clone, Deserialize)]
 pub struct District {
     pub name: String,
     pub code: String,
+    #[serde(default)]
+    pub adcode: Option<String>,
+    /// Short forms callers use ("前郭" for 前郭尔罗斯蒙古族自治县).
+    #[serde(default)]
+    pub aliases: Vec<String>,
     pub stations: Vec<Station>,
 }
 
@@ -33,10 +47,61 @@ pub struct District {
 pub struct Station {
     pub code: String,
     pub name: String,
-    pub landmarks: Vec<String>,
-    pub streets: Vec<String>,
+    /// True when the name stands in for a station whose real name we do not
+    /// have: the area is right, the name is made up.
+    #[serde(default)]
+    pub illustrative: bool,
+    /// Where the station is; its patrol cars start here.
+    #[serde(default, deserialize_with = "lon_lat")]
+    pub at: Option<GeoPoint>,
+    pub landmarks: Vec<NamedPoint>,
+    pub streets: Vec<NamedPoint>,
     /// How many patrol cars the station runs.
     pub patrols: u32,
+}
+
+/// A landmark or street of a station's area: a bare name, or a name with a
+/// position and the other names callers give it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(from = "RawPlace")]
+pub struct NamedPoint {
+    pub name: String,
+    pub at: Option<GeoPoint>,
+    pub aliases: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawPlace {
+    Name(String),
+    Full {
+        name: String,
+        #[serde(default)]
+        at: Option<[f64; 2]>,
+        #[serde(default)]
+        aliases: Vec<String>,
+    },
+}
+
+impl From<RawPlace> for NamedPoint {
+    fn from(r: RawPlace) -> Self {
+        match r {
+            RawPlace::Name(name) => NamedPoint {
+                name,
+                at: None,
+                aliases: Vec::new(),
+            },
+            RawPlace::Full { name, at, aliases } => NamedPoint {
+                name,
+                at: at.map(GeoPoint::from_lon_lat),
+                aliases,
+            },
+        }
+    }
+}
+
+fn lon_lat<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<GeoPoint>, D::Error> {
+    Ok(Option::<[f64; 2]>::deserialize(d)?.map(GeoPoint::from_lon_lat))
 }
 
 /// A resolved jurisdiction: the 派出所 area a location falls in.
@@ -57,6 +122,9 @@ pub struct UnitSeed {
     pub name: String,
     pub kind: UnitKind,
     pub jurisdiction: String,
+    /// Where the unit starts: its station (a district's traffic squad at
+    /// the district's first station).
+    pub at: Option<GeoPoint>,
 }
 
 impl Gazetteer {
@@ -78,53 +146,21 @@ impl Gazetteer {
             .map(|(_, d, s)| format!("{} {}", d.name, s.name))
     }
 
-    fn stations(&self) -> impl Iterator<Item = (&City, &District, &Station)> {
+    /// Every station with its district and city.
+    pub fn stations(&self) -> impl Iterator<Item = (&City, &District, &Station)> {
         self.cities
             .iter()
             .flat_map(|c| c.districts.iter().map(move |d| (c, d)))
             .flat_map(|(c, d)| d.stations.iter().map(move |s| (c, d, s)))
     }
 
-    /// Resolves free text to a station's jurisdiction by the longest place
-    /// name (landmark, street or station) it contains; a bare district name
-    /// falls back to that district's first station.
+    /// The station area free text names, if any: see [`Gazetteer::locate`].
     pub fn resolve(&self, text: &str) -> Option<Jurisdiction> {
-        let mut best: Option<(usize, Jurisdiction)> = None;
-        let consider = |best: &mut Option<(usize, Jurisdiction)>, name: &str, c: &City, d: &District, s: &Station| {
-            let len = name.chars().count();
-            if len > 0 && text.contains(name) && best.as_ref().is_none_or(|(l, _)| len > *l) {
-                let j = Jurisdiction {
-                    code: s.code.clone(),
-                    station: s.name.clone(),
-                    district: d.name.clone(),
-                    city: c.name.clone(),
-                    matched: name.to_owned(),
-                };
-                *best = Some((len, j));
-            }
-        };
-        for (c, d, s) in self.stations() {
-            let station_area = s.name.trim_end_matches("派出所");
-            for name in s
-                .landmarks
-                .iter()
-                .chain(&s.streets)
-                .map(String::as_str)
-                .chain([station_area])
-            {
-                consider(&mut best, name, c, d, s);
-            }
-        }
-        if best.is_none() {
-            for c in &self.cities {
-                for d in &c.districts {
-                    if let Some(s) = d.stations.first() {
-                        consider(&mut best, &d.name, c, d, s);
-                    }
-                }
-            }
-        }
-        best.map(|(_, j)| j)
+        self.locate(text, None).and_then(|p| p.jurisdiction)
+    }
+
+    pub(super) fn index(&self) -> &super::address::NameIndex {
+        self.index.get_or_init(|| super::address::NameIndex::build(self))
     }
 
     /// Every unit of the gazetteer: each station, its patrol cars, and one
@@ -139,6 +175,7 @@ impl Gazetteer {
                         name: s.name.clone(),
                         kind: UnitKind::Station,
                         jurisdiction: s.code.clone(),
+                        at: s.at,
                     });
                     let area = s.name.trim_end_matches("派出所");
                     for n in 1..=s.patrols {
@@ -147,6 +184,7 @@ impl Gazetteer {
                             name: format!("{area}巡逻{n}号车"),
                             kind: UnitKind::Patrol,
                             jurisdiction: s.code.clone(),
+                            at: s.at,
                         });
                     }
                 }
@@ -155,6 +193,7 @@ impl Gazetteer {
                     name: format!("{}交警中队", d.name),
                     kind: UnitKind::Traffic,
                     jurisdiction: d.code.clone(),
+                    at: d.stations.first().and_then(|s| s.at),
                 });
             }
         }
@@ -179,17 +218,57 @@ fn on_the_road(narrative: &str) -> bool {
     ROAD_WORDS.iter().any(|w| narrative.contains(w))
 }
 
-/// The units to offer for `incident` in `jurisdiction`, best first:
-/// available ones covering it, by how well their kind fits the call
-/// ([`kind_rank`]), then by code so the order is stable.
-pub fn recommend(units: Vec<Unit>, jurisdiction: &str, incident: &Incident) -> Vec<Unit> {
+/// A unit offered for a call, with how far it is.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Offer {
+    #[serde(flatten)]
+    pub unit: Unit,
+    /// Straight-line metres from the call; `None` when either position is unknown.
+    pub distance_m: Option<f64>,
+    /// Whether the unit's jurisdiction covers the call's.
+    pub covers: bool,
+}
+
+/// How far a unit outside the call's jurisdiction may be and still be
+/// offered: a patrol across a county line is often the nearest.
+pub const NEAR_M: f64 = 30_000.0;
+
+/// The units to offer for `incident`, best first. Available units covering
+/// `jurisdiction` or within [`NEAR_M`] of `at` are offered. With a position,
+/// they are ordered by fit (traffic police first for a road accident, last
+/// otherwise), then distance (to 100 m), then coverage, then kind
+/// ([`kind_rank`]); without one, by coverage and kind as before.
+pub fn recommend(
+    units: Vec<Unit>,
+    jurisdiction: Option<&str>,
+    at: Option<GeoPoint>,
+    incident: &Incident,
+) -> Vec<Offer> {
     let category = incident.effective_category();
     let traffic = on_the_road(&incident.narrative);
-    let mut offered: Vec<Unit> = units
+    let mut offered: Vec<Offer> = units
         .into_iter()
-        .filter(|u| u.status == UnitStatus::Available && covers(&u.jurisdiction, jurisdiction))
+        .filter(|u| u.status == UnitStatus::Available)
+        .filter_map(|unit| {
+            let covers = jurisdiction.is_some_and(|j| covers(&unit.jurisdiction, j));
+            let distance_m = at.zip(unit.at).map(|(a, b)| a.distance_m(b));
+            (covers || distance_m.is_some_and(|d| d <= NEAR_M)).then_some(Offer {
+                unit,
+                distance_m,
+                covers,
+            })
+        })
         .collect();
-    offered.sort_by_key(|u| (kind_rank(u.kind, category, traffic), u.code.clone()));
+    offered.sort_by_key(|o| {
+        let kind = kind_rank(o.unit.kind, category, traffic);
+        let fit = match (o.unit.kind, traffic) {
+            (UnitKind::Traffic, true) => 0,
+            (UnitKind::Traffic, false) => 2,
+            _ => 1,
+        };
+        let hundreds = o.distance_m.map_or(u64::MAX, |d| (d / 100.0).round() as u64);
+        (fit, hundreds, !o.covers, kind, o.unit.code.clone())
+    });
     offered
 }
 

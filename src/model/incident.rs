@@ -15,6 +15,29 @@ pub struct Location {
     pub lon: Option<f64>,
     /// Jurisdiction code from the gazetteer, when the text names a known place.
     pub jurisdiction: Option<String>,
+    /// Where `lat`/`lon` came from; `None` without them.
+    #[serde(default)]
+    pub source: Option<LocationSource>,
+}
+
+impl Location {
+    pub fn point(&self) -> Option<geo::GeoPoint> {
+        Some(geo::GeoPoint::new(self.lat?, self.lon?))
+    }
+
+    /// Takes what `place` says: its station area, and its point unless the
+    /// caller or the operator set one (a position from an old place name
+    /// goes when the name does).
+    pub fn settle(&mut self, place: Option<&address::ResolvedPlace>) {
+        self.jurisdiction = place.and_then(|p| p.jurisdiction.as_ref()).map(|j| j.code.clone());
+        if matches!(self.source, Some(LocationSource::Caller | LocationSource::Map)) && self.point().is_some() {
+            return;
+        }
+        let at = place.and_then(|p| p.at);
+        self.lat = at.map(|p| p.lat);
+        self.lon = at.map(|p| p.lon);
+        self.source = at.map(|_| LocationSource::Place);
+    }
 }
 
 /// A phrase or rule that drove a triage suggestion.
@@ -183,6 +206,23 @@ pub struct QueueEntry {
     /// The start of the narrative.
     pub summary: String,
     pub version: i64,
+    /// Where the call is, when known: what the map draws.
+    #[serde(default)]
+    pub at: Option<geo::GeoPoint>,
+}
+
+/// An incident as the lead's map draws it: open ones as markers, the last
+/// hours' as the heat layer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct MapIncident {
+    pub id: IncidentId,
+    pub at: geo::GeoPoint,
+    /// The operator's priority, else the suggestion's.
+    pub priority: Priority,
+    /// The operator's category, else the suggestion's.
+    pub category: Option<Category>,
+    pub status: Status,
+    pub received_at: DateTime<Utc>,
 }
 
 impl QueueEntry {
@@ -215,6 +255,7 @@ impl From<&Incident> for QueueEntry {
             disconnect: i.disconnect,
             summary: i.narrative.chars().take(QUEUE_SUMMARY_CHARS).collect(),
             version: i.version,
+            at: i.location.point(),
         }
     }
 }

@@ -226,6 +226,9 @@ pub fn apply(
                 inc.location.lat = lat;
                 inc.location.lon = lon;
             }
+            if let Some(source) = patch.location_source {
+                inc.location.source = source;
+            }
             if let Some(j) = patch.jurisdiction {
                 inc.location.jurisdiction = j;
             }

@@ -80,6 +80,8 @@ fn unit(status: UnitStatus) -> Unit {
         status,
         incident_id: None,
         status_since: None,
+        at: None,
+        position_at: None,
     }
 }
 

@@ -4,6 +4,7 @@
 //! Owns: parsing input into valid values and every state transition, as pure
 //! functions. Must not touch: I/O, SQL, HTTP or egui.
 
+pub mod address;
 pub mod calendar;
 mod caller;
 mod codes;
@@ -11,6 +12,7 @@ pub mod duplicates;
 mod event;
 mod followup;
 pub mod gazetteer;
+pub mod geo;
 mod incident;
 mod intake;
 mod lifecycle;
@@ -142,6 +144,8 @@ mod tests {
             status: UnitStatus::Available,
             incident_id: None,
             status_since: None,
+            at: None,
+            position_at: None,
         };
         let dispatch = IncidentOp::Dispatch {
             unit_id: 7,

@@ -20,6 +20,12 @@ pub struct Unit {
     /// Since when the unit has been in its status.
     #[serde(default)]
     pub status_since: Option<DateTime<Utc>>,
+    /// Last known position: its station's until it reports one.
+    #[serde(default)]
+    pub at: Option<geo::GeoPoint>,
+    /// When `at` was reported; `None` for the station's position.
+    #[serde(default)]
+    pub position_at: Option<DateTime<Utc>>,
 }
 
 /// A referral work order: the number is read to the caller.

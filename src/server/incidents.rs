@@ -9,14 +9,15 @@ use super::auth::{Auth, Intakers, Staff};
 use super::error::{ApiError, ApiJson, ApiResult, ErrorBody};
 use super::{ApiPath, ApiQuery, AppState};
 use crate::api::{
-    CloseRequest, DispatchRequest, DuplicateCandidate, LinkRequest, ListQuery, QueueQuery, Recommendation,
+    CloseRequest, DispatchRequest, DuplicateCandidate, LinkRequest, ListQuery, MapQuery, QueueQuery, Recommendation,
     ReferRequest, ReferResponse, ReleaseRequest, SupplementRequest, UnlinkRequest,
 };
+use crate::model::address::ResolvedPlace;
 use crate::model::duplicates::{self};
-use crate::model::gazetteer::{self, Jurisdiction};
+use crate::model::gazetteer;
 use crate::model::{
-    CallerPhone, Channel, Event, Incident, IncidentId, IncidentOp, IncidentPatch, IntakeRequest, QueueEntry, Status,
-    Suggestion, Supplement,
+    CallerPhone, Channel, Event, Incident, IncidentId, IncidentOp, IncidentPatch, IntakeRequest, Location,
+    LocationSource, MapIncident, QueueEntry, Role, Status, Suggestion, Supplement,
 };
 use crate::store::{AuditFilter, IncidentFilter, Mutation};
 use crate::triage::{self, HistoryStats, TriageInput};
@@ -48,11 +49,17 @@ async fn suggest(
     Ok(Some(triage::triage(&TriageInput { channel, text, history })))
 }
 
-fn locate(state: &AppState, location: &str, narrative: &str) -> Option<Jurisdiction> {
+/// Where the call is: its position (the caller's share or the operator's
+/// click), else the location text, else a place named in the narrative.
+fn locate(state: &AppState, location: &Location, narrative: &str) -> Option<ResolvedPlace> {
+    let by_position = match location.source {
+        Some(LocationSource::Caller | LocationSource::Map) => location.point(),
+        _ => None,
+    };
     state
         .gazetteer
-        .resolve(location)
-        .or_else(|| state.gazetteer.resolve(narrative))
+        .locate(&location.text, by_position)
+        .or_else(|| state.gazetteer.locate(narrative, None))
 }
 
 /// Take in a call from any channel. Gateways post what they receive;
@@ -84,7 +91,17 @@ pub async fn intake(
     };
     let now = Utc::now();
     let mut new = req.parse(now)?;
-    new.location.jurisdiction = locate(&state, &new.location.text, &new.narrative).map(|j| j.code);
+    if new.location.point().is_some() {
+        // A gateway passes on the caller's share; an operator's own intake
+        // carries the point they set on the map.
+        new.location.source = Some(if actor.role == Role::Gateway {
+            LocationSource::Caller
+        } else {
+            LocationSource::Map
+        });
+    }
+    let place = locate(&state, &new.location, &new.narrative);
+    new.location.settle(place.as_ref());
     new.suggestion = suggest(&state, new.channel, &new.narrative, new.caller.phone.as_ref()).await?;
     let channel = new.channel;
     let out = state.store.intake(actor, key.as_deref(), new, now).await?;
@@ -102,6 +119,23 @@ pub async fn intake(
         StatusCode::CREATED
     };
     Ok((status, h, Json(out.incident)))
+}
+
+/// Incidents with a position for the map: every open one (waiting, worked,
+/// dispatched, on scene) and every one of the last `hours`, newest first.
+#[utoipa::path(get, path = "/map", tag = "incidents", security(("bearer" = [])), params(MapQuery),
+    responses((status = 200, body = Vec<MapIncident>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn map(
+    State(state): State<AppState>,
+    _auth: Auth<Staff>,
+    ApiQuery(q): ApiQuery<MapQuery>,
+) -> ApiResult<Json<Vec<MapIncident>>> {
+    let hours = q.hours.unwrap_or(24);
+    if !(1..=168).contains(&hours) {
+        return Err(ApiError::invalid("hours", "hours must be between 1 and 168 (a week)"));
+    }
+    let since = Utc::now() - chrono::Duration::hours(hours);
+    Ok(Json(state.store.map_incidents(since).await?))
 }
 
 /// Open incidents (new and in progress) from every channel, by priority then
@@ -185,7 +219,7 @@ pub async fn update(
 ) -> ApiResult<Json<Incident>> {
     let version = patch.version;
     let mut parsed = patch.parse()?;
-    if parsed.narrative.is_some() || parsed.location.is_some() || parsed.phone.is_some() {
+    if parsed.narrative.is_some() || parsed.location.is_some() || parsed.phone.is_some() || parsed.coords.is_some() {
         let current = state.store.incident(id).await?;
         let narrative = parsed.narrative.as_deref().unwrap_or(&current.narrative).to_owned();
         let location = parsed.location.as_deref().unwrap_or(&current.location.text).to_owned();
@@ -196,8 +230,21 @@ pub async fn update(
         if parsed.narrative.is_some() || parsed.phone.is_some() {
             parsed.suggestion = suggest(&state, current.channel, &narrative, phone.as_ref()).await?;
         }
-        if parsed.location.is_some() || parsed.narrative.is_some() {
-            parsed.jurisdiction = Some(locate(&state, &location, &narrative).map(|j| j.code));
+        if parsed.location.is_some() || parsed.narrative.is_some() || parsed.coords.is_some() {
+            let mut loc = Location {
+                text: location,
+                ..current.location.clone()
+            };
+            if let Some((lat, lon)) = parsed.coords {
+                loc.lat = lat;
+                loc.lon = lon;
+                loc.source = lat.map(|_| LocationSource::Map);
+            }
+            let place = locate(&state, &loc, &narrative);
+            loc.settle(place.as_ref());
+            parsed.coords = Some((loc.lat, loc.lon));
+            parsed.location_source = Some(loc.source);
+            parsed.jurisdiction = Some(loc.jurisdiction);
         }
     }
     let m = run(
@@ -446,8 +493,8 @@ pub async fn duplicates(
     Ok(Json(out))
 }
 
-/// Units to dispatch: available, covering the resolved jurisdiction, of the
-/// right type for the category.
+/// Units to dispatch, nearest first (see `Recommendation`), and how the
+/// call's location was read.
 #[utoipa::path(get, path = "/incidents/{id}/units", tag = "incidents", security(("bearer" = [])),
     responses((status = 200, body = Recommendation), (status = 404, body = ErrorBody)))]
 pub async fn recommended_units(
@@ -456,15 +503,25 @@ pub async fn recommended_units(
     ApiPath(id): ApiPath<IncidentId>,
 ) -> ApiResult<Json<Recommendation>> {
     let inc = state.store.incident(id).await?;
-    let jurisdiction = locate(&state, &inc.location.text, &inc.narrative);
-    let Some(j) = &jurisdiction else {
-        return Ok(Json(Recommendation {
-            jurisdiction: None,
-            units: Vec::new(),
-        }));
+    let place = locate(&state, &inc.location, &inc.narrative);
+    let jurisdiction = place.as_ref().and_then(|p| p.jurisdiction.clone());
+    let at = inc.location.point().or(place.as_ref().and_then(|p| p.at));
+    // A prefecture alone is too vague to send anyone by distance.
+    let units = if jurisdiction.is_some() {
+        gazetteer::recommend(
+            state.store.units().await?,
+            jurisdiction.as_ref().map(|j| j.code.as_str()),
+            at,
+            &inc,
+        )
+    } else {
+        Vec::new()
     };
-    let units = gazetteer::recommend(state.store.units().await?, &j.code, &inc);
-    Ok(Json(Recommendation { jurisdiction, units }))
+    Ok(Json(Recommendation {
+        jurisdiction,
+        place,
+        units,
+    }))
 }
 
 /// The incident's history from the event log, oldest first.

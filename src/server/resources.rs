@@ -11,8 +11,8 @@ use super::auth::{Admins, Agencies, Auth, Leads, ReferralReaders, Staff};
 use super::error::{ApiError, ApiJson, ApiResult, ErrorBody};
 use super::{ApiPath, ApiQuery, AppState};
 use crate::api::{
-    AuditQuery, CallbackQuery, CloseCallbackRequest, FeedbackRequest, FlagRequest, ReferralQuery, ReloadResponse,
-    ReturnRequest, ReviewRequest, ThreeWayRequest, UnitStatusRequest,
+    AuditQuery, CallbackQuery, CloseCallbackRequest, FeedbackRequest, FlagRequest, PositionRequest, ReferralQuery,
+    ReloadResponse, ReturnRequest, ReviewRequest, ThreeWayRequest, UnitStatusRequest,
 };
 use crate::model::{
     Agency, Callback, CallerFlag, CallerHistory, Event, Referral, ReferralId, ReferralStatus, ReferralStep,
@@ -61,6 +61,28 @@ pub async fn set_unit_status(
     }
     let actor = &auth.user;
     let unit = state.store.set_unit_status(actor, id, req.status, Utc::now()).await?;
+    state.hub.wake();
+    Ok(Json(unit))
+}
+
+/// A unit's terminal reports where it is; the map and the distance to the
+/// next call follow it. Status and call are unchanged.
+#[utoipa::path(post, path = "/units/{id}/position", tag = "units", security(("bearer" = [])), request_body = PositionRequest,
+    responses((status = 200, body = Unit), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn set_unit_position(
+    State(state): State<AppState>,
+    auth: Auth<Staff>,
+    ApiPath(id): ApiPath<UnitId>,
+    ApiJson(req): ApiJson<PositionRequest>,
+) -> ApiResult<Json<Unit>> {
+    let at = crate::model::geo::GeoPoint::new(req.lat, req.lon);
+    if !(-90.0..=90.0).contains(&req.lat) {
+        return Err(ApiError::invalid("lat", "latitude must be between -90 and 90"));
+    }
+    if !(-180.0..=180.0).contains(&req.lon) {
+        return Err(ApiError::invalid("lon", "longitude must be between -180 and 180"));
+    }
+    let unit = state.store.set_unit_position(&auth.user, id, at, Utc::now()).await?;
     state.hub.wake();
     Ok(Json(unit))
 }

@@ -13,7 +13,7 @@ use rand::prelude::*;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::{ApiClient, ClientError};
-use crate::model::{Category, Channel, Disconnect, IntakeRequest, gazetteer::Gazetteer};
+use crate::model::{Category, Channel, Disconnect, IntakeRequest, gazetteer::Gazetteer, geo::GeoPoint};
 use crate::triage::eval::Labelled;
 
 /// Share of simulated calls that are not police business or invalid.
@@ -38,7 +38,8 @@ pub struct CallFactory {
     police: Vec<Labelled>,
     other: Vec<Labelled>,
     invalid: Vec<Labelled>,
-    places: Vec<String>,
+    /// (county, place name, position) of every landmark and street.
+    places: Vec<(String, String, Option<GeoPoint>)>,
     rng: StdRng,
 }
 
@@ -50,12 +51,13 @@ impl CallFactory {
         let (invalid, other) = rest.into_iter().partition(|r| r.category == Category::Invalid);
         let g = Gazetteer::builtin();
         let places = g
-            .cities
-            .iter()
-            .flat_map(|c| &c.districts)
-            .flat_map(|d| &d.stations)
-            .flat_map(|s| s.landmarks.iter().chain(&s.streets))
-            .cloned()
+            .stations()
+            .flat_map(|(_, d, s)| {
+                s.landmarks
+                    .iter()
+                    .chain(&s.streets)
+                    .map(|p| (d.name.clone(), p.name.clone(), p.at))
+            })
             .collect();
         CallFactory {
             police,
@@ -105,12 +107,24 @@ impl CallFactory {
                 category: None,
             };
         }
-        let location = (row.category.is_police() && self.rng.random_bool(0.8))
-            .then(|| self.places.choose(&mut self.rng).map(|p| format!("{p}附近")))
+        let place = (row.category.is_police() && self.rng.random_bool(0.8))
+            .then(|| self.places.choose(&mut self.rng).cloned())
             .flatten();
         let mut req = blank(row.channel, None, None);
         req.narrative = row.text.clone();
-        req.location = location;
+        if let Some((county, name, at)) = place {
+            // Half the callers name their county; a WeChat caller often
+            // shares a position, a few dozen metres off the place.
+            req.location = Some(if self.rng.random_bool(0.5) {
+                format!("{county}{name}附近")
+            } else {
+                format!("{name}附近")
+            });
+            if let Some(at) = at.filter(|_| row.channel == Channel::Wechat && self.rng.random_bool(0.7)) {
+                req.lat = Some(at.lat + self.rng.random_range(-0.0005..0.0005));
+                req.lon = Some(at.lon + self.rng.random_range(-0.0005..0.0005));
+            }
+        }
         match row.channel {
             Channel::Voice | Channel::Sms => req.phone = Some(phone),
             Channel::Wechat => req.wechat_id = Some(format!("wx_{}", &phone[7..])),
@@ -320,7 +334,7 @@ pub async fn colleague(client: ApiClient, pace: Pace, seed: u64, cancel: Cancell
                 let recommended = client.recommended_units(id).await.map(|r| r.units).unwrap_or_default();
                 // Any available unit only when none covers the place.
                 let unit = match recommended.into_iter().next() {
-                    Some(u) => Some(u),
+                    Some(o) => Some(o.unit),
                     None => client
                         .units()
                         .await
@@ -403,6 +417,13 @@ impl Default for AgencyPace {
 /// time, so a restarted simulator picks up where it was.
 pub async fn terminals(client: ApiClient, span: (f64, f64), late: f64, seed: u64, cancel: CancellationToken) {
     use crate::model::UnitStatus;
+    /// A patrol car in town: about 43 km/h door to door.
+    const SPEED_M_PER_S: f64 = 12.0;
+    /// How often a moving unit reports where it is.
+    const REPORT_EVERY_S: f64 = 6.0;
+    use std::collections::HashMap;
+    let mut scenes: HashMap<crate::model::IncidentId, Option<GeoPoint>> = HashMap::new();
+    let mut reported: HashMap<crate::model::UnitId, std::time::Instant> = HashMap::new();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(2)) => {}
@@ -410,17 +431,46 @@ pub async fn terminals(client: ApiClient, span: (f64, f64), late: f64, seed: u64
         }
         let now = chrono::Utc::now();
         for u in client.units().await.unwrap_or_default() {
-            let (UnitStatus::Assigned, Some(id), Some(since)) = (u.status, u.incident_id, u.status_since) else {
-                continue;
-            };
-            let mut rng = StdRng::seed_from_u64(seed ^ (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            let wait = rng.random_range(span.0..span.1.max(span.0 + 1e-3));
-            let wait = if rng.random_bool(late) { 30.0 + wait } else { wait };
-            if ((now - since).num_milliseconds() as f64) / 1000.0 >= wait
-                && let Err(e) = client.acknowledge(id).await
-            {
-                tracing::info!("simulated terminal of {} could not sign for #{id}: {e}", u.name);
+            match (u.status, u.incident_id, u.status_since) {
+                (UnitStatus::Assigned, Some(id), Some(since)) => {
+                    let mut rng = StdRng::seed_from_u64(seed ^ (id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                    let wait = rng.random_range(span.0..span.1.max(span.0 + 1e-3));
+                    let wait = if rng.random_bool(late) { 30.0 + wait } else { wait };
+                    if ((now - since).num_milliseconds() as f64) / 1000.0 >= wait
+                        && let Err(e) = client.acknowledge(id).await
+                    {
+                        tracing::info!("simulated terminal of {} could not sign for #{id}: {e}", u.name);
+                    }
+                }
+                // On its way: drive towards the scene, reporting as it goes.
+                (UnitStatus::EnRoute | UnitStatus::OnScene, Some(id), _) => {
+                    let scene = match scenes.get(&id) {
+                        Some(p) => *p,
+                        None => {
+                            let p = client.incident(id).await.ok().and_then(|i| i.location.point());
+                            scenes.insert(id, p);
+                            p
+                        }
+                    };
+                    let (Some(scene), Some(at)) = (scene, u.at) else {
+                        continue;
+                    };
+                    let since = reported
+                        .get(&u.id)
+                        .map_or(REPORT_EVERY_S, |t| t.elapsed().as_secs_f64());
+                    if at == scene || since < REPORT_EVERY_S {
+                        continue;
+                    }
+                    let next = at.toward(scene, SPEED_M_PER_S * since.min(30.0));
+                    if client.set_unit_position(u.id, next).await.is_ok() {
+                        reported.insert(u.id, std::time::Instant::now());
+                    }
+                }
+                _ => {}
             }
+        }
+        if scenes.len() > 10_000 {
+            scenes.clear();
         }
     }
 }

@@ -13,10 +13,11 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{
     Agency, Callback, CallerFlag, CallerFlagKind, CallerHistory, CallerPhone, DomainError, Event, EventId, Followup,
-    FollowupChannel, FollowupOutcome, Incident, IncidentId, IncidentOp, NewIncident, QueueEntry, Rectification,
-    Referral, ReferralId, ReferralReview, ReferralStatus, ReferralStep, ReviewOutcome, Role, Satisfaction, Status,
-    Supplement, Unit, UnitId, UnitStatus, User, UserId,
+    FollowupChannel, FollowupOutcome, Incident, IncidentId, IncidentOp, MapIncident, NewIncident, QueueEntry,
+    Rectification, Referral, ReferralId, ReferralReview, ReferralStatus, ReferralStep, ReviewOutcome, Role,
+    Satisfaction, Status, Supplement, Unit, UnitId, UnitStatus, User, UserId,
     gazetteer::UnitSeed,
+    geo::GeoPoint,
     stats::{AlertQuery, Alerts, Dossier, NuisanceCaller, ShiftStats, StatsQuery},
 };
 
@@ -160,10 +161,13 @@ pub trait Store: Send + Sync + 'static {
     /// Accounts with a session that has not expired: who is signed in now.
     async fn signed_in(&self, now: DateTime<Utc>) -> Result<Vec<UserId>>;
 
-    /// Creates the gazetteer's units if there are none yet; returns how many.
+    /// Creates the gazetteer's units that are missing and places units
+    /// that have no position at their station; returns how many were added.
     async fn seed_units(&self, seeds: &[UnitSeed], now: DateTime<Utc>) -> Result<usize>;
     async fn units(&self) -> Result<Vec<Unit>>;
     async fn set_unit_status(&self, actor: &User, id: UnitId, status: UnitStatus, now: DateTime<Utc>) -> Result<Unit>;
+    /// A unit's reported position (`unit.position` event).
+    async fn set_unit_position(&self, actor: &User, id: UnitId, at: GeoPoint, now: DateTime<Utc>) -> Result<Unit>;
 
     /// Stores an intake. With an idempotency key already used by this actor,
     /// returns the incident stored the first time instead.
@@ -179,6 +183,9 @@ pub trait Store: Send + Sync + 'static {
     /// waiting time, and the id of the last event they include, read in one
     /// snapshot: replaying the log after that id brings them up to date.
     async fn queue_snapshot(&self) -> Result<(EventId, Vec<QueueEntry>)>;
+    /// Incidents with a position that are open, or came in since `since`
+    /// (newest first, at most 20,000): the lead's map.
+    async fn map_incidents(&self, since: DateTime<Utc>) -> Result<Vec<MapIncident>>;
     async fn incidents(&self, filter: &IncidentFilter) -> Result<Vec<Incident>>;
     /// Applies a lifecycle operation. `expected_version`, when given, must be
     /// the incident's current version; without it a concurrent change is

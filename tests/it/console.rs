@@ -344,6 +344,7 @@ fn f2_skips_a_recommended_unit_that_went_busy() {
         .as_ref()
         .expect("recommendation")
         .units[0]
+        .unit
         .id;
     let (s, b) = env.rt.block_on(
         env.lead
@@ -492,6 +493,11 @@ fn an_action_saves_what_the_operator_typed_and_the_unit_signs_on_the_board() {
         h.query_by_role_and_label(A11y::Button, "签收").is_some()
     });
     h.get_by_role_and_label(A11y::Button, "签收").scroll_to_me();
+    // The board is long (every unit of the province): the scroll there is
+    // animated, so the button is clicked once it has come to rest.
+    for _ in 0..60 {
+        h.step();
+    }
     h.get_by_role_and_label(A11y::Button, "签收").click();
     step_until(&mut h, "acknowledged", |_| {
         incident(&env, id)["acknowledged_at"].is_string()
@@ -1268,4 +1274,70 @@ fn the_operator_undoes_a_merge_from_the_call_it_went_into() {
         incident(&env, second)["status"] == "in_progress"
     });
     assert_eq!(incident(&env, second)["holder"]["name"], "ct");
+}
+
+#[test]
+fn clicking_the_map_sets_the_calls_location() {
+    use jiejing::model::geo::GeoData;
+    let env = env();
+    let mut h = console(&env);
+    let id = post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310077", "narrative": "有人晕倒了，叫不醒"}),
+    );
+    take(&env, &mut h, id);
+    assert!(
+        h.query_by_label_contains("地址未识别").is_some(),
+        "a call without a place says so"
+    );
+    let yanji = GeoData::shared().division("222401").expect("延吉市").centre;
+    step_until(&mut h, "the map drawn", |h| {
+        h.state().as_ref().is_some_and(|a| a.state.map.rect.is_some())
+    });
+    let pos = app(&h).state.map.screen_pos(yanji).expect("on screen");
+    assert!(
+        app(&h).state.map.rect.is_some_and(|r| r.contains(pos)),
+        "延吉 is on the map"
+    );
+    for pressed in [true, false] {
+        h.input_mut().events.push(egui::Event::PointerMoved(pos));
+        h.input_mut().events.push(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+        h.step();
+    }
+    step_until(&mut h, "the pin set", |h| {
+        h.state()
+            .as_ref()
+            .and_then(|a| a.state.desk.draft.as_ref())
+            .is_some_and(|d| d.pin.is_some())
+    });
+    let draft = app(&h).state.desk.draft.clone().expect("draft");
+    let pin = draft.pin.expect("pin");
+    assert_eq!(
+        GeoData::shared().county_at(pin).map(|d| d.code.as_str()),
+        Some("222401")
+    );
+    assert!(draft.location.starts_with("延吉市"), "{}", draft.location);
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    step_until(&mut h, "saved with its position", |_| {
+        incident(&env, id)["location"]["source"] == "map"
+    });
+    let inc = incident(&env, id);
+    assert!((inc["location"]["lat"].as_f64().expect("lat") - pin.lat).abs() < 1e-9);
+    let station = inc["location"]["jurisdiction"].as_str().expect("a station");
+    let county = jiejing::model::gazetteer::Gazetteer::shared()
+        .stations()
+        .find(|(_, _, s)| s.code == station)
+        .and_then(|(_, d, _)| d.adcode.clone());
+    assert_eq!(county.as_deref(), Some("222401"), "a station of 延吉: {station}");
+    step_until(&mut h, "the pin is the stored point", |h| {
+        h.state()
+            .as_ref()
+            .and_then(|a| a.state.desk.draft.as_ref())
+            .is_some_and(|d| d.pin.is_none() && d.at == Some(pin))
+    });
 }

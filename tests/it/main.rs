@@ -13,5 +13,6 @@ mod instances;
 mod lead;
 mod lead_console;
 mod learning;
+mod places;
 mod service;
 mod triage;

@@ -443,9 +443,12 @@ async fn dispatch_lifecycle_moves_the_unit(backend: Backend) {
         "a road accident wants traffic police first: {rec}"
     );
     assert!(units.iter().all(|u| u["status"] == "available"));
+    // Units covering the place, or near enough across a boundary.
     assert!(units.iter().all(|u| {
         let j = u["jurisdiction"].as_str().unwrap_or_default();
-        j == "CC-CY-HQ" || j == "CC-CY"
+        let covers = j == "CC-CY-HQ" || j == "CC-CY";
+        assert_eq!(u["covers"], covers, "{u}");
+        covers || u["distance_m"].as_f64().is_some_and(|d| d <= 30_000.0)
     }));
     let unit_id = units[0]["id"].as_i64().expect("unit id");
 

@@ -170,18 +170,20 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
     let mut chosen = None;
     if let Some(rec) = &state.desk.recommendation {
         ui.strong(lang.tr(k!("units")));
-        if let Some(j) = &rec.jurisdiction {
-            ui.label(RichText::new(format!("{} {} · {}", j.district, j.station, j.matched)).weak());
-        }
+        place_ui(ui, lang, rec);
         if rec.units.is_empty() {
             ui.label(lang.tr(k!("no_units")));
         }
         let id = state.desk.draft.as_ref().and_then(|x| x.incident_id);
         let best = best_available(state).map(|u| u.id);
-        for u in rec.units.iter().take(6) {
+        for offer in rec.units.iter().take(6) {
+            let u = &offer.unit;
             let status = live_status(state, u);
             ui.horizontal(|ui| {
                 ui.label(format!("{} · {}", u.name, code_name(lang, u.kind.as_str())));
+                if let Some(d) = offer.distance_m {
+                    ui.label(RichText::new(distance_text(d)).monospace());
+                }
                 if status != UnitStatus::Available {
                     // Shown so the operator knows it is near, not offered.
                     ui.label(RichText::new(code_name(lang, status.as_str())).color(unit_color(status)));
@@ -210,6 +212,42 @@ pub fn triage_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
             Ok(c) => cmds.push(c),
             Err(e) => state.notice(crate::console::i18n::domain_error(lang, &e), true),
         }
+    }
+}
+
+/// How the call's location was read: the division and station, the words
+/// that decided it, and a warning when the reading is vague or missing.
+fn place_ui(ui: &mut Ui, lang: Lang, rec: &crate::api::Recommendation) {
+    let Some(p) = &rec.place else {
+        ui.label(RichText::new(lang.tr(k!("place_unresolved"))).color(AMBER));
+        return;
+    };
+    let division = [p.prefecture.as_ref(), p.county.as_ref()]
+        .into_iter()
+        .flatten()
+        .map(|d| d.name.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let station = rec
+        .jurisdiction
+        .as_ref()
+        .map(|j| j.station.as_str())
+        .unwrap_or_default();
+    let how = code_name(lang, p.how.as_str());
+    let line = format!("{division} {station} · {how}: {}", p.matched);
+    if p.confidence < 0.5 {
+        ui.label(RichText::new(format!("{line} · {}", lang.tr(k!("place_vague")))).color(AMBER));
+    } else {
+        ui.label(RichText::new(line).weak());
+    }
+}
+
+/// "850 m", "12.4 km".
+pub(crate) fn distance_text(metres: f64) -> String {
+    if metres < 1_000.0 {
+        format!("{:.0} m", (metres / 10.0).round() * 10.0)
+    } else {
+        format!("{:.1} km", metres / 1_000.0)
     }
 }
 

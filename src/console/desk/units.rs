@@ -17,6 +17,7 @@ pub(crate) fn best_available(state: &ConsoleState) -> Option<&Unit> {
     let rec = state.desk.recommendation.as_ref()?;
     rec.units
         .iter()
+        .map(|o| &o.unit)
         .find(|u| live_status(state, u) == UnitStatus::Available)
 }
 

@@ -25,6 +25,7 @@ use crate::model::{
 
 mod audit;
 mod followups;
+mod map;
 mod nuisance;
 mod oversight;
 mod qa;
@@ -33,6 +34,7 @@ mod stats;
 
 pub use audit::*;
 pub use followups::*;
+pub use map::*;
 pub use nuisance::*;
 pub use oversight::*;
 pub use qa::*;
@@ -49,10 +51,11 @@ pub enum LeadTab {
     Qa,
     Nuisance,
     Audit,
+    Map,
 }
 
 impl LeadTab {
-    const ALL: [(LeadTab, Key); 7] = [
+    const ALL: [(LeadTab, Key); 8] = [
         (LeadTab::Oversight, k!("tab_oversight")),
         (LeadTab::Stats, k!("tab_stats")),
         (LeadTab::Referrals, k!("tab_referrals")),
@@ -60,6 +63,7 @@ impl LeadTab {
         (LeadTab::Qa, k!("tab_qa")),
         (LeadTab::Nuisance, k!("tab_nuisance")),
         (LeadTab::Audit, k!("tab_audit")),
+        (LeadTab::Map, k!("tab_map")),
     ];
 }
 
@@ -159,6 +163,11 @@ pub struct LeadState {
     pub referrals_asked: Option<Instant>,
     pub nuisance_asked: Option<Instant>,
     pub audit_asked: Option<Instant>,
+    /// Open calls and the last 24 hours' for the map.
+    pub map: Vec<crate::model::MapIncident>,
+    pub map_asked: Option<Instant>,
+    /// The call clicked on the map.
+    pub map_selected: Option<crate::model::IncidentId>,
 }
 
 impl Default for LeadState {
@@ -192,6 +201,9 @@ impl Default for LeadState {
             referrals_asked: None,
             nuisance_asked: None,
             audit_asked: None,
+            map: Vec::new(),
+            map_asked: None,
+            map_selected: None,
         }
     }
 }
@@ -202,6 +214,7 @@ impl LeadState {
         self.stats_asked = None;
         self.referrals_asked = None;
         self.nuisance_asked = None;
+        self.map_asked = None;
     }
 
     /// Operators a call can go to: staff accounts signed in now (a call
@@ -249,6 +262,7 @@ pub fn lead_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
         LeadTab::Qa => qa_ui(ui, state, cmds),
         LeadTab::Nuisance => nuisance_ui(ui, state, cmds),
         LeadTab::Audit => audit_ui(ui, state, cmds),
+        LeadTab::Map => lead_map_ui(ui, state, cmds),
     }
 }
 

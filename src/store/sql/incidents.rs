@@ -255,34 +255,84 @@ impl SqlStore {
     pub(super) async fn seed_units(&self, seeds: &[UnitSeed], now: DateTime<Utc>) -> Result<usize> {
         let now = at_ms(now);
         let mut tx = self.begin().await?;
-        let count: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar("SELECT COUNT(*) FROM units")
-            .fetch_one(c)
-            .await
-            .db()?);
-        if count > 0 {
-            return Ok(0);
-        }
-        let sql = "INSERT INTO units (code, name, kind, jurisdiction, status, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
-                   ON CONFLICT (code) DO NOTHING";
+        // Missing units are added (a gazetteer that grew reaches an old
+        // database), and a unit without a position gets its station's; a
+        // unit's status, call and reported position are never touched.
+        let insert = "INSERT INTO units (code, name, kind, jurisdiction, status, updated_at, lat, lon) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (code) DO NOTHING";
+        let place = "UPDATE units SET lat = $1, lon = $2 WHERE code = $3 AND lat IS NULL";
+        let mut added = 0;
         for s in seeds {
-            on_tx!(&mut tx, |c| sqlx::query(sql)
+            let (lat, lon) = (s.at.map(|p| p.lat), s.at.map(|p| p.lon));
+            added += on_tx!(&mut tx, |c| sqlx::query(insert)
                 .bind(&s.code)
                 .bind(&s.name)
                 .bind(s.kind.as_str())
                 .bind(&s.jurisdiction)
                 .bind(UnitStatus::Available.as_str())
                 .bind(ms(now))
+                .bind(lat)
+                .bind(lon)
                 .execute(c)
                 .await
-                .map(drop)
-                .db()?);
+                .db()?
+                .rows_affected()) as usize;
+            if lat.is_some() {
+                on_tx!(&mut tx, |c| sqlx::query(place)
+                    .bind(lat)
+                    .bind(lon)
+                    .bind(&s.code)
+                    .execute(c)
+                    .await
+                    .map(drop)
+                    .db()?);
+            }
         }
         Self::commit(tx).await?;
-        Ok(seeds.len())
+        Ok(added)
+    }
+
+    /// Records where a unit is (its terminal's report). The status and the
+    /// call stay as they are; the event carries the unit for the live map.
+    pub(super) async fn set_unit_position(
+        &self,
+        actor: &User,
+        id: UnitId,
+        at: GeoPoint,
+        now: DateTime<Utc>,
+    ) -> Result<Unit> {
+        let now = at_ms(now);
+        let mut tx = self.begin().await?;
+        let unit = Self::load_unit(&mut tx, id).await?;
+        let sql = "UPDATE units SET lat = $1, lon = $2, position_at = $3 WHERE id = $4";
+        on_tx!(&mut tx, |c| sqlx::query(sql)
+            .bind(at.lat)
+            .bind(at.lon)
+            .bind(ms(now))
+            .bind(id)
+            .execute(c)
+            .await
+            .map(drop)
+            .db()?);
+        let after = Unit {
+            at: Some(at),
+            position_at: Some(now),
+            ..unit.clone()
+        };
+        let ev = NewEvent {
+            incident_id: unit.incident_id,
+            unit_id: Some(unit.id),
+            before: to_json(&unit)?,
+            after: to_json(&after)?,
+            ..NewEvent::of(Some(actor), "unit.position")
+        };
+        Self::append_event(&mut tx, ev, now).await?;
+        Self::commit(tx).await?;
+        Ok(after)
     }
 
     pub(super) async fn units(&self) -> Result<Vec<Unit>> {
-        let sql = "SELECT id, code, name, kind, jurisdiction, status, incident_id, updated_at FROM units ORDER BY code";
+        let sql = SELECT_UNITS;
         let rows: Vec<UnitRow> = on_read!(self, |c| sqlx::query_as(sql).fetch_all(c).await.db()?);
         rows.into_iter().map(UnitRow::into_model).collect()
     }
@@ -322,6 +372,18 @@ impl SqlStore {
         row.or_not_found(|| format!("incident #{id}"))?.into_model()
     }
 
+    pub(super) async fn map_incidents(&self, since: DateTime<Utc>) -> Result<Vec<MapIncident>> {
+        let sql = format!(
+            "SELECT id, lat, lon, COALESCE(priority, sugg_priority, 'P3') AS shown_priority, \
+             COALESCE(category, sugg_category) AS shown_category, status, received_at \
+             FROM incidents WHERE lat IS NOT NULL AND lon IS NOT NULL \
+             AND (status IN ('new', 'in_progress', 'dispatched', 'on_scene') OR received_at >= $1) \
+             ORDER BY id DESC LIMIT {MAP_LIMIT}"
+        );
+        let rows: Vec<MapRow> = self.rows(sql, &[ms(at_ms(since))]).await?;
+        rows.into_iter().map(MapRow::into_model).collect()
+    }
+
     pub(super) async fn queue_snapshot(&self) -> Result<(EventId, Vec<QueueEntry>)> {
         // Only what a queue row shows: the suggestion's JSON and the rest of
         // the record stay in the database.
@@ -329,7 +391,7 @@ impl SqlStore {
             "SELECT id, channel, COALESCE(phone, wechat_id, web_account) AS shown_caller, received_at, \
              COALESCE(priority, sugg_priority, 'P3') AS shown_priority, \
              COALESCE(category, sugg_category) AS shown_category, status, holder_id, holder_name, held_since, \
-             disconnect, SUBSTR(narrative, 1, {QUEUE_SUMMARY_CHARS}) AS summary, version \
+             disconnect, SUBSTR(narrative, 1, {QUEUE_SUMMARY_CHARS}) AS summary, version, lat, lon \
              FROM incidents WHERE {open} \
              ORDER BY shown_priority, received_at, id",
             open = cond::OPEN

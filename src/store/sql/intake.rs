@@ -255,6 +255,7 @@ impl SqlStore {
             acknowledged_at,
             category_set_at,
             warning_read_at,
+            location_source,
         );
         let creators: Vec<i64> = batch.iter().map(|j| j.actor.id).collect();
         let inserted: std::collections::HashSet<i64> = q

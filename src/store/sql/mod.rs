@@ -24,10 +24,11 @@ use super::{
 use crate::model::{
     self, Agency, Callback, CallbackStatus, Caller, CallerFlag, CallerFlagKind, CallerHistory, CallerPhone, Event,
     EventId, Followup, FollowupOutcome, FollowupStatus, Incident, IncidentId, IncidentOp, IncidentSummary, Location,
-    NewIncident, QUEUE_SUMMARY_CHARS, QueueEntry, Rectification, RectificationStatus, Referral, ReferralId,
-    ReferralReview, ReferralStatus, ReferralStep, ReviewOutcome, Role, Satisfaction, Status, Supplement, Unit, UnitId,
-    UnitStatus, User, UserId, UserRef,
+    MapIncident, NewIncident, QUEUE_SUMMARY_CHARS, QueueEntry, Rectification, RectificationStatus, Referral,
+    ReferralId, ReferralReview, ReferralStatus, ReferralStep, ReviewOutcome, Role, Satisfaction, Status, Supplement,
+    Unit, UnitId, UnitStatus, User, UserId, UserRef,
     gazetteer::UnitSeed,
+    geo::GeoPoint,
     stats::{
         AlertQuery, Alerts, Classes, Dossier, HoldAlert, HourBucket, NuisanceCaller, OperatorStats, QueueNow,
         ShiftStats, StatsQuery, Timing, WaitAlert, WaveAlert, nearest_rank,
@@ -460,7 +461,7 @@ impl SqlStore {
     }
 
     async fn load_unit(tx: &mut Tx, id: UnitId) -> Result<Unit> {
-        let sql = "SELECT id, code, name, kind, jurisdiction, status, incident_id, updated_at FROM units WHERE id = $1";
+        let sql = SELECT_UNIT;
         let row: Option<UnitRow> = on_tx!(tx, |c| sqlx::query_as(sql).bind(id).fetch_optional(c).await.db()?);
         row.or_not_found(|| format!("unit {id}"))?.into_model()
     }
@@ -579,6 +580,10 @@ impl Store for SqlStore {
         SqlStore::set_unit_status(self, actor, id, status, now).await
     }
 
+    async fn set_unit_position(&self, actor: &User, id: UnitId, at: GeoPoint, now: DateTime<Utc>) -> Result<Unit> {
+        SqlStore::set_unit_position(self, actor, id, at, now).await
+    }
+
     async fn intake(
         &self,
         actor: &User,
@@ -591,6 +596,10 @@ impl Store for SqlStore {
 
     async fn incident(&self, id: IncidentId) -> Result<Incident> {
         SqlStore::incident(self, id).await
+    }
+
+    async fn map_incidents(&self, since: DateTime<Utc>) -> Result<Vec<MapIncident>> {
+        SqlStore::map_incidents(self, since).await
     }
 
     async fn queue_snapshot(&self) -> Result<(EventId, Vec<QueueEntry>)> {

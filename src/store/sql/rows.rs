@@ -3,14 +3,24 @@
 //! read back (a value that does not read is an error, never a default).
 
 use super::*;
+use crate::model::geo::GeoPoint;
+
+/// The columns of a unit, in [`UnitRow`] order.
+macro_rules! unit_cols {
+    () => {
+        "id, code, name, kind, jurisdiction, status, incident_id, updated_at, lat, lon, position_at"
+    };
+}
+pub(super) const SELECT_UNITS: &str = concat!("SELECT ", unit_cols!(), " FROM units ORDER BY code");
+pub(super) const SELECT_UNIT: &str = concat!("SELECT ", unit_cols!(), " FROM units WHERE id = $1");
 
 pub(super) const INCIDENT_COLS: &str = "id, channel, phone, caller_name, wechat_id, web_account, callback_number, \
     location_text, lat, lon, jurisdiction, narrative, received_at, category, agency, priority, suggestion, \
     sugg_category, sugg_priority, status, holder_id, holder_name, claimed_at, dispatched_at, on_scene_at, \
     closed_at, close_reason, close_note, duplicate_of, unit_id, co_notify, disconnect, version, updated_at, \
-    held_since, handled_by_id, handled_by_name, acknowledged_at, category_set_at, warning_read_at";
+    held_since, handled_by_id, handled_by_name, acknowledged_at, category_set_at, warning_read_at, location_source";
 
-/// Binds an [`IncidentRow`]'s columns after `id`, in [`INCIDENT_COLS`] order ($1..$39).
+/// Binds an [`IncidentRow`]'s columns after `id`, in [`INCIDENT_COLS`] order ($1..$40).
 macro_rules! bind_incident {
     ($q:expr, $r:expr) => {
         $q.bind(&$r.channel)
@@ -52,6 +62,7 @@ macro_rules! bind_incident {
             .bind($r.acknowledged_at)
             .bind($r.category_set_at)
             .bind($r.warning_read_at)
+            .bind(&$r.location_source)
     };
 }
 
@@ -60,9 +71,9 @@ pub(super) const INSERT_INCIDENT: &str = "INSERT INTO incidents (channel, phone,
     suggestion, sugg_category, sugg_priority, status, holder_id, holder_name, claimed_at, dispatched_at, \
     on_scene_at, closed_at, close_reason, close_note, duplicate_of, unit_id, co_notify, disconnect, version, \
     updated_at, held_since, handled_by_id, handled_by_name, acknowledged_at, category_set_at, warning_read_at, \
-    idem_key, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+    location_source, idem_key, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
     $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38, $39, $40, \
-    $41) ON CONFLICT (idem_key) DO NOTHING RETURNING id";
+    $41, $42) ON CONFLICT (idem_key) DO NOTHING RETURNING id";
 
 pub(super) const UPDATE_INCIDENT: &str = "UPDATE incidents SET channel = $1, phone = $2, caller_name = $3, wechat_id = $4, \
     web_account = $5, callback_number = $6, location_text = $7, lat = $8, lon = $9, jurisdiction = $10, \
@@ -71,7 +82,7 @@ pub(super) const UPDATE_INCIDENT: &str = "UPDATE incidents SET channel = $1, pho
     dispatched_at = $23, on_scene_at = $24, closed_at = $25, close_reason = $26, close_note = $27, \
     duplicate_of = $28, unit_id = $29, co_notify = $30, disconnect = $31, version = $32, updated_at = $33, \
     held_since = $34, handled_by_id = $35, handled_by_name = $36, acknowledged_at = $37, category_set_at = $38, \
-    warning_read_at = $39 WHERE id = $40 AND version = $41";
+    warning_read_at = $39, location_source = $40 WHERE id = $41 AND version = $42";
 
 #[derive(sqlx::FromRow)]
 pub(super) struct IncidentRow {
@@ -115,6 +126,7 @@ pub(super) struct IncidentRow {
     pub(super) acknowledged_at: Option<i64>,
     pub(super) category_set_at: Option<i64>,
     pub(super) warning_read_at: Option<i64>,
+    pub(super) location_source: Option<String>,
 }
 
 impl IncidentRow {
@@ -132,6 +144,7 @@ impl IncidentRow {
             lat: i.location.lat,
             lon: i.location.lon,
             jurisdiction: i.location.jurisdiction.clone(),
+            location_source: code(i.location.source.map(|c| c.as_str())),
             narrative: i.narrative.clone(),
             received_at: ms(i.received_at),
             category: code(i.category.map(|c| c.as_str())),
@@ -180,6 +193,7 @@ impl IncidentRow {
                 lat: self.lat,
                 lon: self.lon,
                 jurisdiction: self.jurisdiction,
+                source: parse_opt("location source", self.location_source.as_deref())?,
             },
             narrative: self.narrative,
             received_at: read_ts(self.received_at)?,
@@ -260,6 +274,9 @@ pub(super) struct UnitRow {
     pub(super) incident_id: Option<i64>,
     /// Set whenever the status changes, so it is the time in status.
     pub(super) updated_at: i64,
+    pub(super) lat: Option<f64>,
+    pub(super) lon: Option<f64>,
+    pub(super) position_at: Option<i64>,
 }
 
 impl UnitRow {
@@ -273,6 +290,11 @@ impl UnitRow {
             status: parse("unit status", &self.status)?,
             incident_id: self.incident_id,
             status_since: Some(read_ts(self.updated_at)?),
+            at: match (self.lat, self.lon) {
+                (Some(lat), Some(lon)) => Some(GeoPoint::new(lat, lon)),
+                _ => None,
+            },
+            position_at: self.position_at.map(read_ts).transpose()?,
         })
     }
 }
@@ -445,6 +467,8 @@ pub(super) struct QueueRow {
     pub(super) disconnect: Option<String>,
     pub(super) summary: String,
     pub(super) version: i64,
+    pub(super) lat: Option<f64>,
+    pub(super) lon: Option<f64>,
 }
 
 impl QueueRow {
@@ -465,6 +489,34 @@ impl QueueRow {
             disconnect: parse_opt("disconnect", self.disconnect.as_deref())?,
             summary: self.summary,
             version: self.version,
+            at: self.lat.zip(self.lon).map(|(lat, lon)| GeoPoint::new(lat, lon)),
+        })
+    }
+}
+
+/// The most incidents the map is sent: a day of a province's calls.
+pub(super) const MAP_LIMIT: i64 = 20_000;
+
+#[derive(sqlx::FromRow)]
+pub(super) struct MapRow {
+    pub(super) id: i64,
+    pub(super) lat: f64,
+    pub(super) lon: f64,
+    pub(super) shown_priority: String,
+    pub(super) shown_category: Option<String>,
+    pub(super) status: String,
+    pub(super) received_at: i64,
+}
+
+impl MapRow {
+    pub(super) fn into_model(self) -> Result<MapIncident> {
+        Ok(MapIncident {
+            id: self.id,
+            at: GeoPoint::new(self.lat, self.lon),
+            priority: parse("priority", &self.shown_priority)?,
+            category: parse_opt("category", self.shown_category.as_deref())?,
+            status: parse("status", &self.status)?,
+            received_at: read_ts(self.received_at)?,
         })
     }
 }
