@@ -158,6 +158,8 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("duplicates", "疑似重复", "Possible duplicates"),
     ("units", "推荐警力", "Recommended units"),
     ("unit_board", "警力", "Units"),
+    ("all_units", "全部警力", "All units"),
+    ("no_units_out", "暂无出动警力", "No unit out"),
     ("no_units", "无可用警力", "No available unit"),
     (
         "place_unresolved",

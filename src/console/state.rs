@@ -424,6 +424,16 @@ pub struct Desk {
     pub focus_phone: bool,
     /// Calls this operator dispatched: the units on them are theirs to move on.
     pub dispatched_by_me: std::collections::HashSet<IncidentId>,
+    /// The board lists every unit of the province, not only those out and
+    /// those offered for the open call.
+    pub all_units: bool,
+    /// Place names completing the location line are offered (set as the
+    /// operator types there, cleared on a choice, Esc or leaving the field).
+    pub place_open: bool,
+    /// The highlighted place name (arrow keys).
+    pub place_pick: usize,
+    /// The location field's id, to read its keys before it draws.
+    pub location_field: Option<egui::Id>,
 }
 
 impl Default for Desk {
@@ -443,6 +453,10 @@ impl Default for Desk {
             undo_window: UNDO_WINDOW,
             focus_phone: false,
             dispatched_by_me: Default::default(),
+            all_units: false,
+            place_open: false,
+            place_pick: 0,
+            location_field: None,
         }
     }
 }

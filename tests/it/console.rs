@@ -1341,3 +1341,44 @@ fn clicking_the_map_sets_the_calls_location() {
             .is_some_and(|d| d.pin.is_none() && d.at == Some(pin))
     });
 }
+
+#[test]
+fn the_location_field_offers_place_names_as_the_operator_types() {
+    let env = env();
+    let mut h = console(&env);
+    let id = post(
+        &env,
+        json!({"channel": "voice", "phone": "13804310078", "narrative": "有人在车站门口打架"}),
+    );
+    take(&env, &mut h, id);
+    h.get_by_label("地点").focus();
+    h.step();
+    h.get_by_label("地点").type_text("延吉西");
+    step_until(&mut h, "the place names offered", |h| {
+        h.query_by_label_contains("延吉西站 ·").is_some()
+    });
+    assert!(
+        h.query_all_by_label_contains("延边朝鲜族自治州 延吉市")
+            .next()
+            .is_some(),
+        "each name says where it is"
+    );
+    h.key_press(egui::Key::Enter);
+    step_until(&mut h, "the name put in", |h| {
+        h.state()
+            .as_ref()
+            .and_then(|a| a.state.desk.draft.as_ref())
+            .is_some_and(|d| d.location == "延吉西站")
+    });
+    assert!(h.query_by_label_contains("延吉西站 ·").is_none(), "the list closes");
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
+    step_until(&mut h, "saved", |_| {
+        incident(&env, id)["location"]["text"] == "延吉西站"
+    });
+    let station = incident(&env, id)["location"]["jurisdiction"].clone();
+    let county = jiejing::model::gazetteer::Gazetteer::shared()
+        .stations()
+        .find(|(_, _, s)| station == s.code.as_str())
+        .and_then(|(_, d, _)| d.adcode.clone());
+    assert_eq!(county.as_deref(), Some("222401"), "{station}");
+}

@@ -41,7 +41,18 @@ pub fn intake_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>)
     }
     field(ui, "draft_name", lang.tr(k!("name")), &mut draft.name);
     field(ui, "draft_callback", lang.tr(k!("callback")), &mut draft.callback);
-    field(ui, "draft_location", lang.tr(k!("location")), &mut draft.location);
+    let keys = place_keys(ui, &mut state.desk);
+    let Some(draft) = state.desk.draft.as_mut() else { return };
+    let loc = field(ui, "draft_location", lang.tr(k!("location")), &mut draft.location);
+    state.desk.location_field = Some(loc.id);
+    if loc.changed() {
+        state.desk.place_open = true;
+        state.desk.place_pick = 0;
+    }
+    if state.desk.place_open {
+        place_hints_ui(ui, &mut state.desk, &loc, keys);
+    }
+    let Some(draft) = state.desk.draft.as_mut() else { return };
     if let Some(j) = &draft.jurisdiction {
         let name = crate::model::gazetteer::Gazetteer::shared()
             .station_name(j)
@@ -158,5 +169,70 @@ pub(crate) fn supplements_ui(
             id,
             text: std::mem::take(text).trim().to_owned(),
         });
+    }
+}
+
+/// What the operator pressed in the location field while place names were
+/// offered: read before the field draws, so Enter picks a name instead of
+/// leaving the field.
+#[derive(Debug, Clone, Copy, Default)]
+struct PlaceKeys {
+    down: bool,
+    up: bool,
+    enter: bool,
+    escape: bool,
+}
+
+fn place_keys(ui: &mut Ui, desk: &mut crate::console::state::Desk) -> PlaceKeys {
+    let focused = desk.location_field.is_some_and(|id| ui.memory(|m| m.has_focus(id)));
+    if !desk.place_open || !focused {
+        return PlaceKeys::default();
+    }
+    ui.input_mut(|i| PlaceKeys {
+        down: i.consume_key(egui::Modifiers::NONE, egui::Key::ArrowDown),
+        up: i.consume_key(egui::Modifiers::NONE, egui::Key::ArrowUp),
+        enter: i.consume_key(egui::Modifiers::NONE, egui::Key::Enter),
+        escape: i.consume_key(egui::Modifiers::NONE, egui::Key::Escape),
+    })
+}
+
+/// The gazetteer's names completing what was typed, under the field:
+/// ↓/↑ and Enter, or a click, put one in; Esc or leaving the field hides
+/// them.
+fn place_hints_ui(ui: &mut Ui, desk: &mut crate::console::state::Desk, field: &egui::Response, keys: PlaceKeys) {
+    let Some(draft) = desk.draft.as_mut() else { return };
+    let hints = crate::model::gazetteer::Gazetteer::shared().suggest(&draft.location, 6);
+    if hints.is_empty() || keys.escape {
+        desk.place_open = false;
+        return;
+    }
+    if keys.down {
+        desk.place_pick = (desk.place_pick + 1).min(hints.len() - 1);
+    }
+    if keys.up {
+        desk.place_pick = desk.place_pick.saturating_sub(1);
+    }
+    let mut chosen = keys.enter.then_some(desk.place_pick.min(hints.len() - 1));
+    let list = ui
+        .vertical(|ui| {
+            for (k, h) in hints.iter().enumerate() {
+                let label = format!("{} · {}", h.name, h.context);
+                if ui.selectable_label(k == desk.place_pick, label).clicked() {
+                    chosen = Some(k);
+                }
+            }
+        })
+        .response;
+    if let Some(k) = chosen {
+        let h = &hints[k];
+        let keep = draft.location.chars().count().saturating_sub(h.replaces);
+        draft.location = draft.location.chars().take(keep).collect::<String>() + &h.name;
+        desk.place_open = false;
+        field.request_focus();
+        return;
+    }
+    let over_list = ui.rect_contains_pointer(list.rect);
+    if !field.has_focus() && !over_list {
+        desk.place_open = false;
     }
 }

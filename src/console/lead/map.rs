@@ -22,7 +22,7 @@ pub fn lead_map_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command
         .collect();
     let out = state.units.iter().filter(|u| u.incident_id.is_some()).count();
     ui.horizontal(|ui| {
-        map_controls_ui(ui, lang, &mut state.map, true);
+        map_controls_ui(ui, lang, &mut state.lead.map_view, true);
         ui.separator();
         ui.label(format!("{} {}", lang.tr(k!("map_open_calls")), calls.len()));
         ui.label(format!("{} {out}", lang.tr(k!("map_units_out"))));
@@ -34,16 +34,24 @@ pub fn lead_map_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command
         .lead
         .map_selected
         .and_then(|id| state.lead.map.iter().find(|i| i.id == id));
+    let mut take = None;
     if let Some(i) = selected {
         let category = i.category.map_or("-", |c| code_name(lang, c.as_str()));
-        ui.label(format!(
-            "#{} · {} · {} · {} · {}",
-            i.id,
-            code_name(lang, i.priority.as_str()),
-            category,
-            code_name(lang, i.status.as_str()),
-            local_time(i.received_at, "%H:%M:%S")
-        ));
+        ui.horizontal(|ui| {
+            ui.label(format!(
+                "#{} · {} · {} · {} · {}",
+                i.id,
+                code_name(lang, i.priority.as_str()),
+                category,
+                code_name(lang, i.status.as_str()),
+                local_time(i.received_at, "%H:%M:%S")
+            ));
+            // A waiting call nobody holds can be taken from here, at the desk.
+            let free = state.queue.calls.get(&i.id).is_some_and(|e| e.holder.is_none());
+            if free && ui.button(format!("{} #{}", lang.tr(k!("take")), i.id)).clicked() {
+                take = Some(i.id);
+            }
+        });
     }
     let selected = selected.map(|i| i.at);
     let map = &state.lead.map;
@@ -59,7 +67,7 @@ pub fn lead_map_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command
     let click = map_ui(
         ui,
         lang,
-        &mut state.map,
+        &mut state.lead.map_view,
         &Layers {
             calls: &calls,
             units: &state.units,
@@ -70,5 +78,9 @@ pub fn lead_map_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command
     );
     if let Some(MapClick::Incident(id)) = click {
         state.lead.map_selected = Some(id);
+    }
+    if let Some(id) = take {
+        state.view = crate::console::state::View::Desk;
+        cmds.push(Command::Claim(id));
     }
 }

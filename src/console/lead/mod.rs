@@ -168,6 +168,8 @@ pub struct LeadState {
     pub map_asked: Option<Instant>,
     /// The call clicked on the map.
     pub map_selected: Option<crate::model::IncidentId>,
+    /// The lead's own view of the map (the desk's has its own zoom).
+    pub map_view: crate::console::map::MapView,
 }
 
 impl Default for LeadState {
@@ -204,6 +206,7 @@ impl Default for LeadState {
             map: Vec::new(),
             map_asked: None,
             map_selected: None,
+            map_view: Default::default(),
         }
     }
 }
