@@ -81,8 +81,16 @@ pub fn queue_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
             .collect(),
         None => live.clone(),
     };
-    // New calls wait above the frozen rows as a count, P1s in red.
-    let arrived: Vec<_> = live.iter().filter(|id| !ids.contains(id)).copied().collect();
+    // New calls wait above the frozen rows as a count, P1s in red. Without
+    // a freeze every live call is shown; with one, a set keeps this linear
+    // (a scan of the shown rows per call was 50 M comparisons a frame at
+    // 10,000 calls).
+    let arrived: Vec<_> = if state.queue.frozen.is_some() {
+        let shown: std::collections::HashSet<_> = ids.iter().copied().collect();
+        live.iter().filter(|id| !shown.contains(id)).copied().collect()
+    } else {
+        Vec::new()
+    };
     if !arrived.is_empty() {
         let p1 = arrived
             .iter()
