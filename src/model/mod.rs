@@ -9,6 +9,7 @@ pub mod calendar;
 mod caller;
 mod codes;
 pub mod duplicates;
+pub mod eido;
 mod event;
 mod followup;
 pub mod gazetteer;

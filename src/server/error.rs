@@ -104,9 +104,13 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 /// A JSON body whose every failure (not JSON, wrong type, unknown enum value,
 /// too large) becomes an [`ApiError`] naming the field.
-pub struct ApiJson<T>(pub T);
+pub struct ApiJson<T, const ALLOW_NUL: bool = false>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+/// A body from another system, open beyond the fields we read (an EIDO):
+/// NUL is refused only where the handler reads it.
+pub type OpenJson<T> = ApiJson<T, true>;
+
+impl<S: Send + Sync, T: DeserializeOwned, const ALLOW_NUL: bool> FromRequest<S> for ApiJson<T, ALLOW_NUL> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -128,7 +132,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 ApiError::new(StatusCode::BAD_REQUEST, "bad_body", rejection.body_text())
             }
         })?;
-        if has_nul_escape(&bytes) {
+        if !ALLOW_NUL && has_nul_escape(&bytes) {
             let field = serde_json::from_slice(&bytes)
                 .ok()
                 .and_then(|v| nul_field(&v, String::new()));

@@ -89,6 +89,17 @@ pub async fn intake(
             }
         },
     };
+    take_in(&state, actor, key, req).await
+}
+
+/// Stores an intake (the handler's checks done): place, triage, the
+/// group commit; 201, or 200 for a replay of `key`.
+async fn take_in(
+    state: &AppState,
+    actor: &crate::model::User,
+    key: Option<String>,
+    req: IntakeRequest,
+) -> ApiResult<(StatusCode, HeaderMap, Json<Incident>)> {
     let now = Utc::now();
     let mut new = req.parse(now)?;
     if new.location.point().is_some() {
@@ -100,9 +111,9 @@ pub async fn intake(
             LocationSource::Map
         });
     }
-    let place = locate(&state, &new.location, &new.narrative);
+    let place = locate(state, &new.location, &new.narrative);
     new.location.settle(place.as_ref());
-    new.suggestion = suggest(&state, new.channel, &new.narrative, new.caller.phone.as_ref()).await?;
+    new.suggestion = suggest(state, new.channel, &new.narrative, new.caller.phone.as_ref()).await?;
     let channel = new.channel;
     let out = state.store.intake(actor, key.as_deref(), new, now).await?;
     if !out.replayed {
@@ -119,6 +130,54 @@ pub async fn intake(
         StatusCode::CREATED
     };
     Ok((status, h, Json(out.incident)))
+}
+
+/// The incident as a NENA Emergency Incident Data Object (NENA-STA-021.1
+/// JSON, `eidoVersion` 1.0) for another centre or CAD: incident, call,
+/// location (with a PIDF-LO point), caller, agencies, operators, the unit
+/// dispatched, referrals, notes (narrative and supplements), the duplicate
+/// link. README maps the fields and lists the gaps.
+#[utoipa::path(get, path = "/incidents/{id}/eido", tag = "exchange", security(("bearer" = [])),
+    responses((status = 200, body = Object, description = "The EIDO"), (status = 404, body = ErrorBody)))]
+pub async fn eido(
+    State(state): State<AppState>,
+    _auth: Auth<Staff>,
+    ApiPath(id): ApiPath<IncidentId>,
+) -> ApiResult<Json<serde_json::Value>> {
+    let inc = state.store.incident(id).await?;
+    let supplements = state.store.supplements(id).await?;
+    let units = state.store.units().await?;
+    let filter = crate::store::ReferralFilter {
+        incident_id: Some(id),
+        ..Default::default()
+    };
+    let referrals = state.store.referrals(&filter, Utc::now()).await?;
+    let cx = crate::model::eido::ExportContext {
+        agency: &state.config.centre_id,
+        supplements: &supplements,
+        unit: inc.unit_id.and_then(|u| units.iter().find(|x| x.id == u)),
+        referrals: &referrals,
+    };
+    Ok(Json(crate::model::eido::to_eido(&inc, &cx)))
+}
+
+/// Take in an EIDO from another centre or a gateway as a call. Idempotent on
+/// its incident tracking identifier (`$id`): sending it again returns the
+/// incident made the first time (200). A 400 names the component at fault.
+#[utoipa::path(post, path = "/intake/eido", tag = "exchange", security(("bearer" = [])), request_body = crate::model::eido::EidoIn,
+    responses((status = 201, body = Incident, description = "Stored durably"), (status = 200, body = Incident, description = "This EIDO was taken in before"),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 413, body = ErrorBody)))]
+pub async fn intake_eido(
+    State(state): State<AppState>,
+    auth: Auth<Intakers>,
+    ApiJson(eido): super::error::OpenJson<crate::model::eido::EidoIn>,
+) -> ApiResult<(StatusCode, HeaderMap, Json<Incident>)> {
+    let req = eido.to_intake(Utc::now())?;
+    // The tracking id can be long; its digest keeps the key within bounds
+    // and the same for every retry.
+    use sha2::Digest as _;
+    let key = format!("eido:{}", hex::encode(sha2::Sha256::digest(eido.id.as_bytes())));
+    take_in(&state, &auth.user, Some(key), req).await
 }
 
 /// Incidents with a position for the map: every open one (waiting, worked,

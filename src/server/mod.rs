@@ -48,6 +48,9 @@ use auth::HashCost;
 #[derive(Clone)]
 pub struct Config {
     pub db_url: String,
+    /// This centre's agency identifier in exchanged incidents (NENA EIDO):
+    /// a domain the centre owns, e.g. "110.jl.gov.cn".
+    pub centre_id: String,
     /// How long a sign-in lasts: a twelve-hour shift plus handover.
     pub token_ttl: chrono::Duration,
     pub policy: Policy,
@@ -107,6 +110,7 @@ impl Config {
     pub fn new(db_url: impl Into<String>) -> Self {
         Config {
             db_url: db_url.into(),
+            centre_id: "110.jiejing.local".to_owned(),
             token_ttl: chrono::Duration::hours(13),
             policy: Policy::default(),
             hash_cost: HashCost::default(),
@@ -201,6 +205,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(incidents::intake))
         .routes(routes!(incidents::queue))
         .routes(routes!(incidents::map))
+        .routes(routes!(incidents::eido))
+        .routes(routes!(incidents::intake_eido))
         .routes(routes!(incidents::list))
         .routes(routes!(incidents::get_incident, incidents::update))
         .routes(routes!(incidents::claim))

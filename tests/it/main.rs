@@ -7,6 +7,7 @@ mod abuse;
 mod client;
 mod console;
 mod contract;
+mod exchange;
 mod faults;
 mod helpers;
 mod instances;
