@@ -67,6 +67,10 @@ enum Command {
         /// Retrain triage at start from the shipped corpus plus the labels this centre's operators confirmed in the last year.
         #[arg(long, env = "JIEJING_TRIAGE_LEARN")]
         triage_learn: bool,
+        /// This centre's agency identifier in incidents exchanged with other systems (NENA EIDO):
+        /// a domain the centre owns, e.g. 110.jl.gov.cn.
+        #[arg(long, env = "JIEJING_CENTRE_ID", default_value = "110.jiejing.local")]
+        centre_id: String,
     },
     /// Triage JSON Lines from stdin (one `{"id","channel","text"}` per line) to stdout,
     /// or score a labelled file with --eval.
@@ -223,6 +227,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             rectify_working_days,
             triage_rules,
             triage_learn,
+            centre_id,
         } => {
             let db = match db {
                 Some(db) => db,
@@ -238,6 +243,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             config.policy.rectify_working_days = rectify_working_days;
             config.triage_rules = triage_rules;
             config.triage_learn = triage_learn;
+            config.centre_id = centre_id;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;

@@ -89,27 +89,29 @@ pub async fn intake(
             }
         },
     };
-    take_in(&state, actor, key, req).await
+    take_in(&state, actor, key, req, None).await
 }
 
 /// Stores an intake (the handler's checks done): place, triage, the
-/// group commit; 201, or 200 for a replay of `key`.
+/// group commit; 201, or 200 for a replay of `key`. `point_from` says where
+/// a position came from when the actor's role does not.
 async fn take_in(
     state: &AppState,
     actor: &crate::model::User,
     key: Option<String>,
     req: IntakeRequest,
+    point_from: Option<LocationSource>,
 ) -> ApiResult<(StatusCode, HeaderMap, Json<Incident>)> {
     let now = Utc::now();
     let mut new = req.parse(now)?;
     if new.location.point().is_some() {
         // A gateway passes on the caller's share; an operator's own intake
         // carries the point they set on the map.
-        new.location.source = Some(if actor.role == Role::Gateway {
+        new.location.source = Some(point_from.unwrap_or(if actor.role == Role::Gateway {
             LocationSource::Caller
         } else {
             LocationSource::Map
-        });
+        }));
     }
     let place = locate(state, &new.location, &new.narrative);
     new.location.settle(place.as_ref());
@@ -177,7 +179,8 @@ pub async fn intake_eido(
     // and the same for every retry.
     use sha2::Digest as _;
     let key = format!("eido:{}", hex::encode(sha2::Sha256::digest(eido.id.as_bytes())));
-    take_in(&state, &auth.user, Some(key), req).await
+    // Another centre's position is the call's, whoever posts it.
+    take_in(&state, &auth.user, Some(key), req, Some(LocationSource::Caller)).await
 }
 
 /// Incidents with a position for the map: every open one (waiting, worked,
