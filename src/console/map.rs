@@ -252,7 +252,8 @@ pub fn map_ui(ui: &mut Ui, lang: Lang, view: &mut MapView, layers: &Layers) -> O
         ui.ctx().request_repaint_after(Duration::from_millis(500));
     }
     // Units, with a line to the call they are on when it is on the map.
-    let wanted: Vec<IncidentId> = layers.units.iter().filter_map(|u| u.incident_id).collect();
+    // A set: the lead's map holds thousands of calls and scores of units out.
+    let wanted: std::collections::HashSet<IncidentId> = layers.units.iter().filter_map(|u| u.incident_id).collect();
     let targets: HashMap<IncidentId, GeoPoint> = if wanted.is_empty() {
         HashMap::new()
     } else {

@@ -373,6 +373,15 @@ fn prefecture_short_name(name: &str) -> &str {
         .unwrap_or(name)
 }
 
+/// The district's station nearest `p`; one without a position counts as
+/// furthest, and the first wins a tie.
+fn nearest_station(d: &super::gazetteer::District, p: GeoPoint) -> Option<usize> {
+    (0..d.stations.len()).min_by(|a, b| {
+        let dist = |i: usize| d.stations[i].at.map_or(f64::MAX, |at| at.distance_m(p));
+        dist(*a).total_cmp(&dist(*b))
+    })
+}
+
 /// One suggestion while the operator types a location.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlaceSuggestion {
@@ -578,18 +587,10 @@ impl Gazetteer {
     /// only by its county.
     fn station_near_centre(&self, city: usize, district: usize) -> Option<usize> {
         let d = &self.cities[city].districts[district];
-        let centre = d
-            .adcode
-            .as_deref()
-            .and_then(|c| GeoData::shared().division(c))
-            .map(|d| d.centre);
-        (0..d.stations.len()).min_by(|a, b| {
-            let dist = |i: usize| match (centre, d.stations[i].at) {
-                (Some(c), Some(at)) => c.distance_m(at),
-                _ => i as f64,
-            };
-            dist(*a).total_cmp(&dist(*b))
-        })
+        match d.adcode.as_deref().and_then(|c| GeoData::shared().division(c)) {
+            Some(county) => nearest_station(d, county.centre),
+            None => (!d.stations.is_empty()).then_some(0),
+        }
     }
 
     /// A shared position: its county by outline, the county's nearest station.
@@ -602,10 +603,7 @@ impl Gazetteer {
                 .map(|di| (ci, di))
         })?;
         let d = &self.cities[ci].districts[di];
-        let station = (0..d.stations.len()).min_by(|a, b| {
-            let dist = |i: usize| d.stations[i].at.map_or(f64::MAX, |at| at.distance_m(p));
-            dist(*a).total_cmp(&dist(*b))
-        });
+        let station = nearest_station(d, p);
         let matched = format!("{:.5},{:.5}", p.lat, p.lon);
         let (county_ref, prefecture) = self.divisions_of(ci, di);
         Some(ResolvedPlace {

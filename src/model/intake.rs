@@ -109,18 +109,22 @@ pub fn parse_narrative(raw: &str) -> Result<String, DomainError> {
     Ok(text.to_owned())
 }
 
+/// A position as given on the wire (an intake, an edit, a unit's report),
+/// with the field at fault named.
+pub fn parse_point(lat: f64, lon: f64) -> Result<geo::GeoPoint, DomainError> {
+    if !(-90.0..=90.0).contains(&lat) {
+        return Err(DomainError::invalid("lat", "latitude must be between -90 and 90"));
+    }
+    if !(-180.0..=180.0).contains(&lon) {
+        return Err(DomainError::invalid("lon", "longitude must be between -180 and 180"));
+    }
+    Ok(geo::GeoPoint::new(lat, lon))
+}
+
 pub(super) fn parse_coords(lat: Option<f64>, lon: Option<f64>) -> Result<(Option<f64>, Option<f64>), DomainError> {
     match (lat, lon) {
         (None, None) => Ok((None, None)),
-        (Some(lat), Some(lon)) => {
-            if !(-90.0..=90.0).contains(&lat) {
-                return Err(DomainError::invalid("lat", "latitude must be between -90 and 90"));
-            }
-            if !(-180.0..=180.0).contains(&lon) {
-                return Err(DomainError::invalid("lon", "longitude must be between -180 and 180"));
-            }
-            Ok((Some(lat), Some(lon)))
-        }
+        (Some(lat), Some(lon)) => parse_point(lat, lon).map(|p| (Some(p.lat), Some(p.lon))),
         _ => Err(DomainError::invalid("lat", "give both lat and lon, or neither")),
     }
 }

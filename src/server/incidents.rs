@@ -569,15 +569,9 @@ pub async fn recommended_units(
     let jurisdiction = place.as_ref().and_then(|p| p.jurisdiction.clone());
     let at = inc.location.point().or(place.as_ref().and_then(|p| p.at));
     // A prefecture alone is too vague to send anyone by distance.
-    let units = if jurisdiction.is_some() {
-        gazetteer::recommend(
-            state.store.units().await?,
-            jurisdiction.as_ref().map(|j| j.code.as_str()),
-            at,
-            &inc,
-        )
-    } else {
-        Vec::new()
+    let units = match &jurisdiction {
+        Some(j) => gazetteer::recommend(state.store.units().await?, Some(&j.code), at, &inc),
+        None => Vec::new(),
     };
     Ok(Json(Recommendation {
         jurisdiction,

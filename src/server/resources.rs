@@ -75,13 +75,7 @@ pub async fn set_unit_position(
     ApiPath(id): ApiPath<UnitId>,
     ApiJson(req): ApiJson<PositionRequest>,
 ) -> ApiResult<Json<Unit>> {
-    let at = crate::model::geo::GeoPoint::new(req.lat, req.lon);
-    if !(-90.0..=90.0).contains(&req.lat) {
-        return Err(ApiError::invalid("lat", "latitude must be between -90 and 90"));
-    }
-    if !(-180.0..=180.0).contains(&req.lon) {
-        return Err(ApiError::invalid("lon", "longitude must be between -180 and 180"));
-    }
+    let at = crate::model::parse_point(req.lat, req.lon)?;
     let unit = state.store.set_unit_position(&auth.user, id, at, Utc::now()).await?;
     state.hub.wake();
     Ok(Json(unit))
