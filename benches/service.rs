@@ -20,12 +20,13 @@ use std::time::{Duration, Instant};
 
 use eventsource_stream::Eventsource as _;
 use futures_util::StreamExt as _;
-use jiejing::server::{Config, Server, auth::HashCost};
-use serde_json::{Value, json};
+use jiejing::server::Server;
+use serde_json::Value;
 use tokio::sync::Mutex;
 
-const ADMIN_PASSWORD: &str = "bench-admin-password";
-const PASSWORD: &str = "bench-password";
+#[macro_use]
+mod common;
+use common::{Client, PASSWORD, intake_body, intake_load, ms, pct, pg_schema, raw_inserts, start};
 
 fn secs() -> u64 {
     std::env::var("JIEJING_BENCH_SECS")
@@ -43,126 +44,28 @@ fn main() {
         let dir = tempfile::tempdir().expect("tempdir");
         let sqlite = format!("sqlite://{}", dir.path().join("bench.db").display());
         let queue_db = format!("sqlite://{}", dir.path().join("queue.db").display());
-        run("SQLite", &sqlite, &queue_db, Raw::Sqlite(dir.path().join("raw.db"))).await;
+        let raw = format!("sqlite://{}", dir.path().join("raw.db").display());
+        run("SQLite", &sqlite, &queue_db, &raw).await;
         if let Some(base) = std::env::var("JIEJING_BENCH_PG_URL").ok().filter(|u| !u.is_empty()) {
-            let main = pg_schema(&base).await;
-            let raw = pg_schema(&base).await;
-            let queue_db = pg_schema(&base).await;
-            run("PostgreSQL", &main, &queue_db, Raw::Pg(raw)).await;
+            let (main, _) = pg_schema(&base, "bench").await;
+            let (raw, _) = pg_schema(&base, "bench").await;
+            let (queue_db, _) = pg_schema(&base, "bench").await;
+            run("PostgreSQL", &main, &queue_db, &raw).await;
         } else {
             println!("\n(set JIEJING_BENCH_PG_URL to measure PostgreSQL too)");
         }
     });
 }
 
-/// A fresh schema on the bench database, as a URL that uses it.
-async fn pg_schema(base: &str) -> String {
-    let schema = format!("bench_{}", hex::encode(rand::random::<[u8; 6]>()));
-    let pool = sqlx::PgPool::connect(base).await.expect("connect to PostgreSQL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&pool)
-        .await
-        .expect("create schema");
-    let sep = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{sep}options[search_path]={schema}")
-}
-
-enum Raw {
-    Sqlite(std::path::PathBuf),
-    Pg(String),
-}
-
-struct Client {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Client {
-    async fn login(base: &str, name: &str, password: &str) -> Client {
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(256)
-            .build()
-            .expect("client");
-        let res: Value = http
-            .post(format!("{base}/api/v1/auth/login"))
-            .json(&json!({ "name": name, "password": password }))
-            .send()
-            .await
-            .expect("login")
-            .json()
-            .await
-            .expect("login body");
-        Client {
-            http,
-            base: base.to_owned(),
-            token: res["token"].as_str().expect("token").to_owned(),
-        }
-    }
-
-    fn post(&self, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .post(format!("{}/api/v1{path}", self.base))
-            .bearer_auth(&self.token)
-    }
-}
-
-const NARRATIVES: &[&str] = &[
-    "红旗街万达广场有人打架，有人受伤",
-    "我手机话费充值没到账 帮我查查",
-    "家里停水两天了 物业也不管",
-    "长春站北口有人偷手机",
-    "楼上邻居半夜一直在砸东西",
-];
-
-fn intake_body(n: usize) -> Value {
-    json!({
-        "channel": "voice",
-        "phone": format!("138{:08}", n % 100_000_000),
-        "location": "红旗街",
-        "narrative": NARRATIVES[n % NARRATIVES.len()],
-    })
-}
-
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-/// A service on `db_url` with a gateway and a lead account.
-async fn start(db_url: &str) -> (Server, String) {
-    let mut config = Config::new(db_url);
-    config.hash_cost = HashCost::CHEAP;
-    config.admin_password = Some(ADMIN_PASSWORD.into());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let server = Server::start(config, listener).await.expect("service starts");
-    let base = format!("http://{}", server.addr);
-    let admin = Client::login(&base, "admin", ADMIN_PASSWORD).await;
-    for (user, role) in [("gateway", "gateway"), ("lead", "shift_lead")] {
-        admin
-            .post("/users")
-            .json(&json!({ "name": user, "role": role, "password": PASSWORD }))
-            .send()
-            .await
-            .expect("create user");
-    }
-    (server, base)
-}
-
-async fn run(name: &str, db_url: &str, queue_db_url: &str, raw: Raw) {
+async fn run(name: &str, db_url: &str, queue_db_url: &str, raw: &str) {
     let secs = secs();
     println!("\n## {name}\n");
     let (server, base) = start(db_url).await;
     let gateway = Arc::new(Client::login(&base, "gateway", PASSWORD).await);
 
-    let raw_rate = raw_inserts(&raw, Duration::from_secs(secs)).await;
+    // Our migrations and settings on the reference database, then the bare driver.
+    drop(jiejing::store::open(raw, Default::default()).await.expect("schema"));
+    let raw_rate = raw_inserts(raw, Duration::from_secs(secs)).await;
     println!("| measurement | result | reference | ratio |");
     println!("|---|---|---|---|");
     println!("| raw insert, one transaction each (reference) | {raw_rate:.0} /s | | 1.00 |");
@@ -180,7 +83,7 @@ async fn run(name: &str, db_url: &str, queue_db_url: &str, raw: Raw) {
 
     let f = fanout(&base, &gateway, 200, 50.0, Duration::from_secs(secs.max(4))).await;
     f.print("fan-out", "200 streams at 50 intakes/s");
-    if matches!(raw, Raw::Pg(_)) {
+    if raw.starts_with("postgres") {
         // A second instance on the same database: calls taken in on the
         // first reach consoles subscribed to the second (LISTEN/NOTIFY).
         let (second, base_b) = start(db_url).await;
@@ -206,105 +109,6 @@ async fn run(name: &str, db_url: &str, queue_db_url: &str, raw: Raw) {
         q.median.as_secs_f64() / q.reference.as_secs_f64()
     );
     server.stop().await.ok();
-}
-
-/// One row per transaction, back to back, for `dur`: the rate.
-macro_rules! raw_loop {
-    ($pool:expr, $dur:expr) => {{
-        const INSERT: &str = "INSERT INTO incidents (channel, phone, location_text, narrative, received_at, \
-                              status, co_notify, version, updated_at) VALUES ($1, $2, $3, $4, $5, 'new', '', 1, $5)";
-        let start = Instant::now();
-        let mut n = 0usize;
-        while start.elapsed() < $dur {
-            let mut tx = $pool.begin().await.expect("begin");
-            sqlx::query(INSERT)
-                .bind("voice")
-                .bind(format!("138{n:08}"))
-                .bind("红旗街")
-                .bind(NARRATIVES[n % NARRATIVES.len()])
-                .bind(chrono::Utc::now().timestamp_millis())
-                .execute(&mut *tx)
-                .await
-                .expect("insert");
-            tx.commit().await.expect("commit");
-            n += 1;
-        }
-        n as f64 / start.elapsed().as_secs_f64()
-    }};
-}
-
-/// The durability limit: one row per transaction through the bare driver,
-/// on a database with our schema and our durability settings.
-async fn raw_inserts(raw: &Raw, dur: Duration) -> f64 {
-    match raw {
-        Raw::Sqlite(path) => {
-            let url = format!("sqlite://{}", path.display());
-            // Our migrations and pragmas (WAL, synchronous=FULL), then the bare driver.
-            drop(jiejing::store::open(&url, Default::default()).await.expect("schema"));
-            let opts: sqlx::sqlite::SqliteConnectOptions = url.parse().expect("url");
-            let pool = sqlx::sqlite::SqlitePoolOptions::new()
-                .max_connections(1)
-                .connect_with(
-                    opts.journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-                        .synchronous(sqlx::sqlite::SqliteSynchronous::Full),
-                )
-                .await
-                .expect("raw pool");
-            raw_loop!(pool, dur)
-        }
-        Raw::Pg(url) => {
-            drop(jiejing::store::open(url, Default::default()).await.expect("schema"));
-            let pool = sqlx::PgPool::connect(url).await.expect("raw pool");
-            raw_loop!(pool, dur)
-        }
-    }
-}
-
-struct Load {
-    rate: f64,
-    p50: Duration,
-    p99: Duration,
-}
-
-/// `clients` concurrent gateways posting intakes back to back for `dur`;
-/// only acknowledged (201) intakes count.
-async fn intake_load(gw: &Arc<Client>, clients: usize, dur: Duration) -> Load {
-    let run: u32 = rand::random();
-    let start = Instant::now();
-    let tasks: Vec<_> = (0..clients)
-        .map(|c| {
-            let gw = gw.clone();
-            tokio::spawn(async move {
-                let mut lat = Vec::new();
-                let mut i = 0usize;
-                while start.elapsed() < dur {
-                    let t = Instant::now();
-                    let res = gw
-                        .post("/intake")
-                        .header("Idempotency-Key", format!("bench-{run}-{c}-{i}"))
-                        .json(&intake_body(c * 1_000_000 + i))
-                        .send()
-                        .await
-                        .expect("intake");
-                    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap_or_default());
-                    lat.push(t.elapsed());
-                    i += 1;
-                }
-                lat
-            })
-        })
-        .collect();
-    let mut lat = Vec::new();
-    for t in tasks {
-        lat.extend(t.await.expect("client task"));
-    }
-    let elapsed = start.elapsed().as_secs_f64();
-    lat.sort();
-    Load {
-        rate: lat.len() as f64 / elapsed,
-        p50: pct(&lat, 50.0),
-        p99: pct(&lat, 99.0),
-    }
 }
 
 struct Fanout {

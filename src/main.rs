@@ -91,11 +91,22 @@ enum Command {
         #[arg(long)]
         misses: bool,
     },
-    /// Play the four channels' gateways against a running service.
+    /// Play the four channels' gateways against a running service; or, with
+    /// --backfill, fill an empty database with made-up history for measuring.
     Simulate {
         /// The service's root URL.
         #[arg(long, default_value = "http://127.0.0.1:8110")]
         server: String,
+        /// Instead of posting calls live, write this many calls of made-up
+        /// history straight into the empty database --db (bulk, not over HTTP).
+        #[arg(long, requires = "db")]
+        backfill: Option<usize>,
+        /// The days the backfilled calls span, ending now.
+        #[arg(long, default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=3660))]
+        days: u32,
+        /// The database to backfill (sqlite://PATH or postgres://…).
+        #[arg(long, env = "JIEJING_DB")]
+        db: Option<String>,
         /// Calls per minute (random arrivals around this rate).
         #[arg(long, default_value_t = 6.0)]
         rate: f64,
@@ -112,6 +123,19 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Move the finished calls received before a date (China time), with
+    /// their referrals, follow-ups and every audit event about them, out of
+    /// the hot tables into tables named archive_YYYYMMDD_* in the same
+    /// database. Nothing is deleted that was not copied first, in one
+    /// transaction.
+    Archive {
+        #[arg(long, env = "JIEJING_DB")]
+        db: String,
+        /// The cutoff date, e.g. 2026-01-01: calls received before its
+        /// midnight in China time go.
+        #[arg(long)]
+        before: chrono::NaiveDate,
     },
 }
 
@@ -304,11 +328,49 @@ async fn run(command: Command) -> anyhow::Result<()> {
             }
         }
         Command::Simulate {
+            backfill: Some(calls),
+            days,
+            db: Some(db),
+            seed,
+            ..
+        } => {
+            let store = store::open(&db, Default::default())
+                .await
+                .with_context(|| format!("cannot open the database {}", store::redact_url(&db)))?;
+            let plan = jiejing::sim::history::HistoryPlan {
+                calls,
+                days,
+                end: Utc::now(),
+                seed,
+            };
+            let mut shown = 0;
+            let loaded = jiejing::sim::history::backfill(&store, plan, |l| {
+                if l.incidents >= shown + 100_000 {
+                    shown = l.incidents;
+                    eprintln!("{} calls, {} rows, {:.0} s", l.incidents, l.rows(), l.secs);
+                }
+            })
+            .await?;
+            eprintln!(
+                "backfilled {} calls over {days} days ({} referrals, {} follow-ups, {} supplements, {} events): \
+                 {} rows in {:.1} s, {:.0} rows/s",
+                loaded.incidents,
+                loaded.referrals,
+                loaded.followups,
+                loaded.supplements,
+                loaded.events,
+                loaded.rows(),
+                loaded.secs,
+                loaded.rows() as f64 / loaded.secs.max(1e-9)
+            );
+        }
+        Command::Simulate {
             server,
             rate,
             count,
             name,
             seed,
+            ..
         } => {
             let password = match std::env::var("JIEJING_SIM_PASSWORD") {
                 Ok(p) => p,
@@ -327,6 +389,20 @@ async fn run(command: Command) -> anyhow::Result<()> {
             });
             let sent = jiejing::sim::run(&client, rate, count, seed, cancel).await?;
             eprintln!("simulated {sent} calls");
+        }
+        Command::Archive { db, before } => {
+            let store = store::open(&db, Default::default())
+                .await
+                .with_context(|| format!("cannot open the database {}", store::redact_url(&db)))?;
+            let cutoff = before
+                .and_hms_opt(0, 0, 0)
+                .and_then(|t| t.and_local_timezone(jiejing::model::stats::centre_tz()).single())
+                .context("no such midnight")?
+                .with_timezone(&Utc);
+            let done = store.archive_before(cutoff).await?;
+            for (table, n) in &done.moved {
+                eprintln!("{table}: {n} rows moved to {}{table}", done.prefix);
+            }
         }
         Command::Console { .. } => bail!("the console runs on the main thread, not here"),
     }

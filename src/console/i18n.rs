@@ -238,6 +238,12 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("range_24h", "近24小时", "Last 24 hours"),
     ("range_7d", "近7天", "Last 7 days"),
     ("range_30d", "近30天", "Last 30 days"),
+    ("range_year", "近一年", "Last year"),
+    (
+        "qa_month_only",
+        "质检一次最多审查31天：显示近31天",
+        "A review covers at most 31 days: showing the last 31",
+    ),
     ("refresh", "刷新", "Refresh"),
     ("loading", "加载中", "Loading"),
     ("total_calls", "来电总数", "Calls"),

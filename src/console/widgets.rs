@@ -15,7 +15,12 @@ const STALE: std::time::Duration = std::time::Duration::from_secs(30);
 /// Whether a panel's data, last asked for at `asked`, is due again; if so
 /// the time is reset (`None` forces a load).
 pub(crate) fn due(asked: &mut Option<std::time::Instant>) -> bool {
-    if asked.is_some_and(|t| t.elapsed() < STALE) {
+    due_every(asked, STALE)
+}
+
+/// As [`due`], for data that is older only after `period`.
+pub(crate) fn due_every(asked: &mut Option<std::time::Instant>, period: std::time::Duration) -> bool {
+    if asked.is_some_and(|t| t.elapsed() < period) {
         return false;
     }
     *asked = Some(std::time::Instant::now());

@@ -5,6 +5,7 @@
 //! functions. Must not touch: I/O, SQL, HTTP or egui.
 
 pub mod address;
+pub mod backfill;
 pub mod calendar;
 mod caller;
 mod codes;

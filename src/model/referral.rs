@@ -75,6 +75,41 @@ pub struct Referral {
 }
 
 impl Referral {
+    /// A work order just sent to `agency`, to be accepted by `due_at`.
+    pub fn sent(
+        id: ReferralId,
+        number: String,
+        incident_id: IncidentId,
+        agency: Agency,
+        at: DateTime<Utc>,
+        due_at: DateTime<Utc>,
+    ) -> Referral {
+        Referral {
+            id,
+            number,
+            incident_id,
+            agency,
+            status: ReferralStatus::Sent,
+            feedback: None,
+            created_at: at,
+            due_at,
+            accepted_at: None,
+            feedback_due_at: None,
+            close_due_at: None,
+            feedback_at: None,
+            closed_at: None,
+            overdue: false,
+            return_reason: None,
+            return_note: None,
+            returned_at: None,
+            review_note: None,
+            reviewed_at: None,
+            replaces: None,
+            three_way_parties: None,
+            three_way_at: None,
+        }
+    }
+
     /// The deadline the order is working to now: acceptance while sent,
     /// the first feedback once accepted, closing once fed back; none once
     /// finished or waiting for the lead.

@@ -115,7 +115,7 @@ impl Thresholds {
 }
 
 /// Longest range one statistics request may cover.
-pub const MAX_STATS_DAYS: i64 = 31;
+pub const MAX_STATS_DAYS: i64 = 366;
 
 /// A checked statistics request.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -270,7 +270,18 @@ pub struct OperatorStats {
     pub holding: i64,
 }
 
-/// One hour of the range.
+/// The hours a bucket of statistics covers for a range: one up to a
+/// month, a day beyond (a year is 365 bars, not 8,760).
+pub fn bucket_hours(range: Duration) -> i64 {
+    if range > Duration::days(31) { 24 } else { 1 }
+}
+
+fn one_hour() -> i64 {
+    1
+}
+
+/// One hour of the range (a day, for ranges over a month; see
+/// [`ShiftStats::bucket_hours`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct HourBucket {
     pub start: DateTime<Utc>,
@@ -312,6 +323,9 @@ pub struct ShiftStats {
     pub queue: QueueNow,
     pub operators: Vec<OperatorStats>,
     pub hourly: Vec<HourBucket>,
+    /// Hours per entry of `hourly`: 1, or 24 for a range over a month.
+    #[serde(default = "one_hour")]
+    pub bucket_hours: i64,
     /// Per suggested category: how often the operator kept triage's
     /// suggestion (calls with both a suggestion and an operator's category).
     #[serde(default)]

@@ -6,6 +6,10 @@
 //! business or invalid (Jilin 2019), a few repeat nuisance callers, some
 //! hang-ups — drawn from the labelled narratives in `assets/triage/`. Must not
 //! touch: storage or the service's internals; it is just another client.
+//! The one exception is [`history`], made-up years for measuring, which
+//! hands its batches to the store's bulk loader (never SQL of its own).
+
+pub mod history;
 
 use std::time::Duration;
 
@@ -49,16 +53,7 @@ impl CallFactory {
         let rows = crate::triage::learn::builtin_rows().expect("bundled corpus parses");
         let (police, rest): (Vec<_>, Vec<_>) = rows.into_iter().partition(|r| r.category.is_police());
         let (invalid, other) = rest.into_iter().partition(|r| r.category == Category::Invalid);
-        let g = Gazetteer::builtin();
-        let places = g
-            .stations()
-            .flat_map(|(_, d, s)| {
-                s.landmarks
-                    .iter()
-                    .chain(&s.streets)
-                    .map(|p| (d.name.clone(), p.name.clone(), p.at))
-            })
-            .collect();
+        let places = places();
         CallFactory {
             police,
             other,
@@ -135,6 +130,20 @@ impl CallFactory {
             category: Some(row.category),
         }
     }
+}
+
+/// (county, place name, position) of every landmark and street in the
+/// gazetteer: where simulated callers are.
+fn places() -> Vec<(String, String, Option<GeoPoint>)> {
+    Gazetteer::builtin()
+        .stations()
+        .flat_map(|(_, d, s)| {
+            s.landmarks
+                .iter()
+                .chain(&s.streets)
+                .map(|p| (d.name.clone(), p.name.clone(), p.at))
+        })
+        .collect()
 }
 
 fn blank(channel: Channel, phone: Option<String>, disconnect: Option<Disconnect>) -> IntakeRequest {

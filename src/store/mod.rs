@@ -21,7 +21,7 @@ use crate::model::{
     stats::{AlertQuery, Alerts, Dossier, NuisanceCaller, ShiftStats, StatsQuery},
 };
 
-pub use sql::{PG_EVENT_CHANNEL, SqlStore};
+pub use sql::{Archived, PG_EVENT_CHANNEL, SqlStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -287,6 +287,14 @@ fn the_statistics_panel_shows_the_services_numbers() {
     // Durations in Chinese units, not "10 s".
     assert!(h.query_by_label_contains("达标率 ≤15秒").is_some());
     assert_eq!(h.query_all_by_label_contains(" s:").count(), 0);
+    // A year at once: the same calls, in daily bars.
+    choose(&mut h, "时间范围", "近一年");
+    step_until(&mut h, "the year's statistics", |h| {
+        lead(h).stats.as_ref().is_some_and(|s| s.bucket_hours == 24)
+    });
+    let year = lead(&h).stats.clone().expect("stats");
+    assert_eq!((year.total, year.hourly.len()), (4, 365));
+    assert!(h.query_by_label("来电总数: 4").is_some());
     // Switching to English keeps the numbers.
     h.get_by_label("English").click();
     step_until(&mut h, "English labels", |h| h.query_by_label("Calls: 4").is_some());

@@ -10,6 +10,7 @@ mod contract;
 mod exchange;
 mod faults;
 mod helpers;
+mod history;
 mod instances;
 mod lead;
 mod lead_console;

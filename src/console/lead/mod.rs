@@ -15,7 +15,8 @@ use crate::console::command::{Command, ExportJob, Then};
 use crate::console::i18n::{Key, Lang, code_name};
 use crate::console::state::ConsoleState;
 use crate::console::widgets::{
-    AMBER, GREEN, RED, due, first_words, priority_badge, priority_color, referral_deadline_ui, wait_label, wait_text,
+    AMBER, GREEN, RED, due, due_every, first_words, priority_badge, priority_color, referral_deadline_ui, wait_label,
+    wait_text,
 };
 use crate::model::stats::{Alerts, NuisanceCaller, ShiftStats, Timing, current_shift, local_time};
 use crate::model::{
@@ -76,15 +77,17 @@ pub enum RangePreset {
     Last24h,
     Last7d,
     Last30d,
+    LastYear,
 }
 
 impl RangePreset {
-    const ALL: [(RangePreset, Key); 5] = [
+    const ALL: [(RangePreset, Key); 6] = [
         (RangePreset::CurrentShift, k!("range_shift")),
         (RangePreset::PreviousShift, k!("range_prev")),
         (RangePreset::Last24h, k!("range_24h")),
         (RangePreset::Last7d, k!("range_7d")),
         (RangePreset::Last30d, k!("range_30d")),
+        (RangePreset::LastYear, k!("range_year")),
     ];
 
     pub fn bounds(self, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
@@ -95,6 +98,7 @@ impl RangePreset {
             RangePreset::Last24h => (now - Duration::hours(24), now),
             RangePreset::Last7d => (now - Duration::days(7), now),
             RangePreset::Last30d => (now - Duration::days(30), now),
+            RangePreset::LastYear => (now - Duration::days(365), now),
         }
     }
 

@@ -7,9 +7,16 @@ use crate::model::qa_operators;
 /// How many failed calls the tab lists; the export has them all.
 const LISTED: usize = 100;
 
+/// The review's range: the lead's, but at most the last month, which is
+/// as far as one review reaches (the service's limit).
+fn qa_bounds(range: RangePreset) -> (DateTime<Utc>, DateTime<Utc>) {
+    let (from, to) = range.bounds(Utc::now());
+    (from.max(to - Duration::days(31)), to)
+}
+
 pub fn qa_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     let lang = state.lang();
-    let (from, to) = state.lead.range.bounds(Utc::now());
+    let (from, to) = qa_bounds(state.lead.range);
     ui.horizontal(|ui| {
         if range_ui(ui, lang, &mut state.lead.range) {
             state.lead.qa_asked = None;
@@ -21,8 +28,11 @@ pub fn qa_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
             cmds.push(Command::Export(ExportJob::Qa { from, to }));
         }
     });
+    if state.lead.range == RangePreset::LastYear {
+        ui.label(lang.tr(k!("qa_month_only")));
+    }
     if due(&mut state.lead.qa_asked) {
-        let (from, to) = state.lead.range.bounds(Utc::now());
+        let (from, to) = qa_bounds(state.lead.range);
         cmds.push(Command::LoadQa { from, to });
     }
     let Some(calls) = state.lead.qa.clone() else {

@@ -36,7 +36,13 @@ pub fn stats_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
             cmds.push(Command::Export(ExportJob::Incidents { from, to }));
         }
     });
-    if due(&mut state.lead.stats_asked) {
+    // A year is seconds of the database's time to read and hardly moves in
+    // half a minute: re-read it every ten, or on 刷新.
+    let stale = match state.lead.range {
+        RangePreset::LastYear => std::time::Duration::from_secs(600),
+        _ => std::time::Duration::from_secs(30),
+    };
+    if due_every(&mut state.lead.stats_asked, stale) {
         let (from, to) = state.lead.range.bounds(Utc::now());
         cmds.push(Command::LoadStats { from, to });
     }
@@ -279,9 +285,12 @@ pub(crate) fn charts_ui(ui: &mut Ui, lang: Lang, s: &ShiftStats) {
     ui.strong(lang.tr(k!("calls_per_hour")));
     // The axis spans the whole range, hours still to come included, so the
     // shape of the shift so far reads at a glance.
-    let span = (s.to - s.from).num_hours().max(1);
+    // Bars are hours, or days for a range over a month.
+    let step = s.bucket_hours.max(1);
+    let span = ((s.to - s.from).num_hours() + step - 1).div_euclid(step).max(1);
+    let format = if step >= 24 { "%m-%d" } else { "%H:00" };
     let hour_labels: Vec<String> = (0..span)
-        .map(|h| local_time(s.from + Duration::hours(h), "%H:00"))
+        .map(|h| local_time(s.from + Duration::hours(h * step), format))
         .collect();
     let x_range = [-0.5, span as f64 - 0.5];
     still_plot("calls_per_hour", height)

@@ -157,28 +157,8 @@ impl SqlStore {
                 .await
                 .db()?);
             let r = Referral {
-                id: rid,
-                number,
-                incident_id: id,
-                agency,
-                status: ReferralStatus::Sent,
-                feedback: None,
-                created_at: now,
-                due_at: read_ts(due)?,
-                accepted_at: None,
-                feedback_due_at: None,
-                close_due_at: None,
-                feedback_at: None,
-                closed_at: None,
-                overdue: false,
-                return_reason: None,
-                return_note: None,
-                returned_at: None,
-                review_note: None,
-                reviewed_at: None,
                 replaces,
-                three_way_parties: None,
-                three_way_at: None,
+                ..Referral::sent(rid, number, id, agency, now, read_ts(due)?)
             };
             let ev = NewEvent {
                 incident_id: Some(id),

@@ -219,6 +219,9 @@ mod cond {
 #[macro_use]
 mod rows;
 mod accounts;
+mod archive;
+pub use archive::Archived;
+mod backfill;
 mod followups;
 mod incidents;
 mod intake;

@@ -4,56 +4,23 @@
 use super::*;
 
 impl SqlStore {
-    /// A delay distribution over the calls received in `[$1, $2)`: `delay` is
-    /// an SQL expression in milliseconds, `measured` says which calls have one,
-    /// `missed` which calls without one have already failed the threshold.
-    pub(super) async fn timing(
-        &self,
-        range: [i64; 2],
-        delay: &str,
-        measured: &str,
-        missed: Option<&str>,
-        threshold_secs: Option<i64>,
-        now: i64,
-    ) -> Result<Timing> {
-        let from = "FROM incidents WHERE received_at >= $1 AND received_at < $2";
-        let threshold_ms = threshold_secs.map_or(i64::MAX, |s| s * 1000);
-        let (count, within): (i64, i64) = self
-            .row(
-                format!("SELECT COUNT(*), COUNT(CASE WHEN {delay} <= $3 THEN 1 END) {from} AND {measured}"),
-                &[range[0], range[1], threshold_ms],
-            )
-            .await?;
-        let missed = match missed {
-            Some(cond) if threshold_secs.is_some() => {
-                let (n,): (i64,) = self
-                    .row(
-                        format!("SELECT COUNT(*) {from} AND NOT ({measured}) AND {cond}"),
-                        &[range[0], range[1], threshold_ms, now],
-                    )
-                    .await?;
-                n
-            }
-            _ => 0,
-        };
+    /// The p50 and p90 of `spec`'s delay over the `count` calls that have
+    /// it, on SQLite (which has no percentile aggregate): each the row at
+    /// its nearest rank.
+    async fn percentiles(&self, range: [i64; 2], spec: &TimingSpec, count: i64) -> Result<[Option<i64>; 2]> {
         let mut pct = [None, None];
         if count > 0 {
             for (slot, p) in pct.iter_mut().zip([50, 90]) {
                 let sql = format!(
-                    "SELECT d FROM (SELECT {delay} AS d {from} AND {measured}) AS x ORDER BY d LIMIT 1 OFFSET $3"
+                    "SELECT {} FROM incidents WHERE received_at >= $1 AND received_at < $2 AND {} \
+                     ORDER BY 1 LIMIT 1 OFFSET $3",
+                    spec.delay, spec.measured
                 );
                 let (d,): (i64,) = self.row(sql, &[range[0], range[1], nearest_rank(p, count) - 1]).await?;
-                *slot = Some(d as f64 / 1000.0);
+                *slot = Some(d);
             }
         }
-        Ok(Timing {
-            count,
-            p50_secs: pct[0],
-            p90_secs: pct[1],
-            threshold_secs,
-            within: if threshold_secs.is_some() { within } else { 0 },
-            judged: if threshold_secs.is_some() { count + missed } else { 0 },
-        })
+        Ok(pct)
     }
 
     pub(super) async fn caller_counts(&self, phone: &CallerPhone, now: DateTime<Utc>) -> Result<CallerCounts> {
@@ -129,143 +96,243 @@ impl SqlStore {
         let invalid = format!("(COALESCE(close_reason, '') = 'invalid' OR {eff_category} = 'invalid')");
         let non_police = format!("(status = 'referred' OR {eff_category} = 'non_police')");
 
-        let by_channel: Vec<(String, i64)> = self
-            .rows(format!("SELECT channel, COUNT(*) {within} GROUP BY channel"), &range)
-            .await?;
-        let (invalid_n, non_police_n, police_n, total): (i64, i64, i64, i64) = self
-            .row(
-                format!(
-                    "SELECT COUNT(CASE WHEN {invalid} THEN 1 END), \
-                     COUNT(CASE WHEN NOT {invalid} AND {non_police} THEN 1 END), \
-                     COUNT(CASE WHEN NOT {invalid} AND NOT {non_police} AND {eff_category} <> '' THEN 1 END), \
-                     COUNT(*) {within}"
-                ),
-                &range,
-            )
-            .await?;
-        let by_category: Vec<(Option<String>, i64)> = self
-            .rows(
-                format!("SELECT COALESCE(category, sugg_category), COUNT(*) {within} GROUP BY 1"),
-                &range,
-            )
-            .await?;
-        let by_agency: Vec<(String, i64)> = self
-            .rows(
-                format!(
-                    "SELECT agency, COUNT(*) {within} AND status = 'referred' AND agency IS NOT NULL GROUP BY agency"
-                ),
-                &range,
-            )
-            .await?;
-
-        let claim = self
-            .timing(
-                range,
+        // One pass over the range for every count and delay distribution
+        // (a month of a province is 360,000 calls; each pass costs).
+        let t =
+            |delay: &'static str, measured: &'static str, missed: Option<&'static str>, secs: Option<i64>| TimingSpec {
+                delay,
+                measured,
+                missed,
+                threshold_ms: secs.map(|s| s * 1000),
+            };
+        let specs = [
+            t(
                 "(claimed_at - received_at)",
                 "claimed_at IS NOT NULL",
-                Some("(COALESCE(dispatched_at, closed_at, $4) - received_at) > $3"),
+                Some("(COALESCE(dispatched_at, closed_at, $3) - received_at) > {th}"),
                 Some(q.answer_secs),
-                now_ms,
-            )
-            .await?;
-        let dispatch = self
-            .timing(
-                range,
+            ),
+            t(
                 "(dispatched_at - received_at)",
                 "dispatched_at IS NOT NULL",
                 None,
                 Some(q.dispatch_secs),
-                now_ms,
-            )
-            .await?;
-        // A call still without a unit past the limit has failed it, as for
-        // dispatch; a unit still out past the feedback limit has too.
-        // Out is when the unit set off: it signed for the order, or (its
-        // signature lost) it reached the scene.
-        let out = self
-            .timing(
-                range,
+            ),
+            // A call still without a unit past the limit has failed it, as
+            // for dispatch; a unit still out past the feedback limit has
+            // too. Out is when the unit set off: it signed for the order,
+            // or (its signature lost) it reached the scene.
+            t(
                 "(COALESCE(acknowledged_at, on_scene_at) - received_at)",
                 "COALESCE(acknowledged_at, on_scene_at) IS NOT NULL",
                 Some(
                     "(status IN ('new', 'in_progress') OR (status = 'dispatched' AND acknowledged_at IS NULL)) \
-                     AND ($4 - received_at) > $3",
+                     AND ($3 - received_at) > {th}",
                 ),
                 Some(q.out_secs),
-                now_ms,
-            )
-            .await?;
-        let ack = self
-            .timing(
-                range,
+            ),
+            t(
                 "(acknowledged_at - dispatched_at)",
                 "acknowledged_at IS NOT NULL AND dispatched_at IS NOT NULL",
-                Some("status = 'dispatched' AND acknowledged_at IS NULL AND ($4 - dispatched_at) > $3"),
+                Some("status = 'dispatched' AND acknowledged_at IS NULL AND ($3 - dispatched_at) > {th}"),
                 Some(q.ack_secs),
-                now_ms,
-            )
-            .await?;
-        let feedback = self
-            .timing(
-                range,
+            ),
+            t(
                 "(closed_at - dispatched_at)",
                 "dispatched_at IS NOT NULL AND status = 'resolved'",
                 Some(
-                    "dispatched_at IS NOT NULL AND status IN ('dispatched', 'on_scene') AND ($4 - dispatched_at) > $3",
+                    "dispatched_at IS NOT NULL AND status IN ('dispatched', 'on_scene') AND ($3 - dispatched_at) > {th}",
                 ),
                 Some(q.feedback_secs),
-                now_ms,
-            )
-            .await?;
-        let on_scene = self
-            .timing(
-                range,
+            ),
+            t(
                 "(on_scene_at - dispatched_at)",
                 "on_scene_at IS NOT NULL AND dispatched_at IS NOT NULL",
                 None,
                 None,
-                now_ms,
-            )
-            .await?;
+            ),
+        ];
+        let pg = matches!(self.db, Db::Pg(_));
+        let mut cols = vec![
+            format!("COUNT(CASE WHEN {invalid} THEN 1 END)"),
+            format!("COUNT(CASE WHEN NOT {invalid} AND {non_police} THEN 1 END)"),
+            format!("COUNT(CASE WHEN NOT {invalid} AND NOT {non_police} AND {eff_category} <> '' THEN 1 END)"),
+            "COUNT(*)".to_owned(),
+        ];
+        for spec in &specs {
+            cols.extend(spec.columns(pg));
+        }
+        let sql = format!("SELECT {} {within}", cols.join(", "));
+        let pass = async {
+            match &self.db {
+                Db::Pg(p) => {
+                    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(range[0])
+                        .bind(range[1])
+                        .bind(now_ms)
+                        .fetch_one(p)
+                        .await
+                        .db()?;
+                    split_pass(&row, &specs, true)
+                }
+                Db::Sqlite { read, .. } => {
+                    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(range[0])
+                        .bind(range[1])
+                        .bind(now_ms)
+                        .fetch_one(read)
+                        .await
+                        .db()?;
+                    split_pass(&row, &specs, false)
+                }
+            }
+        };
 
-        let (depth, unclaimed, oldest): (i64, i64, Option<i64>) = self
-            .row(
-                format!(
-                    "SELECT COUNT(*), COUNT(CASE WHEN status = 'new' THEN 1 END), \
-                     MIN(CASE WHEN status = 'new' THEN received_at END) FROM incidents WHERE {}",
-                    cond::OPEN
-                ),
-                &[],
-            )
-            .await?;
+        // Categories, referrals by agency and triage agreement in one pass.
+        // Agreement counts the calls an operator disposed of (as `triage
+        // export` counts them); non-police and invalid calls carry no
+        // operator priority: P4.
+        type Kinds = (Option<String>, Option<String>, Option<String>, i64, i64, i64);
+        let kinds = self.rows::<Kinds>(
+            format!(
+                "SELECT {eff_category}, CASE WHEN status = 'referred' THEN agency END, \
+                 CASE WHEN handled_by_id IS NOT NULL AND category IS NOT NULL THEN sugg_category END, \
+                 COUNT(*), COUNT(CASE WHEN category = sugg_category THEN 1 END), \
+                 COUNT(CASE WHEN category = sugg_category \
+                   AND COALESCE(priority, 'P4') = COALESCE(sugg_priority, 'P4') THEN 1 END) \
+                 {within} GROUP BY 1, 2, 3"
+            ),
+            &range,
+        );
+        let queue_now = self.row::<(i64, i64, Option<i64>)>(
+            format!(
+                "SELECT COUNT(*), COUNT(CASE WHEN status = 'new' THEN 1 END), \
+                 MIN(CASE WHEN status = 'new' THEN received_at END) FROM incidents WHERE {}",
+                cond::OPEN
+            ),
+            &[],
+        );
+        let handled = self.rows::<(i64, Option<String>, i64, Option<f64>)>(
+            format!(
+                "SELECT handled_by_id, MAX(handled_by_name), COUNT(*), \
+                 CAST(AVG(CASE WHEN claimed_at IS NOT NULL \
+                      THEN COALESCE(dispatched_at, closed_at) - claimed_at END) AS DOUBLE PRECISION) \
+                 {within} AND handled_by_id IS NOT NULL GROUP BY handled_by_id"
+            ),
+            &range,
+        );
+        let holding = self.rows::<(i64, Option<String>, i64)>(
+            format!(
+                "SELECT holder_id, MAX(holder_name), COUNT(*) FROM incidents \
+                 WHERE {} AND holder_id IS NOT NULL GROUP BY holder_id",
+                cond::OPEN
+            ),
+            &[],
+        );
+        // Hours of the range up to now (days, past a month), with arrivals
+        // by channel and the open queue at each one's end: the depth when the
+        // range began, plus arrivals, minus calls that left the queue
+        // (dispatched or closed).
+        let left = "COALESCE(dispatched_at, closed_at)";
+        let bucket_hours = model::stats::bucket_hours(q.to - q.from);
+        let bucket_ms = bucket_hours * HOUR_MS;
+        let arrivals = self.rows::<(i64, String, i64)>(
+            format!("SELECT (received_at - $1) / {bucket_ms}, channel, COUNT(*) {within} GROUP BY 1, 2"),
+            &range,
+        );
+        let departures = self.rows::<(i64, i64)>(
+            format!(
+                "SELECT ({left} - $1) / {bucket_ms}, COUNT(*) FROM incidents \
+                 WHERE {left} >= $1 AND {left} < $2 GROUP BY 1"
+            ),
+            &range,
+        );
+        let initial = self.row::<(i64,)>(
+            format!("SELECT COUNT(*) FROM incidents WHERE received_at < $1 AND ({left} IS NULL OR {left} >= $1)"),
+            &range[..1],
+        );
+        type WorkRow = (String, i64, i64, i64, i64, i64, Option<f64>, Option<f64>);
+        let bounds = [range[0], range[1], now_ms];
+        let work = self.rows::<WorkRow>(
+            "SELECT agency, COUNT(*), COUNT(accepted_at), COUNT(returned_at), \
+             COUNT(CASE WHEN status = 'closed' THEN 1 END), \
+             COUNT(CASE WHEN (status = 'sent' AND due_at < $3) \
+               OR (status = 'accepted' AND feedback_due_at < $3) \
+               OR (status = 'feedback' AND close_due_at < $3) THEN 1 END), \
+             CAST(AVG(accepted_at - created_at) AS DOUBLE PRECISION), \
+             CAST(AVG(CASE WHEN status = 'closed' THEN closed_at - created_at END) AS DOUBLE PRECISION) \
+             FROM referrals WHERE created_at >= $1 AND created_at < $2 GROUP BY agency ORDER BY agency"
+                .to_owned(),
+            &bounds,
+        );
+        let followups = self.followup_stats(range, now_ms);
+        // The passes run side by side on the pool: a month is a few hundred
+        // milliseconds of scanning each, and the database has the cores.
+        let (
+            (ints, pcts),
+            kinds,
+            (depth, unclaimed, oldest),
+            handled,
+            holding,
+            arrivals,
+            departures,
+            (initial,),
+            work,
+            followups,
+        ) = tokio::try_join!(
+            pass, kinds, queue_now, handled, holding, arrivals, departures, initial, work, followups
+        )?;
+
+        let [invalid_n, non_police_n, police_n, total] = [ints[0], ints[1], ints[2], ints[3]];
+        let mut timings = Vec::with_capacity(specs.len());
+        for (k, spec) in specs.iter().enumerate() {
+            let [count, within, missed] = [ints[4 + 3 * k], ints[5 + 3 * k], ints[6 + 3 * k]];
+            let pct = if pg {
+                [pcts[2 * k], pcts[2 * k + 1]]
+            } else {
+                self.percentiles(range, spec, count).await?
+            };
+            timings.push(Timing {
+                count,
+                p50_secs: pct[0].map(|d| d as f64 / 1000.0),
+                p90_secs: pct[1].map(|d| d as f64 / 1000.0),
+                threshold_secs: spec.threshold_ms.map(|m| m / 1000),
+                within: if spec.threshold_ms.is_some() { within } else { 0 },
+                judged: if spec.threshold_ms.is_some() { count + missed } else { 0 },
+            });
+        }
+        let mut timings = timings.into_iter();
+        let mut next = || {
+            timings
+                .next()
+                .ok_or_else(|| StoreError::Internal("a delay is missing".into()))
+        };
+        let (claim, dispatch, out, ack, feedback, on_scene) = (next()?, next()?, next()?, next()?, next()?, next()?);
+
+        let mut by_category: std::collections::BTreeMap<model::Category, i64> = Default::default();
+        let mut by_agency: std::collections::BTreeMap<Agency, i64> = Default::default();
+        let mut agreement: std::collections::BTreeMap<model::Category, (i64, i64, i64)> = Default::default();
+        for (eff, agency, judged, n, kept_category, kept_priority) in kinds {
+            if let Some(c) = eff.filter(|c| !c.is_empty()) {
+                *by_category.entry(parse("category", &c)?).or_default() += n;
+            }
+            if let Some(a) = agency {
+                *by_agency.entry(parse("agency", &a)?).or_default() += n;
+            }
+            if let Some(c) = judged {
+                let e = agreement.entry(parse("category", &c)?).or_default();
+                e.0 += n;
+                e.1 += kept_category;
+                e.2 += kept_priority;
+            }
+        }
+
         let queue = QueueNow {
             depth,
             unclaimed,
             oldest_received_at: oldest.map(read_ts).transpose()?,
             oldest_wait_secs: oldest.map(|o| (now_ms - o).max(0) / 1000),
         };
-
-        let handled: Vec<(i64, Option<String>, i64, Option<f64>)> = self
-            .rows(
-                format!(
-                    "SELECT handled_by_id, MAX(handled_by_name), COUNT(*), \
-                     CAST(AVG(CASE WHEN claimed_at IS NOT NULL \
-                          THEN COALESCE(dispatched_at, closed_at) - claimed_at END) AS DOUBLE PRECISION) \
-                     {within} AND handled_by_id IS NOT NULL GROUP BY handled_by_id"
-                ),
-                &range,
-            )
-            .await?;
-        let holding: Vec<(i64, Option<String>, i64)> = self
-            .rows(
-                format!(
-                    "SELECT holder_id, MAX(holder_name), COUNT(*) FROM incidents \
-                     WHERE {} AND holder_id IS NOT NULL GROUP BY holder_id",
-                    cond::OPEN
-                ),
-                &[],
-            )
-            .await?;
         let mut operators: Vec<OperatorStats> = handled
             .into_iter()
             .map(|(id, name, n, avg)| OperatorStats {
@@ -294,46 +361,24 @@ impl SqlStore {
         }
         operators.sort_by(|a, b| b.handled.cmp(&a.handled).then(a.operator.name.cmp(&b.operator.name)));
 
-        // Hours of the range up to now, with arrivals by channel and the open
-        // queue at each hour's end: the depth when the range began, plus
-        // arrivals, minus calls that left the queue (dispatched or closed).
-        let left = "COALESCE(dispatched_at, closed_at)";
         let span_end = range[1].min(now_ms.max(range[0]));
-        let hours = ((span_end - range[0] + HOUR_MS - 1) / HOUR_MS).max(1) as usize;
+        let hours = ((span_end - range[0] + bucket_ms - 1) / bucket_ms).max(1) as usize;
         let mut hourly: Vec<HourBucket> = (0..hours)
             .map(|h| {
                 Ok(HourBucket {
-                    start: read_ts(range[0] + h as i64 * HOUR_MS)?,
+                    start: read_ts(range[0] + h as i64 * bucket_ms)?,
                     by_channel: Default::default(),
                     queue_depth: 0,
                 })
             })
             .collect::<Result<_>>()?;
-        let arrivals: Vec<(i64, String, i64)> = self
-            .rows(
-                format!("SELECT (received_at - $1) / {HOUR_MS}, channel, COUNT(*) {within} GROUP BY 1, 2"),
-                &range,
-            )
-            .await?;
-        let departures: Vec<(i64, i64)> = self
-            .rows(
-                format!(
-                    "SELECT ({left} - $1) / {HOUR_MS}, COUNT(*) FROM incidents \
-                     WHERE {left} >= $1 AND {left} < $2 GROUP BY 1"
-                ),
-                &range,
-            )
-            .await?;
-        let (initial,): (i64,) = self
-            .row(
-                format!("SELECT COUNT(*) FROM incidents WHERE received_at < $1 AND ({left} IS NULL OR {left} >= $1)"),
-                &range[..1],
-            )
-            .await?;
         let mut delta = vec![0i64; hours];
+        let mut by_channel = std::collections::BTreeMap::new();
         for (h, channel, n) in arrivals {
+            let channel: model::Channel = parse("channel", &channel)?;
+            *by_channel.entry(channel).or_default() += n;
             if let Some(b) = hourly.get_mut(h as usize) {
-                *b.by_channel.entry(parse("channel", &channel)?).or_default() += n;
+                *b.by_channel.entry(channel).or_default() += n;
                 delta[h as usize] += n;
             }
         }
@@ -348,51 +393,19 @@ impl SqlStore {
             b.queue_depth = depth_at;
         }
 
-        // Calls an operator disposed of (as `triage export` counts them);
-        // non-police and invalid calls carry no operator priority: P4.
-        let agreement: Vec<(String, i64, i64, i64)> = self
-            .rows(
-                format!(
-                    "SELECT sugg_category, COUNT(*), \
-                     COUNT(CASE WHEN category = sugg_category THEN 1 END), \
-                     COUNT(CASE WHEN category = sugg_category \
-                       AND COALESCE(priority, 'P4') = COALESCE(sugg_priority, 'P4') THEN 1 END) \
-                     {within} AND handled_by_id IS NOT NULL AND category IS NOT NULL \
-                     AND sugg_category IS NOT NULL \
-                     GROUP BY sugg_category ORDER BY sugg_category"
-                ),
-                &range,
-            )
-            .await?;
-        let mut triage_agreement = agreement
+        // In the taxonomy's order, police categories first.
+        let triage_agreement: Vec<_> = agreement
             .into_iter()
-            .map(|(c, confirmed, kept_category, kept_priority)| {
-                Ok(crate::model::stats::TriageAgreement {
-                    suggested: parse("category", &c)?,
+            .map(
+                |(suggested, (confirmed, kept_category, kept_priority))| crate::model::stats::TriageAgreement {
+                    suggested,
                     confirmed,
                     kept_category,
                     kept_priority,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        // In the taxonomy's order, police categories first.
-        triage_agreement.sort_by_key(|a| a.suggested);
-
-        type WorkRow = (String, i64, i64, i64, i64, i64, Option<f64>, Option<f64>);
-        let work: Vec<WorkRow> = self
-            .rows(
-                "SELECT agency, COUNT(*), COUNT(accepted_at), COUNT(returned_at), \
-                 COUNT(CASE WHEN status = 'closed' THEN 1 END), \
-                 COUNT(CASE WHEN (status = 'sent' AND due_at < $3) \
-                   OR (status = 'accepted' AND feedback_due_at < $3) \
-                   OR (status = 'feedback' AND close_due_at < $3) THEN 1 END), \
-                 CAST(AVG(accepted_at - created_at) AS DOUBLE PRECISION), \
-                 CAST(AVG(CASE WHEN status = 'closed' THEN closed_at - created_at END) AS DOUBLE PRECISION) \
-                 FROM referrals WHERE created_at >= $1 AND created_at < $2 GROUP BY agency ORDER BY agency"
-                    .to_owned(),
-                &[range[0], range[1], now_ms],
+                },
             )
-            .await?;
+            .collect();
+
         let agency_work = work
             .into_iter()
             .map(|(a, sent, accepted, returned, closed, overdue, accept_ms, close_ms)| {
@@ -409,38 +422,27 @@ impl SqlStore {
             })
             .collect::<Result<Vec<_>>>()?;
 
-        let followups = self.followup_stats(range, now_ms).await?;
-
-        let mut categories = std::collections::BTreeMap::new();
-        for (c, n) in by_category.into_iter().filter_map(|(c, n)| Some((c?, n))) {
-            categories.insert(parse("category", &c)?, n);
-        }
         Ok(ShiftStats {
             from: q.from,
             to: q.to,
             generated_at: now,
             total,
-            by_channel: by_channel
-                .into_iter()
-                .map(|(c, n)| Ok((parse("channel", &c)?, n)))
-                .collect::<Result<_>>()?,
+            by_channel,
             classes: Classes {
                 police: police_n,
                 non_police: non_police_n,
                 invalid: invalid_n,
                 unclassified: total - police_n - non_police_n - invalid_n,
             },
-            by_category: categories,
-            by_agency: by_agency
-                .into_iter()
-                .map(|(a, n)| Ok((parse("agency", &a)?, n)))
-                .collect::<Result<_>>()?,
+            by_category,
+            by_agency,
             claim,
             dispatch,
             on_scene,
             queue,
             operators,
             hourly,
+            bucket_hours,
             triage_agreement,
             agency_work,
             followups,
@@ -582,14 +584,18 @@ impl SqlStore {
     ) -> Result<Vec<NuisanceCaller>> {
         // Only what an operator confirmed counts against a caller, as in caller history.
         let invalid = cond::CONFIRMED_INVALID;
+        // The ranking first, from the range's index alone; the flags only
+        // of the numbers that made it (a month has 100,000 numbers).
         let sql = format!(
-            "SELECT i.phone, COUNT(*), COUNT(CASE WHEN {invalid} THEN 1 END), \
-             COUNT(CASE WHEN {invalid} AND i.dispatched_at IS NOT NULL THEN 1 END), \
-             (SELECT COUNT(*) FROM caller_flags f WHERE f.phone = i.phone AND f.removed_at IS NULL), \
-             MAX(i.received_at) \
-             FROM incidents i WHERE i.phone IS NOT NULL AND i.received_at >= $1 AND i.received_at < $2 \
-             GROUP BY i.phone HAVING COUNT(CASE WHEN {invalid} THEN 1 END) > 0 \
-             ORDER BY 3 DESC, 4 DESC, 2 DESC, i.phone LIMIT $3"
+            "SELECT r.phone, r.total, r.invalid, r.wasted, \
+             (SELECT COUNT(*) FROM caller_flags f WHERE f.phone = r.phone AND f.removed_at IS NULL), r.last \
+             FROM (SELECT phone, COUNT(*) AS total, COUNT(CASE WHEN {invalid} THEN 1 END) AS invalid, \
+                 COUNT(CASE WHEN {invalid} AND dispatched_at IS NOT NULL THEN 1 END) AS wasted, \
+                 MAX(received_at) AS last \
+                 FROM incidents WHERE phone IS NOT NULL AND received_at >= $1 AND received_at < $2 \
+                 GROUP BY phone HAVING COUNT(CASE WHEN {invalid} THEN 1 END) > 0 \
+                 ORDER BY 3 DESC, 4 DESC, 2 DESC, phone LIMIT $3) AS r \
+             ORDER BY r.invalid DESC, r.wasted DESC, r.total DESC, r.phone"
         );
         let rows: Vec<(String, i64, i64, i64, i64, i64)> =
             self.rows(sql, &[ms(from), ms(to), limit.clamp(1, 1000)]).await?;
@@ -660,6 +666,79 @@ impl SqlStore {
         let rows: Vec<EventRow> = self.fetch(q).await?;
         rows.into_iter().map(EventRow::into_model).collect()
     }
+}
+
+/// A delay distribution over the calls received in the range: `delay` is
+/// an SQL expression in milliseconds, `measured` says which calls have one,
+/// `missed` which calls without one have already failed the threshold
+/// (`{th}` the threshold in ms, `$3` now).
+struct TimingSpec {
+    delay: &'static str,
+    measured: &'static str,
+    missed: Option<&'static str>,
+    threshold_ms: Option<i64>,
+}
+
+impl TimingSpec {
+    /// Its columns in the one-pass query: measured, within and missed
+    /// counts, then on PostgreSQL the p50 and p90 (nearest rank, as
+    /// `percentile_disc` takes them).
+    fn columns(&self, pg: bool) -> Vec<String> {
+        let (delay, measured) = (self.delay, self.measured);
+        // A threshold is a number the service checked, never the caller's text.
+        let th = self.threshold_ms.unwrap_or(i64::MAX);
+        let mut cols = vec![
+            format!("COUNT(CASE WHEN {measured} THEN 1 END)"),
+            format!("COUNT(CASE WHEN {measured} AND {delay} <= {th} THEN 1 END)"),
+            match (self.missed, self.threshold_ms) {
+                (Some(cond), Some(_)) => format!(
+                    "COUNT(CASE WHEN NOT ({measured}) AND {} THEN 1 END)",
+                    cond.replace("{th}", &th.to_string())
+                ),
+                _ => "COUNT(CASE WHEN 1 = 0 THEN 1 END)".to_owned(),
+            },
+        ];
+        if pg {
+            for p in ["0.5", "0.9"] {
+                cols.push(format!(
+                    "percentile_disc({p}) WITHIN GROUP (ORDER BY {delay}) FILTER (WHERE {measured})"
+                ));
+            }
+        }
+        cols
+    }
+}
+
+/// The one-pass row read back: its counts, and its percentiles when the
+/// database computed them.
+fn split_pass<R: sqlx::Row>(row: &R, specs: &[TimingSpec], pg: bool) -> Result<(Vec<i64>, Vec<Option<i64>>)>
+where
+    usize: sqlx::ColumnIndex<R>,
+    i64: for<'r> sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let mut ints = Vec::new();
+    let mut pcts = Vec::new();
+    let mut col = 0;
+    let int = |col: &mut usize| -> Result<i64> {
+        let v = row.try_get::<i64, _>(*col).db()?;
+        *col += 1;
+        Ok(v)
+    };
+    for _ in 0..4 {
+        ints.push(int(&mut col)?);
+    }
+    for _ in specs {
+        for _ in 0..3 {
+            ints.push(int(&mut col)?);
+        }
+        if pg {
+            for _ in 0..2 {
+                pcts.push(row.try_get::<Option<i64>, _>(col).db()?);
+                col += 1;
+            }
+        }
+    }
+    Ok((ints, pcts))
 }
 
 /// Follow-ups opened in the range `$1..$2`, with the unit each is about.
