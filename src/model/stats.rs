@@ -276,6 +276,20 @@ pub fn bucket_hours(range: Duration) -> i64 {
     if range > Duration::days(31) { 24 } else { 1 }
 }
 
+/// Where a range's buckets start: at `from` for hours, at the centre's
+/// midnight on or before it for days, so each bar is one calendar day.
+pub fn bucket_origin(from: DateTime<Utc>, bucket_hours: i64) -> DateTime<Utc> {
+    if bucket_hours < 24 {
+        return from;
+    }
+    let local = from.with_timezone(&centre_tz());
+    local
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .and_then(|m| m.and_local_timezone(centre_tz()).single())
+        .map_or(from, |m| m.with_timezone(&Utc))
+}
+
 fn one_hour() -> i64 {
     1
 }

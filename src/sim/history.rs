@@ -78,6 +78,9 @@ pub struct History {
     places: Vec<(String, Option<crate::model::geo::GeoPoint>)>,
     repeaters: Vec<String>,
     suggestions: HashMap<(String, Channel), Suggestion>,
+    /// Events later than the calls made so far (an agency closing an order
+    /// days on), held until the batch they belong to in time.
+    pending: Vec<Event>,
     engine: std::sync::Arc<Engine>,
     rng: StdRng,
 }
@@ -162,6 +165,7 @@ impl History {
             places,
             repeaters,
             suggestions: HashMap::new(),
+            pending: Vec::new(),
             engine: crate::triage::active(),
             rng,
         }
@@ -547,8 +551,8 @@ impl History {
 impl Iterator for History {
     type Item = Backfill;
 
-    /// The next [`BATCH`] calls, their rows and events; events numbered in
-    /// the order they happened within the batch, as the live log would.
+    /// The next [`BATCH`] calls, their rows, and the events up to the last
+    /// of them, numbered in the order they happened.
     fn next(&mut self) -> Option<Backfill> {
         if self.done >= self.plan.calls {
             return None;
@@ -559,7 +563,18 @@ impl Iterator for History {
             self.call(&mut b, i);
         }
         self.done = upto;
-        b.events.sort_by_key(|e| e.at);
+        // Events leave in the order they happened, across batches too, as
+        // the live log numbers them: what comes after this batch's last call
+        // waits for a later batch.
+        self.pending.append(&mut b.events);
+        self.pending.sort_by_key(|e| e.at);
+        let horizon = if upto == self.plan.calls {
+            i64::MAX
+        } else {
+            self.times[upto - 1]
+        };
+        let due = self.pending.partition_point(|e| e.at.timestamp_millis() <= horizon);
+        b.events = self.pending.drain(..due).collect();
         for e in &mut b.events {
             e.id = self.ids.event;
             self.ids.event += 1;

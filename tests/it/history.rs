@@ -45,7 +45,7 @@ async fn a_backfilled_history_reads_back_and_its_old_calls_archive_without_losin
         &store,
         HistoryPlan {
             calls: 3000,
-            days: 60,
+            days: 90,
             end: now,
             seed: 7,
         },
@@ -80,7 +80,7 @@ async fn a_backfilled_history_reads_back_and_its_old_calls_archive_without_losin
     let (status, s) = lead
         .get(&format!(
             "/stats?from={}&to={}",
-            iso(now - Duration::days(61)),
+            iso(now - Duration::days(91)),
             iso(now + Duration::minutes(1))
         ))
         .await;
@@ -88,7 +88,7 @@ async fn a_backfilled_history_reads_back_and_its_old_calls_archive_without_losin
     assert_eq!(s["total"], 3000);
     assert_eq!(s["bucket_hours"], 24);
     let bars = s["hourly"].as_array().expect("bars").len();
-    assert!((61..=62).contains(&bars), "{bars} daily bars");
+    assert!((92..=93).contains(&bars), "{bars} daily bars");
     let classes = &s["classes"];
     let not_police = (classes["invalid"].as_i64().unwrap_or(0) + classes["non_police"].as_i64().unwrap_or(0)) as f64;
     assert!((not_police / 3000.0 - 0.69).abs() < 0.04, "{classes}");
@@ -132,8 +132,26 @@ async fn a_backfilled_history_reads_back_and_its_old_calls_archive_without_losin
     assert!(page.iter().all(|e| e["actor"]["id"] == op));
     assert!(page.windows(2).all(|w| w[0]["id"].as_i64() > w[1]["id"].as_i64()));
 
-    // Archive the month before last.
-    let cutoff = now - Duration::days(30);
+    // The log numbers the calls' events in the order they happened, across
+    // the loader's batches too.
+    assert_eq!(
+        count(
+            &url,
+            "SELECT COUNT(*) FROM events a JOIN events b ON b.id = a.id + 1 \
+             WHERE a.incident_id IS NOT NULL AND b.incident_id IS NOT NULL AND b.at < a.at"
+        )
+        .await,
+        0
+    );
+
+    // The last month is never archived.
+    let recent = store.archive_before(now - Duration::days(20)).await;
+    assert!(
+        matches!(&recent, Err(jiejing::store::StoreError::Domain(e)) if e.to_string().contains("at least the last")),
+        "{recent:?}"
+    );
+    // Archive what is older than 40 days.
+    let cutoff = now - Duration::days(40);
     let cut = cutoff.timestamp_millis();
     let events_before = count(&url, "SELECT COUNT(*) FROM events").await;
     let old_final = count(
@@ -243,15 +261,19 @@ async fn simulate_backfill_and_archive_work_from_the_command_line() {
             .output()
             .expect("run jiejing")
     };
-    let out = run(&["simulate", "--backfill", "400", "--days", "20", "--db", &url]);
+    let out = run(&["simulate", "--backfill", "400", "--days", "60", "--db", &url]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    assert!(err.contains("backfilled 400 calls over 20 days"), "{err}");
-    let out = run(&["simulate", "--backfill", "400", "--days", "20", "--db", &url]);
+    assert!(err.contains("backfilled 400 calls over 60 days"), "{err}");
+    let out = run(&["simulate", "--backfill", "400", "--days", "60", "--db", &url]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(err.contains("already holds calls"), "{err}");
-    let before = (Utc::now() - Duration::days(10)).format("%Y-%m-%d").to_string();
+    let recent = (Utc::now() - Duration::days(10)).format("%Y-%m-%d").to_string();
+    let out = run(&["archive", "--db", &url, "--before", &recent]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("keep at least the last 32 days"));
+    let before = (Utc::now() - Duration::days(40)).format("%Y-%m-%d").to_string();
     let out = run(&["archive", "--db", &url, "--before", &before]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");

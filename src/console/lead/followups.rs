@@ -9,10 +9,7 @@ pub fn followups_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Comman
     if due(&mut state.followups.rectifications_asked) {
         cmds.push(Command::LoadRectifications);
     }
-    if due(&mut state.lead.stats_asked) {
-        let (from, to) = state.lead.range.bounds(Utc::now());
-        cmds.push(Command::LoadStats { from, to });
-    }
+    load_stats_when_stale(state, cmds);
     egui::ScrollArea::vertical().id_salt("lead_followups").show(ui, |ui| {
         rectifications_ui(ui, state, cmds);
         ui.separator();

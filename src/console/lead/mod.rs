@@ -273,6 +273,20 @@ pub fn lead_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) {
     }
 }
 
+/// Asks for the range's statistics when what is shown is stale: after 30 s,
+/// or ten minutes for a year, which takes the database seconds to read and
+/// hardly moves in half a minute (刷新 asks at once).
+fn load_stats_when_stale(state: &mut ConsoleState, cmds: &mut Vec<Command>) {
+    let stale = match state.lead.range {
+        RangePreset::LastYear => std::time::Duration::from_secs(600),
+        _ => std::time::Duration::from_secs(30),
+    };
+    if due_every(&mut state.lead.stats_asked, stale) {
+        let (from, to) = state.lead.range.bounds(Utc::now());
+        cmds.push(Command::LoadStats { from, to });
+    }
+}
+
 fn range_ui(ui: &mut Ui, lang: Lang, range: &mut RangePreset) -> bool {
     let before = *range;
     egui::ComboBox::new("lead_range", lang.tr(k!("range")))

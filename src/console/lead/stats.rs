@@ -36,16 +36,7 @@ pub fn stats_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
             cmds.push(Command::Export(ExportJob::Incidents { from, to }));
         }
     });
-    // A year is seconds of the database's time to read and hardly moves in
-    // half a minute: re-read it every ten, or on 刷新.
-    let stale = match state.lead.range {
-        RangePreset::LastYear => std::time::Duration::from_secs(600),
-        _ => std::time::Duration::from_secs(30),
-    };
-    if due_every(&mut state.lead.stats_asked, stale) {
-        let (from, to) = state.lead.range.bounds(Utc::now());
-        cmds.push(Command::LoadStats { from, to });
-    }
+    load_stats_when_stale(state, cmds);
     let Some(s) = &state.lead.stats else {
         ui.label(lang.tr(k!("loading")));
         return;
@@ -287,10 +278,13 @@ pub(crate) fn charts_ui(ui: &mut Ui, lang: Lang, s: &ShiftStats) {
     // shape of the shift so far reads at a glance.
     // Bars are hours, or days for a range over a month.
     let step = s.bucket_hours.max(1);
-    let span = ((s.to - s.from).num_hours() + step - 1).div_euclid(step).max(1);
+    let origin = crate::model::stats::bucket_origin(s.from, step);
+    let span = ((s.to - origin).num_minutes() + step * 60 - 1)
+        .div_euclid(step * 60)
+        .max(1);
     let format = if step >= 24 { "%m-%d" } else { "%H:00" };
     let hour_labels: Vec<String> = (0..span)
-        .map(|h| local_time(s.from + Duration::hours(h * step), format))
+        .map(|h| local_time(origin + Duration::hours(h * step), format))
         .collect();
     let x_range = [-0.5, span as f64 - 0.5];
     still_plot("calls_per_hour", height)

@@ -9,7 +9,10 @@
 //! deletes them from the hot tables. Events older than the cutoff that
 //! belong to no call (accounts, units) go the same way. A call still being
 //! worked, or with a referral, follow-up, rectification or callback still
-//! open, stays hot whatever its age. The archive tables are ordinary tables
+//! open, stays hot whatever its age, and so does the last month. The service
+//! may run meanwhile: on PostgreSQL the calls moved are locked (a change to
+//! one waits, then finds it archived) and supplements wait for the commit;
+//! on SQLite the archive holds the write lock. The archive tables are ordinary tables
 //! of the same database: query them, `pg_dump` them to cold storage, and
 //! drop them once stored.
 
@@ -23,6 +26,9 @@ pub struct Archived {
     /// Rows moved per table, in the order deleted.
     pub moved: Vec<(&'static str, i64)>,
 }
+
+/// Days that are never archived.
+pub const HOT_DAYS: i64 = 32;
 
 /// The tables that hang off an incident, with the column naming it.
 const CHILDREN: [(&str, &str); 6] = [
@@ -41,8 +47,21 @@ impl SqlStore {
         // Named for the cutoff's date where the centre is.
         let local = before.with_timezone(&model::stats::centre_tz());
         let prefix = format!("archive_{}_", local.format("%Y%m%d"));
+        // The last month stays whole: the quality review reads up to 31
+        // days back and a caller's warning counts the last 30.
+        if before > Utc::now() - chrono::Duration::days(HOT_DAYS) {
+            return Err(StoreError::Domain(model::DomainError::invalid(
+                "before",
+                format!("keep at least the last {HOT_DAYS} days: choose a date before then"),
+            )));
+        }
         let cutoff = ms(before);
-        let mut tx = self.begin().await?;
+        // SQLite: the write lock from the start, so no other writer commits
+        // between what is read and what is moved.
+        let mut tx = match &self.db {
+            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await.db()?),
+            Db::Pg(_) => self.begin().await?,
+        };
         let exists = match &mut tx {
             Tx::Pg(t, _) => sqlx::query_scalar::<_, bool>("SELECT to_regclass($1) IS NOT NULL")
                 .bind(format!("{prefix}incidents"))
@@ -63,18 +82,30 @@ impl SqlStore {
                 "{prefix}incidents already exists: this cutoff was archived before; pick another date"
             )));
         }
+        let pg = matches!(tx, Tx::Pg(..));
+        if pg {
+            // The service may run meanwhile. Supplements are the one thing
+            // added to a call without touching its row: held off until the
+            // archive commits (seconds; they wait, they are not lost).
+            exec(&mut tx, "LOCK TABLE supplements IN SHARE ROW EXCLUSIVE MODE").await?;
+        }
         // The calls that go: finished, and nothing about them still open.
+        // On PostgreSQL their rows are locked, so no change to them (a
+        // claim, an unlink, a review, a follow-up) commits before the move:
+        // it waits, then finds the call archived.
         exec(&mut tx, "DROP TABLE IF EXISTS archive_moving").await?;
+        exec(&mut tx, "CREATE TEMPORARY TABLE archive_moving (id BIGINT PRIMARY KEY)").await?;
         exec(
             &mut tx,
             &format!(
-                "CREATE TEMPORARY TABLE archive_moving AS SELECT id FROM incidents i \
+                "INSERT INTO archive_moving SELECT id FROM incidents i \
                  WHERE i.received_at < {cutoff} AND i.status IN ('resolved', 'referred', 'closed') \
                  AND NOT EXISTS (SELECT 1 FROM referrals r WHERE r.incident_id = i.id \
                      AND r.status NOT IN ('closed', 'withdrawn')) \
                  AND NOT EXISTS (SELECT 1 FROM followups f WHERE f.incident_id = i.id AND f.status = 'open') \
                  AND NOT EXISTS (SELECT 1 FROM rectifications x WHERE x.incident_id = i.id AND x.status = 'open') \
-                 AND NOT EXISTS (SELECT 1 FROM callbacks b WHERE b.incident_id = i.id AND b.status = 'open')"
+                 AND NOT EXISTS (SELECT 1 FROM callbacks b WHERE b.incident_id = i.id AND b.status = 'open'){}",
+                if pg { " FOR UPDATE OF i" } else { "" }
             ),
         )
         .await?;

@@ -358,22 +358,25 @@ impl SqlStore {
         for t in &tables {
             t.write(&mut tx).await?;
         }
+        if let Tx::Pg(t, _) = &mut tx {
+            // Sequences past every id loaded, batch by batch: a load that
+            // stops half-way leaves a database the service can write to.
+            for table in ["incidents", "referrals", "followups", "supplements", "events"] {
+                let sql = format!(
+                    "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
+                     (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"
+                );
+                sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut **t).await.db()?;
+            }
+        }
         Self::commit(tx).await
     }
 
-    /// After the last batch: PostgreSQL's identity sequences moved past the
-    /// ids loaded, its visibility map set, and both planners told what the
-    /// tables now hold.
+    /// After the last batch: PostgreSQL's visibility map set, and both
+    /// planners told what the tables now hold.
     pub async fn backfill_done(&self) -> Result<()> {
         match &self.db {
             Db::Pg(p) => {
-                for table in ["incidents", "referrals", "followups", "supplements", "events"] {
-                    let sql = format!(
-                        "SELECT setval(pg_get_serial_sequence('{table}', 'id'), \
-                         (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"
-                    );
-                    sqlx::query(sqlx::AssertSqlSafe(sql)).execute(p).await.db()?;
-                }
                 // VACUUM too: it marks the loaded pages all-visible, as
                 // autovacuum would in time, so range scans stay in the index.
                 sqlx::query("VACUUM ANALYZE").execute(p).await.db()?;

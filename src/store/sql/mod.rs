@@ -49,7 +49,14 @@ pub struct SqlStore {
     policy: Policy,
     /// Intakes go through one group-commit task (see [`group_commit`]).
     intakes: tokio::sync::mpsc::Sender<IntakeJob>,
+    /// Connections the statistics' passes may hold at once, however many
+    /// leads ask: a year's read takes seconds and must not starve intake.
+    scans: tokio::sync::Semaphore,
 }
+
+/// See [`SqlStore::scans`]: four, on two cores, is already more than the
+/// database can run side by side.
+const SCANS: usize = 4;
 
 /// Intakes committed in one transaction at most; a larger backlog waits for
 /// the next commit.
@@ -397,7 +404,12 @@ impl SqlStore {
         };
         let (intakes, jobs) = tokio::sync::mpsc::channel(4 * MAX_BATCH);
         tokio::spawn(group_commit(db.clone(), jobs));
-        Ok(SqlStore { db, policy, intakes })
+        Ok(SqlStore {
+            db,
+            policy,
+            intakes,
+            scans: tokio::sync::Semaphore::new(SCANS),
+        })
     }
 
     /// The PostgreSQL pool, for the event listener of multi-instance setups.

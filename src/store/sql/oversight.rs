@@ -4,6 +4,16 @@
 use super::*;
 
 impl SqlStore {
+    /// Runs `read` once one of the statistics' connections is free.
+    async fn scan<T>(&self, read: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        let _turn = self
+            .scans
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Unavailable("the store is shutting down".into()))?;
+        read.await
+    }
+
     /// The p50 and p90 of `spec`'s delay over the `count` calls that have
     /// it, on SQLite (which has no percentile aggregate): each the row at
     /// its nearest rank.
@@ -236,16 +246,20 @@ impl SqlStore {
         let left = "COALESCE(dispatched_at, closed_at)";
         let bucket_hours = model::stats::bucket_hours(q.to - q.from);
         let bucket_ms = bucket_hours * HOUR_MS;
+        // Days are the centre's calendar days (the first one partly before
+        // the range); hours count from the range's start.
+        let origin = ms(model::stats::bucket_origin(q.from, bucket_hours));
+        let bucketed = [range[0], range[1], origin];
         let arrivals = self.rows::<(i64, String, i64)>(
-            format!("SELECT (received_at - $1) / {bucket_ms}, channel, COUNT(*) {within} GROUP BY 1, 2"),
-            &range,
+            format!("SELECT (received_at - $3) / {bucket_ms}, channel, COUNT(*) {within} GROUP BY 1, 2"),
+            &bucketed,
         );
         let departures = self.rows::<(i64, i64)>(
             format!(
-                "SELECT ({left} - $1) / {bucket_ms}, COUNT(*) FROM incidents \
+                "SELECT ({left} - $3) / {bucket_ms}, COUNT(*) FROM incidents \
                  WHERE {left} >= $1 AND {left} < $2 GROUP BY 1"
             ),
-            &range,
+            &bucketed,
         );
         let initial = self.row::<(i64,)>(
             format!("SELECT COUNT(*) FROM incidents WHERE received_at < $1 AND ({left} IS NULL OR {left} >= $1)"),
@@ -280,7 +294,16 @@ impl SqlStore {
             work,
             followups,
         ) = tokio::try_join!(
-            pass, kinds, queue_now, handled, holding, arrivals, departures, initial, work, followups
+            self.scan(pass),
+            self.scan(kinds),
+            self.scan(queue_now),
+            self.scan(handled),
+            self.scan(holding),
+            self.scan(arrivals),
+            self.scan(departures),
+            self.scan(initial),
+            self.scan(work),
+            self.scan(followups)
         )?;
 
         let [invalid_n, non_police_n, police_n, total] = [ints[0], ints[1], ints[2], ints[3]];
@@ -362,11 +385,11 @@ impl SqlStore {
         operators.sort_by(|a, b| b.handled.cmp(&a.handled).then(a.operator.name.cmp(&b.operator.name)));
 
         let span_end = range[1].min(now_ms.max(range[0]));
-        let hours = ((span_end - range[0] + bucket_ms - 1) / bucket_ms).max(1) as usize;
+        let hours = ((span_end - origin + bucket_ms - 1) / bucket_ms).max(1) as usize;
         let mut hourly: Vec<HourBucket> = (0..hours)
             .map(|h| {
                 Ok(HourBucket {
-                    start: read_ts(range[0] + h as i64 * bucket_ms)?,
+                    start: read_ts(origin + h as i64 * bucket_ms)?,
                     by_channel: Default::default(),
                     queue_depth: 0,
                 })
