@@ -334,9 +334,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             seed,
             ..
         } => {
-            let store = store::open(&db, Default::default())
-                .await
-                .with_context(|| format!("cannot open the database {}", store::redact_url(&db)))?;
+            let store = open_db(&db).await?;
             let plan = jiejing::sim::history::HistoryPlan {
                 calls,
                 days,
@@ -391,14 +389,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
             eprintln!("simulated {sent} calls");
         }
         Command::Archive { db, before } => {
-            let store = store::open(&db, Default::default())
-                .await
-                .with_context(|| format!("cannot open the database {}", store::redact_url(&db)))?;
-            let cutoff = before
-                .and_hms_opt(0, 0, 0)
-                .and_then(|t| t.and_local_timezone(jiejing::model::stats::centre_tz()).single())
-                .context("no such midnight")?
-                .with_timezone(&Utc);
+            let store = open_db(&db).await?;
+            let cutoff = jiejing::model::stats::centre_midnight(before).context("--before is not a valid day")?;
             let done = store.archive_before(cutoff).await?;
             for (table, n) in &done.moved {
                 eprintln!("{table}: {n} rows moved to {}{table}", done.prefix);
@@ -489,20 +481,21 @@ fn triage_stream(engine: &jiejing::triage::Engine) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The store at `db`, its migrations run; an error names the database
+/// (its password hidden).
+async fn open_db(db: &str) -> anyhow::Result<store::SqlStore> {
+    store::open(db, store::Policy::default())
+        .await
+        .with_context(|| format!("cannot open the database {}", store::redact_url(db)))
+}
+
 async fn triage_export(db: &str, since: Option<chrono::NaiveDate>) -> anyhow::Result<()> {
     use jiejing::triage::learn::ConfirmedLabel;
     use std::io::Write as _;
 
-    let store = store::open(db, store::Policy::default())
-        .await
-        .with_context(|| format!("cannot open the database {}", store::redact_url(db)))?;
+    let store = open_db(db).await?;
     let since = match since {
-        Some(day) => Some(
-            day.and_hms_opt(0, 0, 0)
-                .and_then(|t| t.and_local_timezone(jiejing::model::stats::centre_tz()).single())
-                .context("--since is not a valid day")?
-                .with_timezone(&Utc),
-        ),
+        Some(day) => Some(jiejing::model::stats::centre_midnight(day).context("--since is not a valid day")?),
         None => None,
     };
     let mut incidents = store

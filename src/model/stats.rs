@@ -282,12 +282,15 @@ pub fn bucket_origin(from: DateTime<Utc>, bucket_hours: i64) -> DateTime<Utc> {
     if bucket_hours < 24 {
         return from;
     }
-    let local = from.with_timezone(&centre_tz());
-    local
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
+    centre_midnight(from.with_timezone(&centre_tz()).date_naive()).unwrap_or(from)
+}
+
+/// The start of `day` where the centre is (China has no daylight saving,
+/// so every day has one midnight).
+pub fn centre_midnight(day: chrono::NaiveDate) -> Option<DateTime<Utc>> {
+    day.and_hms_opt(0, 0, 0)
         .and_then(|m| m.and_local_timezone(centre_tz()).single())
-        .map_or(from, |m| m.with_timezone(&Utc))
+        .map(|m| m.with_timezone(&Utc))
 }
 
 fn one_hour() -> i64 {

@@ -171,11 +171,6 @@ impl History {
         }
     }
 
-    /// The ids the next load should start from, once every batch is out.
-    pub fn next_ids(&self) -> NextIds {
-        self.ids
-    }
-
     fn suggestion(&mut self, text: &str, channel: Channel) -> Suggestion {
         let engine = &self.engine;
         self.suggestions
@@ -188,22 +183,6 @@ impl History {
                 })
             })
             .clone()
-    }
-
-    fn event(&mut self, b: &mut Backfill, at: i64, actor: Option<&UserRef>, kind: &str, inc: &Incident) -> i64 {
-        b.events.push(Event {
-            id: 0,
-            at: ts(at),
-            actor: actor.cloned(),
-            kind: kind.to_owned(),
-            incident_id: Some(inc.id),
-            referral_id: None,
-            unit_id: None,
-            before: None,
-            after: None,
-            note: None,
-        });
-        at
     }
 
     /// One call and everything that followed it.
@@ -304,7 +283,7 @@ impl History {
             inc.location.jurisdiction = Some(unit.jurisdiction.clone());
         }
         let mut steps = 1;
-        self.event(b, t, Some(&gateway), "incident.created", &inc);
+        b.events.push(event(t, Some(&gateway), "incident.created", inc.id));
         // Each step happens only if its time has come by the end: the
         // last minutes' calls are still in the queue or out with a unit.
         let claimed = t + self.rng.random_range(2_000..40_000);
@@ -313,14 +292,14 @@ impl History {
             inc.holder = Some(op.clone());
             inc.held_since = Some(ts(claimed));
             inc.claimed_at = Some(ts(claimed));
-            self.event(b, claimed, Some(&op), "incident.claimed", &inc);
+            b.events.push(event(claimed, Some(&op), "incident.claimed", inc.id));
             steps += 1;
             let set = claimed + self.rng.random_range(10_000..90_000);
             if set < end {
                 inc.category = Some(row.category);
                 inc.category_set_at = Some(ts(set));
                 inc.priority = row.category.is_police().then_some(row.priority);
-                self.event(b, set, Some(&op), "incident.updated", &inc);
+                b.events.push(event(set, Some(&op), "incident.updated", inc.id));
                 steps += 1;
                 let done = set + self.rng.random_range(5_000..60_000);
                 if done < end {
@@ -340,7 +319,7 @@ impl History {
                             inc.close_reason = Some(CloseReason::Invalid);
                             inc.category = Some(Category::Invalid);
                             inc.closed_at = Some(ts(done));
-                            self.event(b, done, Some(&op), "incident.closed", &inc);
+                            b.events.push(event(done, Some(&op), "incident.closed", inc.id));
                             1
                         }
                     };
@@ -366,7 +345,8 @@ impl History {
                     from_incident: None,
                 });
                 self.ids.supplement += 1;
-                self.event(b, at.timestamp_millis(), Some(&op), "incident.supplemented", &inc);
+                b.events
+                    .push(event(at.timestamp_millis(), Some(&op), "incident.supplemented", inc.id));
             }
         }
         b.incidents.push(inc);
@@ -382,32 +362,32 @@ impl History {
         inc.dispatched_at = Some(ts(at));
         inc.unit_id = Some(unit.id);
         inc.location.jurisdiction = Some(unit.jurisdiction.clone());
-        self.event(b, at, Some(op), "incident.dispatched", inc);
-        self.unit_event(b, at, op, unit.id, inc.id);
+        b.events.push(event(at, Some(op), "incident.dispatched", inc.id));
+        b.events.push(unit_event(at, op, unit.id, inc.id));
         let mut steps = 1;
         let ack = at + self.rng.random_range(15_000..120_000);
         if ack >= end {
             return steps;
         }
         inc.acknowledged_at = Some(ts(ack));
-        self.event(b, ack, None, "incident.acknowledged", inc);
-        self.unit_event(b, ack, op, unit.id, inc.id);
+        b.events.push(event(ack, None, "incident.acknowledged", inc.id));
+        b.events.push(unit_event(ack, op, unit.id, inc.id));
         let scene = ack + self.rng.random_range(180_000..1_500_000);
         if scene >= end {
             return steps + 1;
         }
         inc.status = Status::OnScene;
         inc.on_scene_at = Some(ts(scene));
-        self.event(b, scene, None, "incident.on_scene", inc);
-        self.unit_event(b, scene, op, unit.id, inc.id);
+        b.events.push(event(scene, None, "incident.on_scene", inc.id));
+        b.events.push(unit_event(scene, op, unit.id, inc.id));
         let resolved = scene + self.rng.random_range(600_000..7_200_000);
         if resolved >= end {
             return steps + 2;
         }
         inc.status = Status::Resolved;
         inc.closed_at = Some(ts(resolved));
-        self.event(b, resolved, Some(op), "incident.resolved", inc);
-        self.unit_event(b, resolved, op, unit.id, inc.id);
+        b.events.push(event(resolved, Some(op), "incident.resolved", inc.id));
+        b.events.push(unit_event(resolved, op, unit.id, inc.id));
         steps += 3;
         if self.rng.random_bool(0.33) {
             self.followup(b, inc, op, None, Some(unit.id), None, resolved, end);
@@ -420,7 +400,7 @@ impl History {
         inc.status = Status::Referred;
         inc.agency = Some(agency);
         inc.closed_at = Some(ts(at));
-        self.event(b, at, Some(op), "incident.referred", inc);
+        b.events.push(event(at, Some(op), "incident.referred", inc.id));
         let id = self.ids.referral;
         self.ids.referral += 1;
         let mut r = Referral::sent(
@@ -431,25 +411,25 @@ impl History {
             ts(at),
             ts(at + 30 * 60_000),
         );
-        self.referral_event(b, at, Some(op), "referral.sent", &r);
+        b.events.push(referral_event(at, Some(op), "referral.sent", &r));
         let accepted = at + self.rng.random_range(60_000..2_400_000);
         if accepted < end {
             r.status = ReferralStatus::Accepted;
             r.accepted_at = Some(ts(accepted));
             r.feedback_due_at = Some(ts(accepted + 86_400_000));
             r.close_due_at = Some(ts(accepted + 5 * 86_400_000));
-            self.referral_event(b, accepted, None, "referral.accepted", &r);
+            b.events.push(referral_event(accepted, None, "referral.accepted", &r));
             let fed = accepted + self.rng.random_range(3_600_000..86_400_000);
             if fed < end {
                 r.status = ReferralStatus::Feedback;
                 r.feedback = Some("已联系当事人，正在处理".to_owned());
                 r.feedback_at = Some(ts(fed));
-                self.referral_event(b, fed, None, "referral.feedback", &r);
+                b.events.push(referral_event(fed, None, "referral.feedback", &r));
                 let closed = fed + self.rng.random_range(3_600_000..4 * 86_400_000);
                 if closed < end {
                     r.status = ReferralStatus::Closed;
                     r.closed_at = Some(ts(closed));
-                    self.referral_event(b, closed, None, "referral.closed", &r);
+                    b.events.push(referral_event(closed, None, "referral.closed", &r));
                     if self.rng.random_bool(0.2) {
                         self.followup(b, inc, op, Some(id), None, Some(agency), closed, end);
                     }
@@ -510,41 +490,11 @@ impl History {
             done_by: finished.then(|| op.clone()),
         };
         self.ids.followup += 1;
-        self.event(b, created, None, "followup.opened", inc);
+        b.events.push(event(created, None, "followup.opened", inc.id));
         if finished {
-            self.event(b, done, Some(op), "followup.done", inc);
+            b.events.push(event(done, Some(op), "followup.done", inc.id));
         }
         b.followups.push(f);
-    }
-
-    fn unit_event(&mut self, b: &mut Backfill, at: i64, op: &UserRef, unit: i64, incident: i64) {
-        b.events.push(Event {
-            id: 0,
-            at: ts(at),
-            actor: Some(op.clone()),
-            kind: "unit.status".to_owned(),
-            incident_id: Some(incident),
-            referral_id: None,
-            unit_id: Some(unit),
-            before: None,
-            after: None,
-            note: None,
-        });
-    }
-
-    fn referral_event(&mut self, b: &mut Backfill, at: i64, actor: Option<&UserRef>, kind: &str, r: &Referral) {
-        b.events.push(Event {
-            id: 0,
-            at: ts(at),
-            actor: actor.cloned(),
-            kind: kind.to_owned(),
-            incident_id: Some(r.incident_id),
-            referral_id: Some(r.id),
-            unit_id: None,
-            before: None,
-            after: None,
-            note: None,
-        });
     }
 }
 
@@ -580,6 +530,39 @@ impl Iterator for History {
             self.ids.event += 1;
         }
         Some(b)
+    }
+}
+
+/// An audit event about call `incident`, as the service logs it but for
+/// the before/after snapshots.
+fn event(at: i64, actor: Option<&UserRef>, kind: &str, incident: i64) -> Event {
+    Event {
+        id: 0,
+        at: ts(at),
+        actor: actor.cloned(),
+        kind: kind.to_owned(),
+        incident_id: Some(incident),
+        referral_id: None,
+        unit_id: None,
+        before: None,
+        after: None,
+        note: None,
+    }
+}
+
+/// A unit's status change on call `incident`.
+fn unit_event(at: i64, op: &UserRef, unit: i64, incident: i64) -> Event {
+    Event {
+        unit_id: Some(unit),
+        ..event(at, Some(op), "unit.status", incident)
+    }
+}
+
+/// A step of referral `r`.
+fn referral_event(at: i64, actor: Option<&UserRef>, kind: &str, r: &Referral) -> Event {
+    Event {
+        referral_id: Some(r.id),
+        ..event(at, actor, kind, r.incident_id)
     }
 }
 

@@ -174,28 +174,16 @@ impl SqlStore {
         }
         let sql = format!("SELECT {} {within}", cols.join(", "));
         let pass = async {
-            match &self.db {
-                Db::Pg(p) => {
-                    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .bind(range[0])
-                        .bind(range[1])
-                        .bind(now_ms)
-                        .fetch_one(p)
-                        .await
-                        .db()?;
-                    split_pass(&row, &specs, true)
-                }
-                Db::Sqlite { read, .. } => {
-                    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                        .bind(range[0])
-                        .bind(range[1])
-                        .bind(now_ms)
-                        .fetch_one(read)
-                        .await
-                        .db()?;
-                    split_pass(&row, &specs, false)
-                }
-            }
+            on_read!(self, |c| {
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(range[0])
+                    .bind(range[1])
+                    .bind(now_ms)
+                    .fetch_one(c)
+                    .await
+                    .db()?;
+                split_pass(&row, &specs, pg)
+            })
         };
 
         // Categories, referrals by agency and triage agreement in one pass.
@@ -324,13 +312,9 @@ impl SqlStore {
                 judged: if spec.threshold_ms.is_some() { count + missed } else { 0 },
             });
         }
-        let mut timings = timings.into_iter();
-        let mut next = || {
-            timings
-                .next()
-                .ok_or_else(|| StoreError::Internal("a delay is missing".into()))
-        };
-        let (claim, dispatch, out, ack, feedback, on_scene) = (next()?, next()?, next()?, next()?, next()?, next()?);
+        let [claim, dispatch, out, ack, feedback, on_scene]: [Timing; 6] = timings
+            .try_into()
+            .map_err(|_| StoreError::Internal("a delay is missing".into()))?;
 
         let mut by_category: std::collections::BTreeMap<model::Category, i64> = Default::default();
         let mut by_agency: std::collections::BTreeMap<Agency, i64> = Default::default();
