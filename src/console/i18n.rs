@@ -265,6 +265,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("avg_handling", "平均处理时长", "Avg handling"),
     ("holding", "在手", "Holding"),
     ("calls_per_hour", "每小时来电（按渠道）", "Calls per hour by channel"),
+    ("calls_per_day", "每日来电（按渠道）", "Calls per day by channel"),
     ("by_category", "按类别", "By category"),
     ("by_agency", "按分流单位", "By agency"),
     (
@@ -288,6 +289,7 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("kept_category", "类别采纳", "Category kept"),
     ("kept_priority", "类别与等级均采纳", "Category and priority kept"),
     ("depth_over_time", "队列深度（逐小时）", "Queue depth hour by hour"),
+    ("depth_by_day", "队列深度（逐日）", "Queue depth day by day"),
     ("export_csv", "导出CSV", "Export CSV"),
     ("exported", "已导出", "Exported"),
     ("dossier_csv", "档案CSV", "Dossier CSV"),

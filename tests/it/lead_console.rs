@@ -299,6 +299,11 @@ fn the_statistics_panel_shows_the_services_numbers() {
     let first = year.hourly[0].start.with_timezone(&jiejing::model::stats::centre_tz());
     assert_eq!(first.format("%H:%M").to_string(), "00:00");
     assert!(h.query_by_label("来电总数: 4").is_some());
+    assert!(
+        h.query_by_label("每日来电（按渠道）").is_some(),
+        "the chart says its bars are days"
+    );
+    assert!(h.query_by_label("每小时来电（按渠道）").is_none());
     // Switching to English keeps the numbers.
     h.get_by_label("English").click();
     step_until(&mut h, "English labels", |h| h.query_by_label("Calls: 4").is_some());

@@ -41,11 +41,17 @@ pub fn stats_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
         ui.label(lang.tr(k!("loading")));
         return;
     };
+    // A range in days spans years: the year is said.
+    let span_format = if s.bucket_hours >= 24 {
+        "%Y-%m-%d %H:%M"
+    } else {
+        "%m-%d %H:%M"
+    };
     ui.label(
         RichText::new(format!(
             "{} ~ {}",
-            local_time(s.from, "%m-%d %H:%M"),
-            local_time(s.to, "%m-%d %H:%M")
+            local_time(s.from, span_format),
+            local_time(s.to, span_format)
         ))
         .weak(),
     );
@@ -273,7 +279,12 @@ pub(crate) fn index_labels(
 
 pub(crate) fn charts_ui(ui: &mut Ui, lang: Lang, s: &ShiftStats) {
     let height = 180.0;
-    ui.strong(lang.tr(k!("calls_per_hour")));
+    let daily = s.bucket_hours >= 24;
+    ui.strong(lang.tr(if daily {
+        k!("calls_per_day")
+    } else {
+        k!("calls_per_hour")
+    }));
     // The axis spans the whole range, hours still to come included, so the
     // shape of the shift so far reads at a glance.
     // Bars are hours, or days for a range over a month.
@@ -282,7 +293,7 @@ pub(crate) fn charts_ui(ui: &mut Ui, lang: Lang, s: &ShiftStats) {
     let span = ((s.to - origin).num_minutes() + step * 60 - 1)
         .div_euclid(step * 60)
         .max(1);
-    let format = if step >= 24 { "%m-%d" } else { "%H:00" };
+    let format = if daily { "%m-%d" } else { "%H:00" };
     let hour_labels: Vec<String> = (0..span)
         .map(|h| local_time(origin + Duration::hours(h * step), format))
         .collect();
@@ -339,7 +350,11 @@ pub(crate) fn charts_ui(ui: &mut Ui, lang: Lang, s: &ShiftStats) {
         );
     });
 
-    ui.strong(lang.tr(k!("depth_over_time")));
+    ui.strong(lang.tr(if daily {
+        k!("depth_by_day")
+    } else {
+        k!("depth_over_time")
+    }));
     let points: PlotPoints = s
         .hourly
         .iter()
