@@ -196,17 +196,23 @@ fn independent_review_set_stays_above_its_floor() {
     assert_meets("review.jsonl", &report, &REVIEW_FLOOR);
 }
 
+/// A text as the leakage check compares it: letters and digits only, since
+/// "打错了 不好意思" and "打错了，不好意思" teach the model the same thing.
+fn letters_and_digits(text: &str) -> String {
+    text.chars().filter(|c| c.is_alphanumeric()).collect()
+}
+
 #[test]
 fn blind_and_review_rows_never_reach_training() {
     let corpus = jiejing::triage::learn::builtin_rows().expect("corpus");
-    let trained: std::collections::HashSet<&str> = corpus.iter().map(|r| r.text.as_str()).collect();
+    let trained: std::collections::HashSet<String> = corpus.iter().map(|r| letters_and_digits(&r.text)).collect();
     let blind = FLOORS
         .iter()
         .map(|(file, _)| format!("{}/{file}", env!("CARGO_MANIFEST_DIR")));
     for path in blind.chain([REVIEW.to_owned()]) {
         let leaked: Vec<String> = labelled(&path)
             .into_iter()
-            .filter(|r| trained.contains(r.text.as_str()))
+            .filter(|r| trained.contains(&letters_and_digits(&r.text)))
             .map(|r| r.id)
             .collect();
         assert!(leaked.is_empty(), "{path}: rows in the training corpus: {leaked:?}");
