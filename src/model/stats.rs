@@ -358,6 +358,13 @@ pub struct ShiftStats {
     pub kpis: Kpis,
 }
 
+impl ShiftStats {
+    /// Whether the bars are days (a range over a month), not hours.
+    pub fn by_day(&self) -> bool {
+        self.bucket_hours >= 24
+    }
+}
+
 /// The order signed for within `ack.threshold_secs` of dispatch (30 s by
 /// default; a unit still unsigned past it has failed), police out (the
 /// unit signed and set off) within `out.threshold_secs` of the call (5 min

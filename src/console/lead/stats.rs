@@ -42,11 +42,7 @@ pub fn stats_ui(ui: &mut Ui, state: &mut ConsoleState, cmds: &mut Vec<Command>) 
         return;
     };
     // A range in days spans years: the year is said.
-    let span_format = if s.bucket_hours >= 24 {
-        "%Y-%m-%d %H:%M"
-    } else {
-        "%m-%d %H:%M"
-    };
+    let span_format = if s.by_day() { "%Y-%m-%d %H:%M" } else { "%m-%d %H:%M" };
     ui.label(
         RichText::new(format!(
             "{} ~ {}",
@@ -279,7 +275,7 @@ pub(crate) fn index_labels(
 
 pub(crate) fn charts_ui(ui: &mut Ui, lang: Lang, s: &ShiftStats) {
     let height = 180.0;
-    let daily = s.bucket_hours >= 24;
+    let daily = s.by_day();
     ui.strong(lang.tr(if daily {
         k!("calls_per_day")
     } else {
