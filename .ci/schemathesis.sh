@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # schemathesis (pinned, in a virtual environment) against a fresh service on
-# SQLite with an admin token: every check, the stateful phase, a fixed seed
-# (.ci/schemathesis.toml). Any failure fails CI. Run from the project root.
+# SQLite: every check, the stateful phase, a fixed seed
+# (.ci/schemathesis.toml). Two passes: the whole API with an admin token,
+# then the referral operations with an agency's token, since the agency-only
+# steps (accept, feedback, close, return) answer an admin 403 and would
+# otherwise never be exercised. Any failure fails CI. Run from the project root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=target/schemathesis-venv
@@ -21,8 +24,12 @@ for _ in $(seq 1 60); do
     curl -sf "http://127.0.0.1:$port/healthz" > /dev/null && break
     sleep 1
 done
-token=$(curl -sf -X POST "http://127.0.0.1:$port/api/v1/auth/login" -H 'content-type: application/json' \
-    -d "{\"name\":\"admin\",\"password\":\"$password\"}" | python3 -c 'import sys, json; print(json.load(sys.stdin)["token"])')
+api="http://127.0.0.1:$port/api/v1"
+login() {
+    curl -sf -X POST "$api/auth/login" -H 'content-type: application/json' \
+        -d "{\"name\":\"$1\",\"password\":\"$2\"}" | python3 -c 'import sys, json; print(json.load(sys.stdin)["token"])'
+}
+token=$(login admin "$password")
 curl -sf -H "authorization: Bearer $token" "http://127.0.0.1:$port/api/openapi.json" > "$dir/openapi.json"
 # Signing out would end the run's own session half-way, and the event stream
 # never ends by design (each case would wait for the timeout); both are
@@ -31,3 +38,24 @@ curl -sf -H "authorization: Bearer $token" "http://127.0.0.1:$port/api/openapi.j
     --url "http://127.0.0.1:$port" -H "Authorization: Bearer $token" \
     --checks all --max-examples 50 --workers 1 \
     --exclude-path /api/v1/auth/logout --exclude-path /api/v1/events
+
+# The agency pass. A call taker refers a real call to the utilities, so the
+# agency's inbox holds an order the generated steps can act on; ids that
+# belong to other agencies or to none answer 403 and 404. The shift lead's
+# review and the staff's three-way call are left to the admin pass.
+post_as() {
+    curl -sf -X POST "$api$2" -H "authorization: Bearer $1" -H 'content-type: application/json' -d "$3"
+}
+post_as "$token" /users '{"name":"st-ct","role":"call_taker","password":"schemathesis-ct-pw"}' > /dev/null
+post_as "$token" /users '{"name":"st-power","role":"agency","agency":"utilities","password":"schemathesis-agency-pw"}' > /dev/null
+ct=$(login st-ct schemathesis-ct-pw)
+agency=$(login st-power schemathesis-agency-pw)
+for text in 小区停水两天了 楼道灯坏了一个月 暖气不热; do
+    id=$(post_as "$ct" /intake "{\"channel\":\"voice\",\"phone\":\"13804310001\",\"narrative\":\"$text\"}" \
+        | python3 -c 'import sys, json; print(json.load(sys.stdin)["id"])')
+    post_as "$ct" "/incidents/$id/refer" '{"agency":"utilities"}' > /dev/null
+done
+"$venv/bin/schemathesis" --config-file .ci/schemathesis.toml run "$dir/openapi.json" \
+    --url "http://127.0.0.1:$port" -H "Authorization: Bearer $agency" \
+    --checks all --max-examples 50 --workers 1 \
+    --include-path-regex '^/api/v1/referrals' --exclude-path-regex '/(review|three-way)$'
