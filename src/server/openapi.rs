@@ -138,7 +138,8 @@ fn add_error(op: &mut Operation, code: &str) {
 
 /// OpenAPI links from what an operation returns to the operations that take
 /// its id: a stored incident leads to claim, dispatch, close…; the first
-/// callback or unit of a list to its own operations. Clients and fuzzers
+/// callback, unit or referral of a list to its own operations (an
+/// agency's inbox to accept, feedback, close, return). Clients and fuzzers
 /// follow them to walk a call's lifecycle.
 fn add_links(doc: &mut OpenApi) {
     use utoipa::openapi::link::LinkBuilder;
@@ -148,6 +149,7 @@ fn add_links(doc: &mut OpenApi) {
         ("/api/v1/incidents/{id}", "Incident"),
         ("/api/v1/callbacks/{id}", "Callback"),
         ("/api/v1/units/{id}", "Unit"),
+        ("/api/v1/referrals/{id}", "Referral"),
     ];
     for (prefix, schema) in families {
         let targets: Vec<String> = doc

@@ -70,6 +70,21 @@ async fn every_documented_operation_is_served_and_its_errors_documented() {
             "{method} {path} answered {code}, which the document does not list: {body}"
         );
     }
+    // Lists link to their records' operations, so a fuzzer signed in as an
+    // agency walks from its inbox to a work order's steps.
+    let inbox = &doc["paths"]["/api/v1/referrals"]["get"]["responses"]["200"]["links"];
+    for step in ["accept", "feedback", "close", "return"] {
+        let link = inbox.as_object().and_then(|links| {
+            links
+                .values()
+                .find(|l| l["operationId"].as_str().is_some_and(|o| o.contains(step)))
+        });
+        assert_eq!(
+            link.map(|l| &l["parameters"]["id"]),
+            Some(&serde_json::json!("$response.body#/0/id")),
+            "GET /referrals does not link to {step}: {inbox}"
+        );
+    }
     // Enums carry their wire values.
     let agency = &doc["components"]["schemas"]["Agency"]["enum"];
     assert!(
