@@ -138,8 +138,8 @@ fn add_error(op: &mut Operation, code: &str) {
 
 /// OpenAPI links from what an operation returns to the operations that take
 /// its id: a stored incident leads to claim, dispatch, close…; the first
-/// callback, unit or referral of a list to its own operations (an
-/// agency's inbox to accept, feedback, close, return). Clients and fuzzers
+/// callback, unit, referral, follow-up or rectification of a list to its
+/// own operations (an agency's inbox to accept, feedback, close, return). Clients and fuzzers
 /// follow them to walk a call's lifecycle.
 fn add_links(doc: &mut OpenApi) {
     use utoipa::openapi::link::LinkBuilder;
@@ -150,6 +150,8 @@ fn add_links(doc: &mut OpenApi) {
         ("/api/v1/callbacks/{id}", "Callback"),
         ("/api/v1/units/{id}", "Unit"),
         ("/api/v1/referrals/{id}", "Referral"),
+        ("/api/v1/followups/{id}", "Followup"),
+        ("/api/v1/rectifications/{id}", "Rectification"),
     ];
     for (prefix, schema) in families {
         let targets: Vec<String> = doc

@@ -85,6 +85,18 @@ async fn every_documented_operation_is_served_and_its_errors_documented() {
             "GET /referrals does not link to {step}: {inbox}"
         );
     }
+    for (list, step) in [
+        ("/api/v1/followups", "followup"),
+        ("/api/v1/rectifications", "rectification"),
+    ] {
+        let links = &doc["paths"][list]["get"]["responses"]["200"]["links"];
+        assert!(
+            links.as_object().is_some_and(|l| l
+                .values()
+                .any(|l| l["operationId"].as_str().is_some_and(|o| o.contains(step)))),
+            "GET {list} does not link to its records' operations: {links}"
+        );
+    }
     // Enums carry their wire values.
     let agency = &doc["components"]["schemas"]["Agency"]["enum"];
     assert!(
