@@ -31,13 +31,18 @@ login() {
 }
 token=$(login admin "$password")
 curl -sf -H "authorization: Bearer $token" "http://127.0.0.1:$port/api/openapi.json" > "$dir/openapi.json"
+# fuzz CONFIG TOKEN [FILTERS...]: one pass with every check.
+fuzz() {
+    local config=$1 bearer=$2
+    shift 2
+    "$venv/bin/schemathesis" --config-file "$config" run "$dir/openapi.json" \
+        --url "http://127.0.0.1:$port" -H "Authorization: Bearer $bearer" \
+        --checks all --max-examples 50 --workers 1 "$@"
+}
 # Signing out would end the run's own session half-way, and the event stream
 # never ends by design (each case would wait for the timeout); both are
 # covered by tests/it instead.
-"$venv/bin/schemathesis" --config-file .ci/schemathesis.toml run "$dir/openapi.json" \
-    --url "http://127.0.0.1:$port" -H "Authorization: Bearer $token" \
-    --checks all --max-examples 50 --workers 1 \
-    --exclude-path /api/v1/auth/logout --exclude-path /api/v1/events
+fuzz .ci/schemathesis.toml "$token" --exclude-path /api/v1/auth/logout --exclude-path /api/v1/events
 
 # The agency pass. A call taker refers two real calls to the utilities and
 # the agency accepts the first, so its steps meet orders of its own: the
@@ -62,7 +67,5 @@ ST_ACCEPTED=$(refer 小区停水两天了)
 ST_WAITING=$(refer 楼道灯坏了一个月)
 post_as "$agency" "/referrals/$ST_ACCEPTED/accept" '{}' > /dev/null
 export ST_ACCEPTED ST_WAITING
-"$venv/bin/schemathesis" --config-file .ci/schemathesis-agency.toml run "$dir/openapi.json" \
-    --url "http://127.0.0.1:$port" -H "Authorization: Bearer $agency" \
-    --checks all --max-examples 50 --workers 1 \
+fuzz .ci/schemathesis-agency.toml "$agency" \
     --include-path-regex '^/api/v1/referrals' --exclude-path-regex '/(review|three-way)$'

@@ -139,8 +139,8 @@ fn add_error(op: &mut Operation, code: &str) {
 /// OpenAPI links from what an operation returns to the operations that take
 /// its id: a stored incident leads to claim, dispatch, close…; the first
 /// callback, unit, referral, follow-up or rectification of a list to its
-/// own operations (an agency's inbox to accept, feedback, close, return). Clients and fuzzers
-/// follow them to walk a call's lifecycle.
+/// own operations (an agency's inbox to accept, feedback, close, return).
+/// Clients and fuzzers follow them to walk a call's lifecycle.
 fn add_links(doc: &mut OpenApi) {
     use utoipa::openapi::link::LinkBuilder;
     // (the path prefix of the operations that take the id, the schema the

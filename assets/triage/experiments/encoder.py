@@ -13,7 +13,7 @@ match the Python here, build it: gcc -O3 -march=native -fopenmp -shared -fPIC
 e5.c -o libe5.so -lm (in the package folder), and pass --lib.
 
 Run from the project root: python3 assets/triage/experiments/encoder.py
-[--lib PATH] [--cache DIR]. Embedding the ~28,000 rows takes about 18
+[--lib PATH] [--cache DIR]. Embedding the ~25,000 rows takes about 16
 minutes on two cores; the cache keeps them for the next run.
 """
 import argparse, glob, hashlib, json, os
@@ -25,8 +25,9 @@ ap = argparse.ArgumentParser()
 ap.add_argument("--lib"); ap.add_argument("--cache", default="/tmp/jiejing-e5")
 args = ap.parse_args()
 
-files = sorted(glob.glob("assets/triage/*.jsonl")) + sorted(glob.glob("assets/triage/pending/*.jsonl")) \
-    + sorted(glob.glob("tests/data/blind-*.jsonl")) + ["../shared/triage/review.jsonl", "../shared/triage/dev.jsonl"]
+# What is trained on and what is scored; nothing else is embedded.
+files = sorted(glob.glob("assets/triage/*.jsonl")) + sorted(glob.glob("tests/data/blind-*.jsonl")) \
+    + ["../shared/triage/review.jsonl"]
 rows = [dict(json.loads(l), file=f) for f in files for l in open(f) if l.strip()]
 F = np.array([r["file"] for r in rows])
 
@@ -43,7 +44,7 @@ if E is None:
                    for i in range(0, len(rows), 256)]).astype(np.float32)
     np.save(cached, E)
 
-train = sorted(glob.glob("assets/triage/*.jsonl"))  # what the engine trains on; not pending/
+train = sorted(glob.glob("assets/triage/*.jsonl"))  # what the engine trains on
 hold = [f"assets/triage/batch-t{t}.jsonl" for t in (2, 6, 14, 18, 22, 24, 26, 27)]
 sets = [f"tests/data/blind-{c}.jsonl" for c in "abcdefgh"] + ["../shared/triage/review.jsonl"]
 idx = lambda fs: np.where(np.isin(F, list(fs)))[0]
